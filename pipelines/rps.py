@@ -1,0 +1,5 @@
+"""The rps code location (being built; see its issue)."""
+
+from dagster import Definitions
+
+defs = Definitions()

