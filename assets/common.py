@@ -1,0 +1,49 @@
+"""Small pieces every pipeline's assets share: the skipped-input ledger and its threshold."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from dagster import Failure, MetadataValue
+
+
+@dataclass
+class SkipLedger:
+    """Bad input is named, not fatal: each skipped item is recorded with its reason.
+
+    `enforce(total)` fails the partition only when the skipped share exceeds `max_share`.
+    """
+
+    what: str = "items"
+    max_share: float = 0.05
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def skip(self, item: str, reason: str) -> None:
+        self.skipped.append((item, reason))
+
+    def __len__(self) -> int:
+        return len(self.skipped)
+
+    def reasons(self) -> Counter:
+        return Counter(reason.split(":")[0] for _, reason in self.skipped)
+
+    def enforce(self, total: int) -> None:
+        if total and len(self.skipped) / total > self.max_share:
+            raise Failure(
+                description=(
+                    f"{len(self.skipped)} of {total} {self.what} failed, more than the allowed "
+                    f"{self.max_share:.0%}. First reasons: "
+                    + "; ".join(f"{item}: {reason}" for item, reason in self.skipped[:5])
+                    + ". Fix the source or raise the threshold in the run config, then re-run the partition."
+                ),
+                metadata=self.as_metadata(),
+            )
+
+    def as_metadata(self, limit: int = 50) -> dict:
+        rows = "\n".join(f"| {item} | {reason} |" for item, reason in self.skipped[:limit])
+        table = f"| {self.what[:-1] if self.what.endswith('s') else self.what} | reason |\n|---|---|\n{rows}"
+        return {
+            f"skipped_{self.what}": len(self.skipped),
+            f"skipped_{self.what}_reasons": MetadataValue.md(table if self.skipped else "none"),
+        }
