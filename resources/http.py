@@ -60,3 +60,17 @@ def make_session(
     if headers:
         session.headers.update(headers)
     return session
+
+
+def describe_failure(exc: Exception) -> str:
+    """A short human reason for a request that failed after retries (no URL credentials)."""
+    reason = exc.args[0] if exc.args else exc
+    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the last error
+    text = str(reason)
+    if "timed out" in text.lower() or isinstance(exc, requests.Timeout):
+        return "timed out"
+    if "refused" in text.lower():
+        return "connection refused"
+    if "Name or service not known" in text or "nodename nor servname" in text:
+        return "host name not found"
+    return type(reason).__name__

@@ -226,7 +226,7 @@ class S3Lake(Lake):
             except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
                 raise self._fail(exc, f"write {key}") from exc
             except S3UploadFailedError as exc:
-                raise self._fail(exc.__cause__ or exc, f"write {key}") from exc
+                raise self._fail(exc.__cause__ or exc.__context__ or exc, f"write {key}") from exc
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         full_prefix = (

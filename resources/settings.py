@@ -19,6 +19,10 @@ def env_or(name: str, default):
     return EnvVar(name) if os.environ.get(name) else default
 
 
+def env_int_or(name: str, default: int):
+    return EnvVar.int(name) if os.environ.get(name) else default
+
+
 def lake_from_env() -> LakeResource:
     """The lake as configured by LAKE_* variables (default: the local folder `data/lake`)."""
     return LakeResource(

@@ -1,0 +1,44 @@
+"""Stage 1, the replay index: the day's episodes that have a replay, from the stats server."""
+
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+
+from assets.replay_mining.partitions import (
+    GROUP,
+    POOL,
+    daily_partitions,
+    partition_days,
+    single_run,
+)
+from assets.replay_mining.stages import index_key, write_index
+from resources.lake import LakeResource
+from resources.stats_api import StatsApiResource
+
+
+@asset(
+    group_name=GROUP,
+    partitions_def=daily_partitions,
+    backfill_policy=single_run,
+    kinds={"api", "parquet"},
+    pool=POOL,
+    code_version="1",
+)
+def replay_index(
+    context: AssetExecutionContext, stats_api: StatsApiResource, lake: LakeResource
+) -> MaterializeResult:
+    """Episodes of the UTC day with a replay: id, replay URL, policy, environment, created time.
+
+    Pages through the stats server by (created_at, id), since it cuts every answer at 1000 rows.
+    """
+    per_day = {}
+    for day in partition_days(context):
+        table = write_index(lake.lake, day, stats_api.episodes_on(day))
+        per_day[day.isoformat()] = table.num_rows
+        context.log.info(f"{day}: {table.num_rows} episodes with a replay")
+    last = partition_days(context)[-1]
+    return MaterializeResult(
+        metadata={
+            "episodes": sum(per_day.values()),
+            "episodes_per_day": MetadataValue.json(per_day),
+            "path": MetadataValue.path(lake.lake.uri(index_key(last))),
+        }
+    )

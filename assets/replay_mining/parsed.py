@@ -1,0 +1,60 @@
+"""Stage 3, parsed replays: one parquet part per replay, one row per agent per step."""
+
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+
+from assets.common import SkipLedger
+from assets.replay_mining.partitions import (
+    GROUP,
+    POOL,
+    daily_partitions,
+    partition_days,
+    single_run,
+)
+from assets.replay_mining.raw import raw_replays
+from assets.replay_mining.settings import ReplayMiningSettings
+from assets.replay_mining.stages import parse_day, parsed_prefix, read_index
+from resources.lake import LakeResource
+
+
+@asset(
+    group_name=GROUP,
+    partitions_def=daily_partitions,
+    backfill_policy=single_run,
+    deps=[raw_replays],
+    kinds={"python", "parquet"},
+    pool=POOL,
+    code_version="2",
+)
+def parsed_replays(
+    context: AssetExecutionContext, lake: LakeResource, replay_mining_settings: ReplayMiningSettings
+) -> MaterializeResult:
+    """Replays decompressed and parsed (format versions 1 and 2) into per-replay parquet parts.
+
+    Parts already written from the same raw file by the same parser are kept, so a crashed day
+    resumes where it stopped. A bad replay is skipped with its reason; the day fails only when more
+    than `max_failed_percent` of its replays failed (download and parse together).
+    """
+    ledger = SkipLedger(what="replays", max_share=replay_mining_settings.max_failed_percent / 100)
+    totals = {"parsed": 0, "resumed": 0, "rows": 0, "replays": 0}
+    for day in partition_days(context):
+        result = parse_day(lake.lake, day, read_index(lake.lake, day), progress=context.log.info)
+        day_ledger = SkipLedger(what="replays", max_share=ledger.max_share)
+        for episode_id, reason in result.failed.items():
+            day_ledger.skip(f"{day} {episode_id}", reason)
+            ledger.skip(f"{day} {episode_id}", reason)
+        day_ledger.enforce(result.total)
+        totals["parsed"] += result.parsed
+        totals["resumed"] += result.resumed
+        totals["rows"] += result.rows
+        totals["replays"] += result.total
+        context.log.info(f"{day}: {len(result.parts)} replays parsed, {len(result.failed)} skipped")
+    return MaterializeResult(
+        metadata={
+            "rows": totals["rows"],
+            "replays": totals["replays"],
+            "replays_parsed_now": totals["parsed"],
+            "replays_resumed": totals["resumed"],
+            "path": MetadataValue.path(lake.lake.uri(parsed_prefix(partition_days(context)[-1]))),
+            **ledger.as_metadata(),
+        }
+    )

@@ -1,0 +1,65 @@
+"""Stage 2, raw replays: each replay file copied into the lake, concurrently, skipping copies
+already present and identical."""
+
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+
+from assets.replay_mining.index import replay_index
+from assets.replay_mining.partitions import (
+    GROUP,
+    POOL,
+    daily_partitions,
+    partition_days,
+    single_run,
+)
+from assets.replay_mining.settings import ReplayMiningSettings
+from assets.replay_mining.stages import download_day, raw_prefix, read_index
+from resources.lake import LakeResource
+from resources.stats_api import ReplayFilesResource
+
+
+@asset(
+    group_name=GROUP,
+    partitions_def=daily_partitions,
+    backfill_policy=single_run,
+    deps=[replay_index],
+    kinds={"s3", "file"},
+    pool=POOL,
+    code_version="1",
+)
+def raw_replays(
+    context: AssetExecutionContext,
+    replay_files: ReplayFilesResource,
+    lake: LakeResource,
+    replay_mining_settings: ReplayMiningSettings,
+) -> MaterializeResult:
+    """The day's compressed replay files under `raw/replays/date=YYYY-MM-DD/` in the lake.
+
+    Transient failures (connection errors, 429, 5xx) are retried with backoff; a replay that still
+    fails is recorded with its reason and skipped by the parse stage.
+    """
+    totals = {"downloaded": 0, "already_present": 0, "bytes": 0, "failed": 0}
+    failures: dict[str, str] = {}
+    for day in partition_days(context):
+        result = download_day(
+            lake.lake,
+            replay_files,
+            day,
+            read_index(lake.lake, day),
+            concurrency=replay_mining_settings.download_concurrency,
+            progress=context.log.info,
+        )
+        totals["downloaded"] += result.downloaded
+        totals["already_present"] += result.already_present
+        totals["bytes"] += result.bytes_downloaded
+        totals["failed"] += len(result.failed)
+        failures.update({f"{day} {k}": v for k, v in result.failed.items()})
+    return MaterializeResult(
+        metadata={
+            "replays_downloaded": totals["downloaded"],
+            "replays_already_present": totals["already_present"],
+            "bytes_downloaded": MetadataValue.int(totals["bytes"]),
+            "replays_failed": totals["failed"],
+            "failures": MetadataValue.json(dict(list(failures.items())[:50])),
+            "path": MetadataValue.path(lake.lake.uri(raw_prefix(partition_days(context)[-1]))),
+        }
+    )

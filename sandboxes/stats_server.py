@@ -1,0 +1,260 @@
+"""A sandbox of the game-evaluation stats server, over real HTTP.
+
+Speaks the real server's API: `POST /sql/query` with `{"query": "..."}` and an `X-Auth-Token`
+header, answering `{"columns": [...], "rows": [[...]], "row_count": n}` and cutting every answer
+at 1000 rows with no paging, as the real one does. The SQL runs on an in-memory SQLite copy of an
+`episodes` table (id, created_at, replay_url, policy_name, env_name, num_agents, max_steps,
+score). Replays are served at `GET /replays/<date>/<episode id>.json.z`, generated on demand.
+
+Deliberate trouble, so the pipeline's error handling is exercised (positions within each block of
+100 episodes of a day, in created_at order): 17 corrupt zlib, 41 truncated JSON, 73 an unknown
+format version, 89 answers 404, 97 answers 500 every time, 29 answers 503 once and then the
+replay. The 1st of every month has no episodes at all.
+
+Run it: `python -m sandboxes.stats_server --port 8701 [--token T] [--days 120]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import re
+import sqlite3
+import threading
+import uuid
+import zlib
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from werkzeug.wrappers import Request, Response
+
+from sandboxes.mettagrid_replays import encode_replay, generate_replay, seed_of
+
+MAX_ROWS = 1000
+CORRUPT_ZLIB, TRUNCATED_JSON, UNKNOWN_VERSION, NOT_FOUND, SERVER_ERROR, FLAKY = (
+    17,
+    41,
+    73,
+    89,
+    97,
+    29,
+)
+POLICIES = ["navigator_v3", "hearts_ppo_v12", "cogs_baseline", "mettabox_sweep_7", "random_walk"]
+ENVIRONMENTS = ["arena/basic", "arena/combat", "navigation/maze", "cooperation/pens"]
+NAMESPACE = uuid.UUID("6c1f4e0e-6b4f-4b59-9a7e-3f0f5f2c9d11")
+
+
+@dataclass
+class SandboxConfig:
+    episodes_per_day: tuple[int, int] = (40, 80)  # inclusive range, drawn per day
+    days: int = 120  # days of history, ending today (UTC)
+    end_date: dt.date | None = None  # default today (UTC)
+    overrides: dict[str, int] = field(default_factory=dict)  # date → episode count
+    token: str | None = None
+    min_agents: int = 4
+    max_agents: int = 24
+    min_steps: int = 200
+    max_steps: int = 1000
+    broken: bool = True  # include the deliberately broken replays
+
+
+def episode_count(day: dt.date, config: SandboxConfig) -> int:
+    key = day.isoformat()
+    if key in config.overrides:
+        return config.overrides[key]
+    if day.day == 1:
+        return 0
+    low, high = config.episodes_per_day
+    return low + seed_of(key) % (high - low + 1)
+
+
+def trouble_of(position: int, config: SandboxConfig) -> int | None:
+    if not config.broken:
+        return None
+    p = position % 100
+    return (
+        p
+        if p in (CORRUPT_ZLIB, TRUNCATED_JSON, UNKNOWN_VERSION, NOT_FOUND, SERVER_ERROR, FLAKY)
+        else None
+    )
+
+
+class StatsServerSandbox:
+    """The WSGI app. `base_url` is where replay URLs point (set once the port is known)."""
+
+    def __init__(
+        self, config: SandboxConfig | None = None, base_url: str = "http://127.0.0.1:8701"
+    ):
+        self.config = config or SandboxConfig()
+        self.base_url = base_url.rstrip("/")
+        self.db = sqlite3.connect(":memory:", check_same_thread=False)
+        self.lock = threading.Lock()
+        self.flaky_served: set[str] = set()
+        self.requests: list[str] = []
+        self._trouble: dict[str, int] = {}
+        self._fill()
+
+    def _fill(self) -> None:
+        self.db.execute(
+            "CREATE TABLE episodes (id TEXT PRIMARY KEY, created_at TEXT, replay_url TEXT, "
+            "policy_name TEXT, env_name TEXT, num_agents INTEGER, max_steps INTEGER, score REAL)"
+        )
+        end = self.config.end_date or dt.datetime.now(dt.UTC).date()
+        days = {end - dt.timedelta(days=i) for i in range(self.config.days)}
+        days |= {dt.date.fromisoformat(d) for d in self.config.overrides}
+        rows = []
+        for day in sorted(days):
+            count = episode_count(day, self.config)
+            # Spread over the day, in time order; ids are stable uuids.
+            spacing = 86_400 / max(count, 1)
+            for position in range(count):
+                episode_id = str(uuid.uuid5(NAMESPACE, f"{day.isoformat()}/{position}"))
+                created = dt.datetime.combine(day, dt.time(), dt.UTC) + dt.timedelta(
+                    seconds=int(position * spacing) + 1
+                )
+                rng = seed_of(episode_id)
+                rows.append(
+                    (
+                        episode_id,
+                        created.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
+                        f"/replays/{day.isoformat()}/{episode_id}.json.z",
+                        POLICIES[rng % len(POLICIES)],
+                        ENVIRONMENTS[(rng >> 8) % len(ENVIRONMENTS)],
+                        None,
+                        None,
+                        round((rng % 1000) / 10, 1),
+                    )
+                )
+                trouble = trouble_of(position, self.config)
+                if trouble is not None:
+                    self._trouble[episode_id] = trouble
+        self.db.executemany("INSERT INTO episodes VALUES (?,?,?,?,?,?,?,?)", rows)
+        # A few episodes have no replay at all, as on the real server.
+        self.db.execute("UPDATE episodes SET replay_url = NULL WHERE substr(id, 1, 2) = 'ff'")
+        self.db.commit()
+
+    # --- HTTP -----------------------------------------------------------------------------------
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        self.requests.append(f"{request.method} {request.path}")
+        if request.path == "/sql/query" and request.method == "POST":
+            response = self._query(request)
+        elif request.path.startswith("/replays/") and request.method in ("GET", "HEAD"):
+            response = self._replay(request)
+        elif request.path == "/health":
+            response = Response("ok")
+        else:
+            response = Response(
+                json.dumps({"detail": "Not Found"}), status=404, mimetype="application/json"
+            )
+        return response(environ, start_response)
+
+    def _query(self, request: Request) -> Response:
+        if self.config.token and request.headers.get("X-Auth-Token") != self.config.token:
+            return Response(
+                json.dumps({"detail": "Invalid or missing X-Auth-Token"}),
+                status=401,
+                mimetype="application/json",
+            )
+        try:
+            query = request.get_json(force=True)["query"]
+        except Exception:
+            return Response(
+                json.dumps({"detail": 'body must be {"query": "..."}'}),
+                status=400,
+                mimetype="application/json",
+            )
+        if not re.match(r"^\s*(SELECT|WITH)\b", query, re.IGNORECASE):
+            return Response(
+                json.dumps({"detail": "only read-only queries are allowed"}),
+                status=400,
+                mimetype="application/json",
+            )
+        # The real server stores timestamps as timestamptz; SQLite compares our ISO strings fine.
+        try:
+            with self.lock:
+                cursor = self.db.execute(query)
+                columns = [d[0] for d in cursor.description]
+                rows = cursor.fetchmany(MAX_ROWS)
+        except sqlite3.Error as exc:
+            return Response(
+                json.dumps({"detail": f"query failed: {exc}"}),
+                status=400,
+                mimetype="application/json",
+            )
+        rows = [[self._absolute(c, v) for c, v in zip(columns, row, strict=True)] for row in rows]
+        return Response(
+            json.dumps({"columns": columns, "rows": rows, "row_count": len(rows)}),
+            mimetype="application/json",
+        )
+
+    def _absolute(self, column: str, value):
+        if column == "replay_url" and isinstance(value, str) and value.startswith("/"):
+            return self.base_url + value
+        return value
+
+    def _replay(self, request: Request) -> Response:
+        match = re.fullmatch(r"/replays/(\d{4}-\d{2}-\d{2})/([0-9a-f-]{36})\.json\.z", request.path)
+        if not match:
+            return Response("not found", status=404)
+        episode_id = match.group(2)
+        trouble = self._trouble.get(episode_id)
+        if trouble == NOT_FOUND:
+            return Response(
+                "<Error><Code>NoSuchKey</Code></Error>", status=404, mimetype="application/xml"
+            )
+        if trouble == SERVER_ERROR:
+            return Response("internal error", status=500)
+        if trouble == FLAKY:
+            with self.lock:
+                first = episode_id not in self.flaky_served
+                self.flaky_served.add(episode_id)
+            if first:
+                return Response("slow down", status=503, headers={"Retry-After": "0"})
+        body = self.replay_bytes(episode_id, trouble)
+        # werkzeug answers HEAD with these headers and no body.
+        return Response(
+            body,
+            mimetype="application/octet-stream",
+            headers={"ETag": f'"{hashlib.md5(body).hexdigest()}"'},
+        )
+
+    @lru_cache(maxsize=256)  # noqa: B019 - the sandbox lives as long as its cache should
+    def replay_bytes(self, episode_id: str, trouble: int | None = None) -> bytes:
+        c = self.config
+        replay = generate_replay(episode_id, c.min_agents, c.max_agents, c.min_steps, c.max_steps)
+        if trouble == UNKNOWN_VERSION:
+            replay["version"] = 3
+        body = encode_replay(replay)
+        if trouble == CORRUPT_ZLIB:
+            return body[:2] + bytes(b ^ 0x5A for b in body[2:200]) + body[200:]
+        if trouble == TRUNCATED_JSON:
+            raw = json.dumps(replay).encode()
+            return zlib.compress(raw[: len(raw) // 2])
+        return body
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8701)
+    parser.add_argument("--token", default=None)
+    parser.add_argument("--days", type=int, default=120)
+    parser.add_argument("--episodes", default="40-80", help="episodes per day, e.g. 40-80 or 200")
+    args = parser.parse_args()
+    low, _, high = args.episodes.partition("-")
+    config = SandboxConfig(
+        episodes_per_day=(int(low), int(high or low)), days=args.days, token=args.token
+    )
+    from sandboxes.serving import serve_forever
+
+    serve_forever(
+        StatsServerSandbox(config, base_url=f"http://{args.host}:{args.port}"), args.host, args.port
+    )
+
+
+if __name__ == "__main__":
+    main()

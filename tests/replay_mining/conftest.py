@@ -1,0 +1,51 @@
+"""Fixtures for replay_mining: the stats-server sandbox over loopback HTTP, and resources."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from assets.replay_mining.settings import ReplayMiningSettings
+from resources.lake import LakeResource
+from resources.stats_api import ReplayFilesResource, StatsApiResource
+from sandboxes.serving import serve_in_background
+from sandboxes.stats_server import SandboxConfig, StatsServerSandbox
+
+DAY = dt.date(2026, 11, 10)  # a day with a handful of small, healthy replays
+BUSY_DAY = dt.date(2026, 11, 12)  # 100 replays, five of them broken (one of each kind)
+EMPTY_DAY = dt.date(2026, 11, 1)  # the 1st of a month: no episodes
+TOKEN = "sandbox-token"
+
+
+def small_config(**overrides) -> SandboxConfig:
+    values = dict(
+        episodes_per_day=(5, 8),
+        days=20,
+        end_date=dt.date(2026, 11, 20),
+        overrides={BUSY_DAY.isoformat(): 100},
+        token=TOKEN,
+        min_agents=2,
+        max_agents=5,
+        min_steps=30,
+        max_steps=120,
+    )
+    values.update(overrides)
+    return SandboxConfig(**values)
+
+
+@pytest.fixture
+def stats_sandbox():
+    app = StatsServerSandbox(small_config())
+    with serve_in_background(app) as server:
+        app.base_url = server.url
+        yield app, server.url
+
+
+def make_resources(url: str, lake_root: str, **lake_kwargs) -> dict:
+    return {
+        "stats_api": StatsApiResource(url=url, token=TOKEN, retries=2, backoff_seconds=0.01),
+        "replay_files": ReplayFilesResource(retries=2, backoff_seconds=0.01),
+        "lake": LakeResource(root=lake_root, **lake_kwargs),
+        "replay_mining_settings": ReplayMiningSettings(download_concurrency=4),
+    }
