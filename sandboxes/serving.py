@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Iterator
 
 from werkzeug.serving import make_server
+
+# One line per request drowns test and benchmark output; errors still reach the log.
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
 class BackgroundServer:

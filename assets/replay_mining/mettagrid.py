@@ -114,10 +114,21 @@ def _is_change_list(value, constant_is_list: bool) -> bool:
 def _changes(value, constant_is_list: bool = False) -> tuple[np.ndarray, list]:
     """(steps, values) of a time-varying value; a constant is one change at step 0."""
     if _is_change_list(value, constant_is_list):
-        return np.fromiter((c[0] for c in value), dtype=np.int64, count=len(value)), [
-            c[1] for c in value
-        ]
+        return np.array([c[0] for c in value], dtype=np.int64), [c[1] for c in value]
     return np.zeros(1, dtype=np.int64), [value]
+
+
+def _scalar_changes(value) -> tuple[np.ndarray, np.ndarray] | None:
+    """Fast path for a numeric change list: one C-level conversion of the whole [[step, v], ...]."""
+    if not (isinstance(value, list) and value and isinstance(value[0], list)):
+        return None
+    try:
+        pairs = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    if pairs.ndim != 2 or pairs.shape[1] != 2:
+        return None
+    return pairs[:, 0].astype(np.int64), pairs[:, 1]
 
 
 def _index_at(change_steps: np.ndarray, steps: np.ndarray) -> np.ndarray:
@@ -126,6 +137,10 @@ def _index_at(change_steps: np.ndarray, steps: np.ndarray) -> np.ndarray:
 
 
 def _scalar_series(value, steps: np.ndarray, dtype, default=0) -> np.ndarray:
+    fast = _scalar_changes(value)
+    if fast is not None:
+        change_steps, numbers = fast
+        return numbers.astype(dtype)[_index_at(change_steps, steps)]
     change_steps, values = _changes(value)
     values = [default if v is None else v for v in values]
     try:

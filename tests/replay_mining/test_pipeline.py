@@ -230,7 +230,7 @@ def test_a_crashed_parse_resumes_where_it_stopped(stats_sandbox, tmp_path, monke
     monkeypatch.setattr(stages, "parse_replay", dying_parse)
     with pytest.raises(KeyboardInterrupt):
         parse_day(lake, DAY, episodes)
-    assert len([o for o in lake.list(parsed_prefix(DAY)) if o.key.endswith(".parquet")]) == 2
+    assert len([o for o in lake.list(parsed_prefix(DAY)) if o.key.endswith(".arrow")]) == 2
     monkeypatch.setattr(stages, "parse_replay", real_parse)
     result = parse_day(lake, DAY, episodes)
     assert result.resumed == 2 and result.parsed == len(episodes) - 2
