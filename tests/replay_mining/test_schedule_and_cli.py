@@ -1,0 +1,81 @@
+"""The schedule targets yesterday; the README's CLI backfill command works as one run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from dagster import DagsterInstance, build_schedule_context
+
+from sandboxes.serving import serve_in_background
+from sandboxes.stats_server import StatsServerSandbox
+from schedules.replay_mining import replay_mining_daily
+from tests.replay_mining.conftest import small_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_daily_schedule_targets_yesterday_at_two_utc():
+    assert replay_mining_daily.cron_schedule == "0 2 * * *"
+    assert replay_mining_daily.execution_timezone in (None, "UTC")
+    with DagsterInstance.ephemeral() as instance:
+        context = build_schedule_context(
+            instance=instance,
+            scheduled_execution_time=dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC),
+        )
+        requests = replay_mining_daily.evaluate_tick(context).run_requests
+    assert [r.partition_key for r in requests] == ["2026-11-22"]
+
+
+def test_cli_partition_range_is_one_run_and_bad_keys_are_named(tmp_path, monkeypatch):
+    app = StatsServerSandbox(small_config(token=None))
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
+    with serve_in_background(app) as server:
+        app.base_url = server.url
+        env = {
+            **os.environ,
+            "DAGSTER_HOME": str(home),
+            "STATS_API_URL": server.url,
+            "LAKE_ROOT": str(tmp_path / "lake"),
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "dagster",
+            "asset",
+            "materialize",
+            "-m",
+            "pipelines.replay_mining",
+            "--select",
+            "group:replay_mining",
+        ]
+        done = subprocess.run(
+            [*command, "--partition-range", "2026-11-09...2026-11-10"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        bad = subprocess.run(
+            [*command, "--partition", "2099-13-01"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+    assert sorted(p.name for p in (tmp_path / "lake" / "datasets" / "replays").iterdir()) == [
+        "replays_20261109.parquet",
+        "replays_20261110.parquet",
+    ]
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with DagsterInstance.get() as instance:
+        assert len(instance.get_run_records()) == 1
+    assert bad.returncode != 0
+    assert "2099-13-01" in bad.stderr
