@@ -34,7 +34,7 @@ from resources.stats_api import EpisodeRecord, ReplayFetchError, md5_hex
 PARSER_VERSION = "2"
 # Parts are intermediate: Arrow IPC with LZ4 writes and reads at memory speed, unlike parquet.
 PART_SUFFIX = ".arrow"
-PART_OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4")
+PART_OPTIONS = pa.ipc.IpcWriteOptions(compression=None)
 INDEX_SCHEMA = pa.schema(
     [
         ("episode_id", pa.string()),
