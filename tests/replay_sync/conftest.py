@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from resources.replay_store import BucketTree, LocalTree, ReplayStoreResource
+from resources.replay_store import ReplayStoreResource
 
 
 @pytest.fixture
@@ -51,13 +51,3 @@ def bucket_listing(client, bucket: str, prefix: str) -> dict[str, tuple[int, str
             body = client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
             out[item["Key"][len(prefix) + 1 :]] = (len(body), hashlib.md5(body).hexdigest())
     return out
-
-
-@pytest.fixture
-def make_trees(store, tmp_path):
-    def make(prefix: str, folder: str = "local", **kwargs) -> tuple[LocalTree, BucketTree]:
-        return LocalTree(tmp_path / folder), store.tree(prefix) if not kwargs else BucketTree(
-            store.client(), store.bucket, prefix, **kwargs
-        )
-
-    return make

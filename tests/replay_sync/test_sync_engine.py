@@ -12,8 +12,8 @@ from resources.object_store import ObjectStoreError
 from resources.replay_store import (
     PARTIAL_MARK,
     BucketTree,
-    ReplayStoreResource,
     LocalTree,
+    ReplayStoreResource,
     SyncFailed,
     sync_down,
     sync_up,
