@@ -26,13 +26,8 @@ from assets.replay_sync.storage_cost import markdown_table, monthly_costs, usage
 from resources.lake import LakeResource
 from resources.object_store import ObjectStoreError
 from resources.replay_folders import ReplayFoldersResource
-from resources.replay_store import (
-    LocalTree,
-    ReplayStoreResource,
-    SyncReport,
-    sync_down,
-    sync_up,
-)
+from resources.replay_store import ReplayStoreResource
+from resources.replay_sync_engine import LocalTree, SyncReport, sync_down, sync_up
 
 GROUP = "replay_sync"
 # Partition keys are read when the code location loads: a partition set is part of the definition.

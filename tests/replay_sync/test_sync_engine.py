@@ -9,11 +9,11 @@ import pytest
 
 from assets.replay_sync.sync_plan import mtime_to_metadata
 from resources.object_store import ObjectStoreError
-from resources.replay_store import (
+from resources.replay_store import ReplayStoreResource
+from resources.replay_sync_engine import (
     PARTIAL_MARK,
     BucketTree,
     LocalTree,
-    ReplayStoreResource,
     SyncFailed,
     sync_down,
     sync_up,
