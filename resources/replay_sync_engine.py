@@ -31,6 +31,7 @@ from assets.replay_sync.sync_plan import (
     check_relative_path,
     clean_prefix,
     join_key,
+    listing_ranges,
     md5_from_etag,
     md5_from_metadata,
     md5_to_metadata,
@@ -205,29 +206,55 @@ class BucketTree:
     def fail(self, exc: Exception, action: str) -> ObjectStoreError:
         return explain_s3_error(exc, self.bucket, action)
 
-    def list(self) -> tuple[dict[str, FileState], list[tuple[str, str]]]:
-        """(listing, refused keys). Keys that are no plain relative path are refused, not listed."""
+    def list(
+        self, hints: list[str] | None = None, parts: int = 4, min_keys_per_part: int = 500
+    ) -> tuple[dict[str, FileState], list[tuple[str, str]]]:
+        """(listing, refused keys). Keys that are no plain relative path are refused, not listed.
+
+        `hints` (relative names expected in the bucket, e.g. the local side's) let a large
+        listing run as `parts` concurrent key ranges instead of one page after another.
+        """
+        prefix = self.prefix + "/" if self.prefix else ""
+        ranges = listing_ranges([prefix + h for h in hints or []], parts, min_keys_per_part)
         states: dict[str, FileState] = {}
         refused: list[tuple[str, str]] = []
-        paginator = self.client.get_paginator("list_objects_v2")
-        prefix = self.prefix + "/" if self.prefix else ""
         try:
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
-                for item in page.get("Contents", []):
-                    key = item["Key"]
-                    if key.endswith("/"):
-                        continue  # folder marker objects some tools create
-                    try:
-                        rel = check_relative_path(relative_key(self.prefix, key))
-                    except UnsafeKey as exc:
-                        refused.append((key, str(exc)))
-                        continue
-                    states[rel] = FileState(
-                        rel, int(item["Size"]), None, md5_from_etag(item.get("ETag"))
-                    )
+            if len(ranges) == 1:
+                pages = [self._list_range(prefix, None, None)]
+            else:
+                with concurrent.futures.ThreadPoolExecutor(len(ranges)) as pool:
+                    pages = list(pool.map(lambda r: self._list_range(prefix, *r), ranges))
         except S3_ERRORS as exc:
             raise self.fail(exc, f"list {self.describe()}") from exc
+        for items in pages:
+            for key, size, etag in items:
+                if key.endswith("/"):
+                    continue  # folder marker objects some tools create
+                try:
+                    rel = check_relative_path(relative_key(self.prefix, key))
+                except UnsafeKey as exc:
+                    refused.append((key, str(exc)))
+                    continue
+                states[rel] = FileState(rel, size, None, md5_from_etag(etag))
         return states, refused
+
+    def _list_range(
+        self, prefix: str, after: str | None, up_to: str | None
+    ) -> list[tuple[str, int, str | None]]:
+        """(key, size, etag) of the keys in (after, up_to] below prefix, in key order."""
+        items: list[tuple[str, int, str | None]] = []
+        request = {"Bucket": self.bucket, "Prefix": prefix}
+        if after is not None:
+            request["StartAfter"] = after
+        while True:
+            page = self.client.list_objects_v2(**request)
+            for item in page.get("Contents", []):
+                if up_to is not None and item["Key"] > up_to:
+                    return items
+                items.append((item["Key"], int(item["Size"]), item.get("ETag")))
+            if not page.get("IsTruncated"):
+                return items
+            request["ContinuationToken"] = page["NextContinuationToken"]
 
     def fill(self, state: FileState) -> FileState:
         """Add the mtime and MD5 from the object's metadata (one HEAD)."""
@@ -364,9 +391,22 @@ def sync_up(
     """Make `remote` mirror `local` (rclone sync; with delete=False, rclone copy)."""
     started = time.monotonic()
     source = local.list()
-    destination, refused = remote.list()
-    decide = partial(transfer_reason, fill_source=local.fill, fill_destination=remote.fill)
     with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="check") as checkers:
+        listing = checkers.submit(remote.list, list(source))
+        # While the bucket is listed, hash the small local files: an unchanged file is settled
+        # by its MD5 against the listing's ETag. What the listing makes unnecessary is cancelled.
+        hashing = {
+            name: checkers.submit(local.fill, state)
+            for name, state in source.items()
+            if state.size <= SMALL_BODY
+        }
+        destination, refused = listing.result()
+        for future in hashing.values():
+            future.cancel()
+        for name, future in hashing.items():
+            if not future.cancelled():
+                source[name] = future.result()
+        decide = partial(transfer_reason, fill_source=local.fill, fill_destination=remote.fill)
         plan = plan_sync(source, destination, decide, delete, mapper=checkers.map)
     plan.refused = refused
     report = SyncReport("upload", local.describe(), remote.describe(), dry_run, plan)
@@ -397,8 +437,8 @@ def sync_down(
     started = time.monotonic()
     if not dry_run:
         local.clean_partials()
-    source, refused = remote.list()
     destination = local.list()
+    source, refused = remote.list(list(destination))
     decide = partial(
         transfer_reason,
         fill_source=remote.fill,

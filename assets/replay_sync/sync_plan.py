@@ -161,6 +161,24 @@ def plan_sync(
     return plan
 
 
+def listing_ranges(
+    hint_keys: list[str], parts: int, min_keys_per_part: int = 500
+) -> list[tuple[str | None, str | None]]:
+    """Split a listing into key ranges `(after, up_to]` that can be listed concurrently.
+
+    The boundaries come from keys expected at the destination (the local side's names): S3
+    lists in key order from `StartAfter`, so each range is one independent paginated listing.
+    Keys absent from the hints are still listed by whichever range holds them.
+    """
+    keys = sorted(set(hint_keys))
+    parts = max(1, min(parts, len(keys) // max(1, min_keys_per_part)))
+    if parts == 1:
+        return [(None, None)]
+    bounds = [keys[len(keys) * k // parts] for k in range(1, parts)]
+    edges: list[str | None] = [None, *bounds, None]
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
 # ---- guards -------------------------------------------------------------------------------
 
 

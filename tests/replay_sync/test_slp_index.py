@@ -138,3 +138,18 @@ def test_storage_costs_at_runbook_prices():
     table = usage_table({"mewtwo": (2, 300), "fox": (1, 100)})
     assert [r["folder"] for r in table] == ["fox", "mewtwo", "total"]
     assert table[-1]["objects"] == 3 and table[-1]["bytes"] == 400
+
+
+def test_demo_seeds_only_empty_folders(tmp_path):
+    from sandboxes.replay_sync_demo import seed_replays
+
+    (tmp_path / "fox").mkdir()
+    (tmp_path / "fox" / "mine.slp").write_bytes(b"keep")
+    written = seed_replays(tmp_path, ["mewtwo", "fox"], per_character=2)
+    assert written == {"mewtwo": 2}
+    rows = [
+        index_row(str(p), str(tmp_path), "mewtwo", MEWTWO)
+        for p in find_replays(tmp_path / "mewtwo")
+    ]
+    assert len(rows) == 2 and all(r["valid"] and r["has_partition_character"] for r in rows)
+    assert [p.name for p in (tmp_path / "fox").iterdir()] == ["mine.slp"]

@@ -239,3 +239,16 @@ def test_missing_and_wrong_credentials_say_what_to_set_and_hide_the_secret(
     with pytest.raises(ObjectStoreError, match="Could not reach") as failure:
         unreachable.tree("x").list()
     assert secret not in str(failure.value)
+
+
+def test_ranged_listing_equals_the_plain_listing(store):
+    client = store.client()
+    keys = [f"fox/sub{i % 3}/g{i:03d}.slp" for i in range(60)]
+    for key in keys:
+        client.put_object(Bucket=store.bucket, Key=key, Body=b"x" * (len(key) % 7))
+    client.put_object(Bucket=store.bucket, Key="fox2/outside.slp", Body=b"no")
+    tree = store.tree("fox")
+    plain, _ = tree.list()
+    hints = [k[len("fox/") :] for k in keys[::2]] + ["not/in/bucket.slp"]  # half the names
+    ranged, _ = tree.list(hints, parts=4, min_keys_per_part=5)
+    assert len(plain) == 60 and ranged == plain

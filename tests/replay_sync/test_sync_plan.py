@@ -11,6 +11,7 @@ from assets.replay_sync.sync_plan import (
     UnsafeKey,
     check_delete_key,
     check_relative_path,
+    listing_ranges,
     md5_from_etag,
     md5_from_metadata,
     md5_to_metadata,
@@ -153,3 +154,16 @@ def test_delete_guard_keeps_keys_outside_the_prefix():
             check_delete_key("mewtwo", key)
     with pytest.raises(UnsafeKey):
         check_delete_key("", "anything.slp")
+
+
+def test_listing_ranges_cover_the_key_space_without_overlap():
+    assert listing_ranges(["a", "b"], parts=4) == [(None, None)]  # small: one listing
+    keys = [f"p/{i:05d}" for i in range(2000)]
+    ranges = listing_ranges(keys, parts=4)
+    assert len(ranges) == 4 and ranges[0][0] is None and ranges[-1][1] is None
+    assert all(ranges[i][1] == ranges[i + 1][0] for i in range(3))  # (after, up_to] chained
+    for key in keys + ["p/", "p/zzz", "p/00000a"]:  # hinted or not, each key is in one range
+        inside = [
+            r for r in ranges if (r[0] is None or key > r[0]) and (r[1] is None or key <= r[1])
+        ]
+        assert len(inside) == 1, key
