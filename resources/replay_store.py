@@ -13,6 +13,7 @@ from pydantic import PrivateAttr
 from assets.replay_sync.sync_plan import clean_prefix, join_key
 from resources.object_store import ObjectStoreError, make_s3_client
 from resources.replay_sync_engine import BucketTree
+from resources.settings import env_or
 
 CREDENTIAL_HELP = (
     "Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (AWS S3, MinIO), or B2_KEY_ID and B2_APP_KEY "
@@ -127,7 +128,7 @@ def replay_store_from_env() -> ReplayStoreResource:
     )
     return ReplayStoreResource(
         bucket=_env_var("REPLAY_SYNC_BUCKET", "B2_BUCKET", "R2_BUCKET"),
-        prefix=os.environ.get("REPLAY_SYNC_PREFIX", ""),
+        prefix=env_or("REPLAY_SYNC_PREFIX", ""),
         endpoint_url=endpoint,
         region=region,
         access_key_id=_env_var(key_id) if key_id else None,

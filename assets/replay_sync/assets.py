@@ -88,7 +88,8 @@ def _mirror_check(check_name: str, source: dict, destination: dict, config: Sync
     return AssetCheckResult(
         check_name=check_name,
         passed=passed,
-        severity=AssetCheckSeverity.ERROR,
+        # A dry run changes nothing, so the differences it reports are expected: warn, don't block.
+        severity=AssetCheckSeverity.WARN if config.dry_run else AssetCheckSeverity.ERROR,
         metadata={
             "missing": len(missing),
             "size_differs": len(different),
