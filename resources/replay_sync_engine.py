@@ -9,6 +9,7 @@ downloads, and deletes that happen only after every transfer succeeded.
 
 from __future__ import annotations
 
+import bisect
 import concurrent.futures
 import hashlib
 import os
@@ -215,15 +216,28 @@ class BucketTree:
         listing run as `parts` concurrent key ranges instead of one page after another.
         """
         prefix = self.prefix + "/" if self.prefix else ""
-        ranges = listing_ranges([prefix + h for h in hints or []], parts, min_keys_per_part)
+        hint_keys = sorted(prefix + h for h in hints or [])
+        ranges = listing_ranges(hint_keys, parts, min_keys_per_part)
         states: dict[str, FileState] = {}
         refused: list[tuple[str, str]] = []
         try:
             if len(ranges) == 1:
                 pages = [self._list_range(prefix, None, None)]
             else:
+                # Pages sized to the keys each range expects, so no range reads far into the next.
+                expected = [
+                    bisect.bisect_right(hint_keys, hi) if hi is not None else len(hint_keys)
+                    for _, hi in ranges
+                ]
+                expected = [n - m for n, m in zip(expected, [0, *expected[:-1]], strict=True)]
                 with concurrent.futures.ThreadPoolExecutor(len(ranges)) as pool:
-                    pages = list(pool.map(lambda r: self._list_range(prefix, *r), ranges))
+                    pages = list(
+                        pool.map(
+                            lambda r, n: self._list_range(prefix, *r, expected=n),
+                            ranges,
+                            expected,
+                        )
+                    )
         except S3_ERRORS as exc:
             raise self.fail(exc, f"list {self.describe()}") from exc
         for items in pages:
@@ -239,7 +253,7 @@ class BucketTree:
         return states, refused
 
     def _list_range(
-        self, prefix: str, after: str | None, up_to: str | None
+        self, prefix: str, after: str | None, up_to: str | None, expected: int | None = None
     ) -> list[tuple[str, int, str | None]]:
         """(key, size, etag) of the keys in (after, up_to] below prefix, in key order."""
         items: list[tuple[str, int, str | None]] = []
@@ -247,6 +261,8 @@ class BucketTree:
         if after is not None:
             request["StartAfter"] = after
         while True:
+            if expected is not None:
+                request["MaxKeys"] = min(1000, max(expected - len(items), 0) + 16)
             page = self.client.list_objects_v2(**request)
             for item in page.get("Contents", []):
                 if up_to is not None and item["Key"] > up_to:
@@ -380,6 +396,27 @@ def _run_transfers(
     return progress.files, progress.bytes
 
 
+def _hash_batch(local: LocalTree, states: list[FileState]) -> list[FileState]:
+    return [local.fill(state) for state in states]
+
+
+def _list_both(local: LocalTree, remote: BucketTree, pool, batch: int = 64):
+    """(local listing, (bucket listing, refused keys)). While the bucket is listed, the small
+    local files are hashed: an unchanged file is then settled by its MD5 against the listing's
+    ETag without waiting. Hashing the listing makes unnecessary (an empty bucket) is cancelled."""
+    states = local.list()
+    listing = pool.submit(remote.list, list(states))
+    small = [state for state in states.values() if state.size <= SMALL_BODY]
+    hashing = [pool.submit(_hash_batch, local, small[i : i + batch]) for i in range(0, len(small), batch)]  # fmt: skip
+    bucket = listing.result()
+    for future in hashing:
+        future.cancel()
+    for future in hashing:
+        if not future.cancelled():
+            states.update((state.path, state) for state in future.result())
+    return states, bucket
+
+
 def sync_up(
     local: LocalTree,
     remote: BucketTree,
@@ -390,22 +427,8 @@ def sync_up(
 ) -> SyncReport:
     """Make `remote` mirror `local` (rclone sync; with delete=False, rclone copy)."""
     started = time.monotonic()
-    source = local.list()
     with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="check") as checkers:
-        listing = checkers.submit(remote.list, list(source))
-        # While the bucket is listed, hash the small local files: an unchanged file is settled
-        # by its MD5 against the listing's ETag. What the listing makes unnecessary is cancelled.
-        hashing = {
-            name: checkers.submit(local.fill, state)
-            for name, state in source.items()
-            if state.size <= SMALL_BODY
-        }
-        destination, refused = listing.result()
-        for future in hashing.values():
-            future.cancel()
-        for name, future in hashing.items():
-            if not future.cancelled():
-                source[name] = future.result()
+        source, (destination, refused) = _list_both(local, remote, checkers)
         decide = partial(transfer_reason, fill_source=local.fill, fill_destination=remote.fill)
         plan = plan_sync(source, destination, decide, delete, mapper=checkers.map)
     plan.refused = refused
@@ -437,15 +460,14 @@ def sync_down(
     started = time.monotonic()
     if not dry_run:
         local.clean_partials()
-    destination = local.list()
-    source, refused = remote.list(list(destination))
-    decide = partial(
-        transfer_reason,
-        fill_source=remote.fill,
-        fill_destination=local.fill,
-        remote_first="source",
-    )
     with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="check") as checkers:
+        destination, (source, refused) = _list_both(local, remote, checkers)
+        decide = partial(
+            transfer_reason,
+            fill_source=remote.fill,
+            fill_destination=local.fill,
+            remote_first="source",
+        )
         plan = plan_sync(source, destination, decide, delete, mapper=checkers.map)
     # Path-escape guard: refuse (and never write) keys that resolve outside the target folder.
     kept = []

@@ -144,18 +144,22 @@ def plan_sync(
     decide: Callable[[FileState, FileState | None], str | None],
     delete: bool,
     mapper: Callable[[Callable, Iterable], Iterable] = map,
+    chunk: int = 64,
 ) -> SyncPlan:
     """Compare two listings. `decide` is `transfer_reason` bound to the fillers; `mapper` may be
     a thread pool's `map` so hashing and HEAD requests overlap."""
     plan = SyncPlan()
     names = sorted(source)
-    for name, reason in zip(
-        names, mapper(lambda n: decide(source[n], destination.get(n)), names), strict=True
-    ):
-        if reason is None:
-            plan.unchanged.append(name)
-        else:
-            plan.transfers.append((source[name], reason))
+    # Chunks, not single files: most decisions are instant, and a task per file costs more
+    # than the decision; chunks still spread hashing and HEAD requests over the mapper's threads.
+    chunks = [names[i : i + chunk] for i in range(0, len(names), chunk)]
+    decided = mapper(lambda part: [decide(source[n], destination.get(n)) for n in part], chunks)
+    for part, reasons in zip(chunks, decided, strict=True):
+        for name, reason in zip(part, reasons, strict=True):
+            if reason is None:
+                plan.unchanged.append(name)
+            else:
+                plan.transfers.append((source[name], reason))
     if delete:
         plan.deletes = sorted(set(destination) - set(source))
     return plan
