@@ -407,7 +407,8 @@ def _list_both(local: LocalTree, remote: BucketTree, pool, batch: int = 64):
     states = local.list()
     listing = pool.submit(remote.list, list(states))
     small = [state for state in states.values() if state.size <= SMALL_BODY]
-    hashing = [pool.submit(_hash_batch, local, small[i : i + batch]) for i in range(0, len(small), batch)]  # fmt: skip
+    batches = [small[i : i + batch] for i in range(0, len(small), batch)]
+    hashing = [pool.submit(_hash_batch, local, states_batch) for states_batch in batches]
     bucket = listing.result()
     for future in hashing:
         future.cancel()

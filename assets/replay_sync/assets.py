@@ -35,6 +35,15 @@ character_partitions = StaticPartitionsDefinition(
     parse_character_list(os.environ.get("REPLAY_SYNC_CHARACTERS"))
 )
 CHECKPOINTS_PREFIX = "checkpoints"
+PREVIEW_COLUMNS = [
+    "path",
+    "valid",
+    "stage",
+    "characters",
+    "frames",
+    "winner_character",
+    "has_partition_character",
+]
 
 
 class SyncConfig(Config):
@@ -113,6 +122,23 @@ def _refuse_emptied_source(local: LocalTree, config: SyncConfig, what: str) -> N
         )
 
 
+def _push(context, config: SyncConfig, local: LocalTree, remote, transfers: int, check: str):
+    """Upload sync, then the listing comparison; returns the report, bucket listing and check."""
+    _refuse_emptied_source(local, config, "The source folder")
+    report = sync_up(local, remote, config.delete, config.dry_run, transfers, context.log.info)
+    bucket, _ = remote.list()
+    return report, bucket, _mirror_check(check, _sizes(local.list()), _sizes(bucket), config)
+
+
+def _pull(context, config: SyncConfig, remote, local: LocalTree, transfers: int, check: str):
+    """Download sync, then the listing comparison (refused keys are not expected locally)."""
+    report = sync_down(remote, local, config.delete, config.dry_run, transfers, context.log.info)
+    bucket, _ = remote.list()
+    refused = {key for key, _ in report.plan.refused}
+    expected = {path: size for path, size in _sizes(bucket).items() if path not in refused}
+    return report, _mirror_check(check, expected, _sizes(local.list()), config)
+
+
 @asset(
     partitions_def=character_partitions,
     group_name=GROUP,
@@ -132,11 +158,8 @@ def bucket_replays(
     upload succeeded."""
     character = context.partition_key
     local, remote = LocalTree(replay_folders.source(character)), replay_store.tree(character)
-    _refuse_emptied_source(local, config, "The replay folder")
-    report = sync_up(local, remote, config.delete, config.dry_run, replay_store.transfers, context.log.info)  # fmt: skip
-    remote_listing, _ = remote.list()
-    check = _mirror_check(
-        "bucket_matches_local", _sizes(local.list()), _sizes(remote_listing), config
+    report, remote_listing, check = _push(
+        context, config, local, remote, replay_store.transfers, "bucket_matches_local"
     )
     return MaterializeResult(
         metadata={
@@ -179,7 +202,7 @@ def replay_index(
     with lake.lake.publish(key) as destination:
         stats = write_index(batches, destination)
         size = destination.stat().st_size
-        table = pq.read_table(destination, columns=["path", "valid", "stage", "characters", "frames", "winner_character", "has_partition_character"])  # fmt: skip
+        table = pq.read_table(destination, columns=PREVIEW_COLUMNS)
     invalid = SkipLedger(what="invalid_replays", max_share=config.max_invalid_share)
     for path, reason in stats["errors"]:
         invalid.skip(path, reason)
@@ -244,11 +267,9 @@ def training_replays(
     absolute paths) are refused and reported; files land whole (temporary name, then rename)."""
     character = context.partition_key
     remote, local = replay_store.tree(character), LocalTree(replay_folders.training(character))
-    report = sync_down(remote, local, config.delete, config.dry_run, replay_store.transfers, context.log.info)  # fmt: skip
-    remote_listing, _ = remote.list()
-    refused = {key for key, _ in report.plan.refused}
-    expected = {p: s for p, s in _sizes(remote_listing).items() if p not in refused}
-    check = _mirror_check("workspace_matches_bucket", expected, _sizes(local.list()), config)
+    report, check = _pull(
+        context, config, remote, local, replay_store.transfers, "workspace_matches_bucket"
+    )
     return MaterializeResult(metadata=_sync_metadata(report), check_results=[check])
 
 
@@ -267,12 +288,10 @@ def bucket_checkpoints(
     """Training checkpoints pushed from `<workspace>/checkpoints/` to `<bucket>/checkpoints/`.
     Copy semantics by default (nothing in the bucket is deleted); large files go up in parts with
     bounded memory."""
-    local = LocalTree(replay_folders.checkpoints())
-    _refuse_emptied_source(local, config, "The checkpoints folder")
-    remote = replay_store.tree(CHECKPOINTS_PREFIX)
-    report = sync_up(local, remote, config.delete, config.dry_run, replay_store.transfers, context.log.info)  # fmt: skip
-    remote_listing, _ = remote.list()
-    check = _mirror_check("bucket_has_checkpoints", _sizes(local.list()), _sizes(remote_listing), config)  # fmt: skip
+    local, remote = LocalTree(replay_folders.checkpoints()), replay_store.tree(CHECKPOINTS_PREFIX)
+    report, _, check = _push(
+        context, config, local, remote, replay_store.transfers, "bucket_has_checkpoints"
+    )
     return MaterializeResult(metadata=_sync_metadata(report), check_results=[check])
 
 
@@ -292,11 +311,9 @@ def workspace_checkpoints(
     """Checkpoints pulled from `<bucket>/checkpoints/` into `<workspace>/checkpoints/` (a fresh
     training machine resuming, or a laptop fetching results)."""
     remote, local = replay_store.tree(CHECKPOINTS_PREFIX), LocalTree(replay_folders.checkpoints())
-    report = sync_down(remote, local, config.delete, config.dry_run, replay_store.transfers, context.log.info)  # fmt: skip
-    remote_listing, _ = remote.list()
-    refused = {key for key, _ in report.plan.refused}
-    expected = {p: s for p, s in _sizes(remote_listing).items() if p not in refused}
-    check = _mirror_check("workspace_has_checkpoints", expected, _sizes(local.list()), config)
+    report, check = _pull(
+        context, config, remote, local, replay_store.transfers, "workspace_has_checkpoints"
+    )
     return MaterializeResult(metadata=_sync_metadata(report), check_results=[check])
 
 
