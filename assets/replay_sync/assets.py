@@ -125,6 +125,11 @@ def _refuse_emptied_source(local: LocalTree, config: SyncConfig, what: str) -> N
 def _push(context, config: SyncConfig, local: LocalTree, remote, transfers: int, check: str):
     """Upload sync, then the listing comparison; returns the report, bucket listing and check."""
     _refuse_emptied_source(local, config, "The source folder")
+    if not local.root.is_dir():
+        context.log.warning(
+            f"{local.root} does not exist: nothing to upload. Create it, or point SLP_ROOT / "
+            "REPLAY_SYNC_WORKSPACE at the right place."
+        )
     report = sync_up(local, remote, config.delete, config.dry_run, transfers, context.log.info)
     bucket, _ = remote.list()
     return report, bucket, _mirror_check(check, _sizes(local.list()), _sizes(bucket), config)

@@ -207,6 +207,46 @@ def test_schedule_pulls_every_character_in_its_own_run():
     assert all(r.tags == {"pipeline/serial": "replay_sync"} for r in requests)
 
 
+def test_definitions_snapshot():
+    """What the code location declares; a change here should be a deliberate one."""
+    from pipelines.replay_sync import defs
+
+    specs = {spec.key.path[-1]: spec for spec in defs.resolve_all_asset_specs()}
+    partitioned = {name for name, spec in specs.items() if spec.partitions_def is not None}
+    assert partitioned == {"bucket_replays", "replay_index", "training_replays"}
+    assert specs["bucket_replays"].partitions_def.get_partition_keys() == [
+        "mewtwo",
+        "ganondorf",
+        "link",
+        "fox",
+        "marth",
+    ]
+    assert {dep.asset_key.path[-1] for dep in specs["replay_index"].deps} == {"bucket_replays"}
+    graph = defs.resolve_asset_graph()
+    checks = {
+        (key.asset_key.path[-1], key.name, graph.get_check_spec(key).blocking)
+        for key in graph.asset_check_keys
+    }
+    assert checks == {
+        ("bucket_replays", "bucket_matches_local", True),
+        ("replay_index", "index_schema_and_keys", True),
+        ("replay_index", "valid_replay_share", True),
+        ("replay_index", "replays_feature_their_character", False),
+        ("training_replays", "workspace_matches_bucket", False),
+        ("bucket_checkpoints", "bucket_has_checkpoints", False),
+        ("workspace_checkpoints", "workspace_has_checkpoints", False),
+    }
+    assert all(spec.description and spec.code_version == "1" for spec in specs.values())
+    assert {s.name: s.cron_schedule for s in defs.schedules} == {
+        "training_pull_schedule": "15 * * * *",
+        "storage_report_schedule": "0 6 * * *",
+    }
+    assert {s.name: s.job_name for s in defs.sensors} == {
+        "local_replays_sensor": "replay_upload_job",
+        "checkpoints_sensor": "checkpoint_push_job",
+    }
+
+
 def test_code_location_loads_with_its_jobs():
     from pipelines.replay_sync import defs
 
