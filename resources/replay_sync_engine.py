@@ -1,0 +1,504 @@
+"""replay_sync's sync engine: mirror a local folder and a bucket prefix in either direction.
+
+Plain code with no Dagster import (a command-line tool or a benchmark can use it as it is). The
+decisions (what to copy, skip, delete; the guards) are plain functions in
+`assets/replay_sync/sync_plan.py`; this module does the I/O: listing, hashing, transfers with a
+thread pool (boto3 + s3transfer, multipart with bounded memory above the threshold), atomic
+downloads, and deletes that happen only after every transfer succeeded.
+"""
+
+from __future__ import annotations
+
+import bisect
+import concurrent.futures
+import hashlib
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import botocore.exceptions
+from boto3.exceptions import S3UploadFailedError
+
+from assets.replay_sync.sync_plan import (
+    FileState,
+    SyncPlan,
+    UnsafeKey,
+    check_delete_key,
+    check_relative_path,
+    clean_prefix,
+    join_key,
+    listing_ranges,
+    md5_from_etag,
+    md5_from_metadata,
+    md5_to_metadata,
+    mtime_from_metadata,
+    mtime_to_metadata,
+    plan_sync,
+    relative_key,
+    safe_local_path,
+    transfer_reason,
+)
+from resources.object_store import (
+    MULTIPART_THRESHOLD,
+    ObjectStoreError,
+    explain_s3_error,
+    transfer_config,
+)
+
+PARTIAL_MARK = ".partial-"  # downloads land as `.<name>.partial-<id>` and are renamed when whole
+HASH_CHUNK = 1 << 20
+SMALL_BODY = 1 << 20  # uploaded from memory: at most `workers` of these are held at once
+S3_ERRORS = (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)
+
+
+class SyncFailed(ObjectStoreError):
+    """Some transfers failed; nothing was deleted. Re-running the sync resumes where it stopped."""
+
+
+def file_md5(path: Path) -> str:
+    digest = hashlib.md5()
+    with path.open("rb") as fh:
+        while chunk := fh.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def is_partial(name: str) -> bool:
+    return name.startswith(".") and PARTIAL_MARK in name
+
+
+@dataclass
+class SyncReport:
+    direction: str  # "upload" or "download"
+    source: str
+    destination: str
+    dry_run: bool
+    plan: SyncPlan
+    transferred_files: int = 0
+    transferred_bytes: int = 0
+    deleted: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def new(self) -> int:
+        return sum(1 for _, reason in self.plan.transfers if reason == "new")
+
+    @property
+    def changed(self) -> int:
+        return len(self.plan.transfers) - self.new
+
+    def summary(self) -> str:
+        verb = "would" if self.dry_run else "did"
+        return (
+            f"{self.direction} {self.source} -> {self.destination}: {self.new} new, "
+            f"{self.changed} changed, {len(self.plan.unchanged)} unchanged, "
+            f"{len(self.plan.deletes)} to delete ({verb}), {len(self.plan.refused)} refused, "
+            f"{self.transferred_bytes} bytes moved in {self.seconds:.2f} s"
+        )
+
+
+class Progress:
+    """Logs how far a batch of transfers got: at most every `every_s` seconds, and at the end."""
+
+    def __init__(self, log: Callable[[str], None], total_files: int, total_bytes: int, what: str):
+        self.log, self.total_files, self.total_bytes, self.what = (
+            log,
+            total_files,
+            total_bytes,
+            what,
+        )
+        self.files = self.bytes = 0
+        self._lock = threading.Lock()
+        self._last = time.monotonic()
+        self._started = self._last
+
+    def done(self, size: int, every_s: float = 5.0) -> None:
+        with self._lock:
+            self.files += 1
+            self.bytes += size
+            now = time.monotonic()
+            if now - self._last >= every_s or self.files == self.total_files:
+                self._last = now
+                rate = self.bytes / max(now - self._started, 1e-6) / 1e6
+                self.log(
+                    f"{self.what}: {self.files}/{self.total_files} files, "
+                    f"{self.bytes / 1e6:.1f}/{self.total_bytes / 1e6:.1f} MB ({rate:.1f} MB/s)"
+                )
+
+
+# ---- the two sides of a sync -----------------------------------------------------------------
+
+
+class LocalTree:
+    """A local folder as a listing of relative paths."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def describe(self) -> str:
+        return str(self.root)
+
+    def list(self) -> dict[str, FileState]:
+        states: dict[str, FileState] = {}
+        if not self.root.is_dir():
+            return states
+        stack = [self.root]
+        while stack:
+            folder = stack.pop()
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(Path(entry.path))
+                    elif entry.is_file() and not is_partial(entry.name):
+                        stat = entry.stat()
+                        rel = Path(entry.path).relative_to(self.root).as_posix()
+                        states[rel] = FileState(rel, stat.st_size, stat.st_mtime_ns)
+        return states
+
+    def path(self, relative: str) -> Path:
+        return safe_local_path(self.root, relative)
+
+    def fill(self, state: FileState) -> FileState:
+        """Add the MD5 (reads the file)."""
+        return FileState(state.path, state.size, state.mtime_ns, file_md5(self.path(state.path)))
+
+    def clean_partials(self) -> int:
+        """Remove downloads an interrupted sync left half-written."""
+        removed = 0
+        if self.root.is_dir():
+            for path in self.root.rglob(f".*{PARTIAL_MARK}*"):
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+
+class BucketTree:
+    """One prefix of a bucket as a listing of relative keys."""
+
+    def __init__(
+        self,
+        client,
+        bucket: str,
+        prefix: str,
+        max_concurrency: int = 4,
+        multipart_threshold: int = MULTIPART_THRESHOLD,
+    ):
+        self.client = client
+        self.bucket = bucket
+        self.prefix = clean_prefix(prefix)
+        # Memory of one large transfer is about max_concurrency parts of the chunk size.
+        self.transfer = transfer_config(max_concurrency)
+        self.multipart_threshold = multipart_threshold
+        if multipart_threshold < self.transfer.multipart_threshold:
+            self.transfer.multipart_threshold = multipart_threshold
+            self.transfer.multipart_chunksize = max(multipart_threshold, 5 * 1024 * 1024)
+
+    def describe(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+    def key(self, relative: str) -> str:
+        return join_key(self.prefix, check_relative_path(relative))
+
+    def fail(self, exc: Exception, action: str) -> ObjectStoreError:
+        return explain_s3_error(exc, self.bucket, action)
+
+    def list(
+        self, hints: list[str] | None = None, parts: int = 4, min_keys_per_part: int = 500
+    ) -> tuple[dict[str, FileState], list[tuple[str, str]]]:
+        """(listing, refused keys). Keys that are no plain relative path are refused, not listed.
+
+        `hints` (relative names expected in the bucket, e.g. the local side's) let a large
+        listing run as `parts` concurrent key ranges instead of one page after another.
+        """
+        prefix = self.prefix + "/" if self.prefix else ""
+        hint_keys = sorted(prefix + h for h in hints or [])
+        ranges = listing_ranges(hint_keys, parts, min_keys_per_part)
+        states: dict[str, FileState] = {}
+        refused: list[tuple[str, str]] = []
+        try:
+            if len(ranges) == 1:
+                pages = [self._list_range(prefix, None, None)]
+            else:
+                # Pages sized to the keys each range expects, so no range reads far into the next.
+                expected = [
+                    bisect.bisect_right(hint_keys, hi) if hi is not None else len(hint_keys)
+                    for _, hi in ranges
+                ]
+                expected = [n - m for n, m in zip(expected, [0, *expected[:-1]], strict=True)]
+                with concurrent.futures.ThreadPoolExecutor(len(ranges)) as pool:
+                    pages = list(
+                        pool.map(
+                            lambda r, n: self._list_range(prefix, *r, expected=n),
+                            ranges,
+                            expected,
+                        )
+                    )
+        except S3_ERRORS as exc:
+            raise self.fail(exc, f"list {self.describe()}") from exc
+        for items in pages:
+            for key, size, etag in items:
+                if key.endswith("/"):
+                    continue  # folder marker objects some tools create
+                try:
+                    rel = check_relative_path(relative_key(self.prefix, key))
+                except UnsafeKey as exc:
+                    refused.append((key, str(exc)))
+                    continue
+                states[rel] = FileState(rel, size, None, md5_from_etag(etag))
+        return states, refused
+
+    def _list_range(
+        self, prefix: str, after: str | None, up_to: str | None, expected: int | None = None
+    ) -> list[tuple[str, int, str | None]]:
+        """(key, size, etag) of the keys in (after, up_to] below prefix, in key order."""
+        items: list[tuple[str, int, str | None]] = []
+        request = {"Bucket": self.bucket, "Prefix": prefix}
+        if after is not None:
+            request["StartAfter"] = after
+        while True:
+            if expected is not None:
+                request["MaxKeys"] = min(1000, max(expected - len(items), 0) + 16)
+            page = self.client.list_objects_v2(**request)
+            for item in page.get("Contents", []):
+                if up_to is not None and item["Key"] > up_to:
+                    return items
+                items.append((item["Key"], int(item["Size"]), item.get("ETag")))
+            if not page.get("IsTruncated"):
+                return items
+            request["ContinuationToken"] = page["NextContinuationToken"]
+
+    def fill(self, state: FileState) -> FileState:
+        """Add the mtime and MD5 from the object's metadata (one HEAD)."""
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self.key(state.path))
+        except S3_ERRORS as exc:
+            raise self.fail(exc, f"inspect {state.path}") from exc
+        meta = head.get("Metadata", {})
+        return FileState(
+            state.path,
+            state.size,
+            mtime_from_metadata(meta.get("mtime")),
+            state.md5 or md5_from_metadata(meta.get("md5chksum")),
+        )
+
+    def upload(self, local: Path, state: FileState) -> None:
+        metadata = {"mtime": mtime_to_metadata(state.mtime_ns or os.stat(local).st_mtime_ns)}
+        key = self.key(state.path)
+        try:
+            if state.size <= SMALL_BODY:
+                # Bytes, not a file object: botocore sends `Expect: 100-continue` (one more round
+                # trip per object) for every file object, which dominates for small replays.
+                self.client.put_object(
+                    Bucket=self.bucket, Key=key, Body=local.read_bytes(), Metadata=metadata
+                )
+            elif state.size < self.multipart_threshold:
+                with local.open("rb") as body:
+                    self.client.put_object(
+                        Bucket=self.bucket,
+                        Key=key,
+                        Body=body,
+                        ContentLength=state.size,
+                        Metadata=metadata,
+                    )
+            else:
+                # A multipart ETag is not an MD5: store it the way rclone does.
+                metadata["md5chksum"] = md5_to_metadata(state.md5 or file_md5(local))
+                self.client.upload_file(
+                    str(local),
+                    self.bucket,
+                    key,
+                    ExtraArgs={"Metadata": metadata},
+                    Config=self.transfer,
+                )
+        except S3UploadFailedError as exc:
+            raise self.fail(exc.__cause__ or exc, f"upload {state.path}") from exc
+        except S3_ERRORS as exc:
+            raise self.fail(exc, f"upload {state.path}") from exc
+
+    def download(self, state: FileState, target: Path) -> None:
+        """Write the object to `target` atomically, with its stored mtime (when it has one)."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.parent / f".{target.name}{PARTIAL_MARK}{uuid.uuid4().hex[:12]}"
+        key = self.key(state.path)
+        try:
+            if state.size < self.multipart_threshold:
+                answer = self.client.get_object(Bucket=self.bucket, Key=key)
+                meta = answer.get("Metadata", {})
+                with partial.open("wb") as fh:
+                    for chunk in answer["Body"].iter_chunks(HASH_CHUNK):
+                        fh.write(chunk)
+            else:
+                meta = self.client.head_object(Bucket=self.bucket, Key=key).get("Metadata", {})
+                self.client.download_file(self.bucket, key, str(partial), Config=self.transfer)
+            mtime = mtime_from_metadata(meta.get("mtime"))
+            if mtime is not None:
+                os.utime(partial, ns=(mtime, mtime))
+            os.replace(partial, target)
+        except S3_ERRORS as exc:
+            raise self.fail(exc, f"download {state.path}") from exc
+        finally:
+            partial.unlink(missing_ok=True)
+
+    def delete(self, relatives: list[str]) -> list[str]:
+        """Delete keys, each checked to lie inside the prefix first; batches of 1000."""
+        keys = [check_delete_key(self.prefix, self.key(rel)) for rel in relatives]
+        for start in range(0, len(keys), 1000):
+            batch = keys[start : start + 1000]
+            try:
+                answer = self.client.delete_objects(
+                    Bucket=self.bucket,
+                    Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True},
+                )
+            except S3_ERRORS as exc:
+                raise self.fail(exc, f"delete {len(batch)} objects") from exc
+            if answer.get("Errors"):
+                first = answer["Errors"][0]
+                raise ObjectStoreError(
+                    f"could not delete {len(answer['Errors'])} objects in bucket {self.bucket!r}, "
+                    f"e.g. {first.get('Key')}: {first.get('Code')} {first.get('Message')}"
+                )
+        return keys
+
+
+# ---- the sync ---------------------------------------------------------------------------------
+
+
+def _run_transfers(
+    plan: SyncPlan,
+    action: Callable[[FileState], None],
+    workers: int,
+    log: Callable[[str], None],
+    what: str,
+) -> tuple[int, int]:
+    progress = Progress(log, len(plan.transfers), plan.transfer_bytes, what)
+    failures: list[tuple[str, str]] = []
+    with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="transfer") as pool:
+        futures = {pool.submit(action, state): state for state, _ in plan.transfers}
+        for future in concurrent.futures.as_completed(futures):
+            state = futures[future]
+            try:
+                future.result()
+                progress.done(state.size)
+            except Exception as exc:  # noqa: BLE001 - every failure is collected and reported
+                failures.append((state.path, str(exc)))
+    if failures:
+        examples = "; ".join(f"{path}: {reason}" for path, reason in failures[:3])
+        raise SyncFailed(
+            f"{len(failures)} of {len(plan.transfers)} transfers failed ({examples}). "
+            f"{progress.files} succeeded; nothing was deleted. Fix the cause and re-run: the sync "
+            "resumes, skipping files already transferred."
+        )
+    return progress.files, progress.bytes
+
+
+def _hash_batch(local: LocalTree, states: list[FileState]) -> list[FileState]:
+    return [local.fill(state) for state in states]
+
+
+def _list_both(local: LocalTree, remote: BucketTree, pool, batch: int = 64):
+    """(local listing, (bucket listing, refused keys)). While the bucket is listed, the small
+    local files are hashed: an unchanged file is then settled by its MD5 against the listing's
+    ETag without waiting. Hashing the listing makes unnecessary (an empty bucket) is cancelled."""
+    states = local.list()
+    listing = pool.submit(remote.list, list(states))
+    small = [state for state in states.values() if state.size <= SMALL_BODY]
+    batches = [small[i : i + batch] for i in range(0, len(small), batch)]
+    hashing = [pool.submit(_hash_batch, local, states_batch) for states_batch in batches]
+    bucket = listing.result()
+    for future in hashing:
+        future.cancel()
+    for future in hashing:
+        if not future.cancelled():
+            states.update((state.path, state) for state in future.result())
+    return states, bucket
+
+
+def sync_up(
+    local: LocalTree,
+    remote: BucketTree,
+    delete: bool = False,
+    dry_run: bool = False,
+    workers: int = 16,
+    log: Callable[[str], None] = print,
+) -> SyncReport:
+    """Make `remote` mirror `local` (rclone sync; with delete=False, rclone copy)."""
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="check") as checkers:
+        source, (destination, refused) = _list_both(local, remote, checkers)
+        decide = partial(transfer_reason, fill_source=local.fill, fill_destination=remote.fill)
+        plan = plan_sync(source, destination, decide, delete, mapper=checkers.map)
+    plan.refused = refused
+    report = SyncReport("upload", local.describe(), remote.describe(), dry_run, plan)
+    log(report.summary().replace("did", "will") if not dry_run else report.summary())
+    if dry_run:
+        _log_dry_run(plan, log)
+    else:
+        files, size = _run_transfers(
+            plan, lambda s: remote.upload(local.path(s.path), s), workers, log, "upload"
+        )
+        report.transferred_files, report.transferred_bytes = files, size
+        if plan.deletes:  # only after every transfer succeeded
+            report.deleted = remote.delete(plan.deletes)
+            log(f"deleted {len(report.deleted)} objects the source no longer has")
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def sync_down(
+    remote: BucketTree,
+    local: LocalTree,
+    delete: bool = False,
+    dry_run: bool = False,
+    workers: int = 16,
+    log: Callable[[str], None] = print,
+) -> SyncReport:
+    """Make `local` mirror `remote`; keys that would escape the folder are refused."""
+    started = time.monotonic()
+    if not dry_run:
+        local.clean_partials()
+    with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="check") as checkers:
+        destination, (source, refused) = _list_both(local, remote, checkers)
+        decide = partial(
+            transfer_reason,
+            fill_source=remote.fill,
+            fill_destination=local.fill,
+            remote_first="source",
+        )
+        plan = plan_sync(source, destination, decide, delete, mapper=checkers.map)
+    # Path-escape guard: refuse (and never write) keys that resolve outside the target folder.
+    kept = []
+    for state, reason in plan.transfers:
+        try:
+            local.path(state.path)
+            kept.append((state, reason))
+        except UnsafeKey as exc:
+            refused.append((state.path, str(exc)))
+    plan.transfers, plan.refused = kept, refused
+    report = SyncReport("download", remote.describe(), local.describe(), dry_run, plan)
+    log(report.summary().replace("did", "will") if not dry_run else report.summary())
+    if dry_run:
+        _log_dry_run(plan, log)
+    else:
+        files, size = _run_transfers(
+            plan, lambda s: remote.download(s, local.path(s.path)), workers, log, "download"
+        )
+        report.transferred_files, report.transferred_bytes = files, size
+        for rel in plan.deletes:  # only after every transfer succeeded
+            local.path(rel).unlink(missing_ok=True)
+            report.deleted.append(rel)
+        if plan.deletes:
+            log(f"deleted {len(plan.deletes)} local files the bucket no longer has")
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _log_dry_run(plan: SyncPlan, log: Callable[[str], None], limit: int = 50) -> None:
+    for state, reason in plan.transfers[:limit]:
+        log(f"dry-run: would transfer {state.path} ({reason}, {state.size} bytes)")
+    for rel in plan.deletes[:limit]:
+        log(f"dry-run: would delete {rel}")
