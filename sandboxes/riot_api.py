@@ -556,12 +556,13 @@ class RiotSandbox:
             return self._admin(path)
         host, _, rest = path.lstrip("/").partition("/")
         rest = "/" + rest
-        for pattern, method, kind in self.ROUTES:
-            m = pattern.match(rest)
-            if m:
-                break
-        else:
+        route = next(
+            ((p.match(rest), method, kind) for p, method, kind in self.ROUTES if p.match(rest)),
+            None,
+        )
+        if route is None:
             return _error(404, "Not found")
+        m, method, kind = route
         fault = self._take_fault(path)
         if fault and fault.delay:
             time.sleep(fault.delay)
