@@ -24,7 +24,7 @@ import uuid
 import psycopg
 
 from resources.riot_api import RateBudgetExhausted, RiotClient
-from resources.riot_rate_limit import DEV_APP_LIMITS, PostgresRateLimiter, parse_limits, wait_needed
+from resources.riot_rate_limit import DEV_APP_LIMITS, InMemoryRateLimiter, PostgresRateLimiter
 from resources.settings import postgres_from_env
 from sandboxes.riot_api import DEFAULT_KEY, RiotSandbox, World
 from sandboxes.serving import serve_in_background
@@ -32,44 +32,8 @@ from sandboxes.serving import serve_in_background
 HOST = "americas"
 
 
-class PerProcessLimiter:
-    """The baseline: the same sliding-log rule and Retry-After handling, but in memory, so each
-    process believes it has the whole quota to itself."""
-
-    def __init__(self, limits: str = DEV_APP_LIMITS, margin: float = 0.5):
-        self.limits = parse_limits(limits)
-        self.margin = margin
-        self.sent: list[float] = []
-        self.blocked_until = 0.0
-        self.waited_seconds = 0.0
-
-    def acquire(self, host: str, method: str, deadline: float | None = None) -> None:
-        while True:
-            now = time.time()
-            wait = max(
-                self.blocked_until - now, wait_needed(self.sent, self.limits, now, self.margin)
-            )
-            if wait <= 0:
-                self.sent = [t for t in self.sent if t > now - 121] + [now]
-                return
-            if deadline is not None and now + wait > deadline:
-                raise RateBudgetExhausted("past the benchmark's end")
-            self.waited_seconds += wait
-            time.sleep(wait + 0.005)
-
-    def observe(self, host, method, status, headers) -> None:
-        if status == 429:
-            self.blocked_until = time.time() + float(headers.get("Retry-After", 1))
-
-    def reject_key(self, status: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
 def worker(name, shared, database_url, base_url, puuids, match_ids, end_at, results) -> None:
-    limiter = PostgresRateLimiter(database_url, DEFAULT_KEY) if shared else PerProcessLimiter()
+    limiter = PostgresRateLimiter(database_url, DEFAULT_KEY) if shared else InMemoryRateLimiter()
     client = RiotClient(DEFAULT_KEY, limiter, base_url, deadline=end_at, max_throttled=1000)
     rng = random.Random(name)
     try:

@@ -23,6 +23,7 @@ Only a SHA-256 prefix of the key is stored: the key itself is never written anyw
 from __future__ import annotations
 
 import hashlib
+import random
 import time
 from collections.abc import Mapping
 
@@ -209,7 +210,8 @@ class PostgresRateLimiter:
                     "run's time budget; the next run continues from here"
                 )
             self.waited_seconds += wait
-            self.sleep(wait + 0.005)
+            # jitter: processes waiting for the same slot take turns instead of one always winning
+            self.sleep(wait + random.uniform(0.002, 0.02))
 
     def observe(self, host: str, method: str, status: int, headers: Mapping[str, str]) -> None:
         """Learn limits and counts from an answer; after a 429, hold everyone off."""
@@ -248,6 +250,44 @@ class PostgresRateLimiter:
                 "SET rejected_at = now(), status = EXCLUDED.status",
                 (self.key, status),
             )
+
+
+class InMemoryRateLimiter:
+    """The baseline for benchmarks and tests, as the replaced backend had it: the same sliding-log
+    rule and Retry-After handling, but in one process's memory and without learning from the
+    count headers, so each process believes it has the whole quota to itself."""
+
+    def __init__(self, limits: str = DEV_APP_LIMITS, margin: float = 0.5):
+        self.limits = parse_limits(limits)
+        self.margin = margin
+        self.sent: list[float] = []
+        self.blocked_until = 0.0
+        self.waited_seconds = 0.0
+
+    def acquire(self, host: str, method: str, deadline: float | None = None) -> None:
+        while True:
+            now = time.time()
+            wait = max(
+                self.blocked_until - now, wait_needed(self.sent, self.limits, now, self.margin)
+            )
+            if wait <= 0:
+                longest = max(seconds for _, seconds in self.limits) + self.margin
+                self.sent = [t for t in self.sent if t > now - longest] + [now]
+                return
+            if deadline is not None and now + wait > deadline:
+                raise RateBudgetExhausted("past the benchmark's end")
+            self.waited_seconds += wait
+            time.sleep(wait + 0.005)
+
+    def observe(self, host, method, status, headers) -> None:
+        if status == 429:
+            self.blocked_until = time.time() + float(headers.get("Retry-After", 1))
+
+    def reject_key(self, status: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 def _seconds(value: str | None, default: float) -> float:

@@ -12,7 +12,8 @@ What it serves, with the real paths and JSON shapes: account-v1 (by Riot ID, by 
 summoner-v4 and league-v4 by PUUID (platform hosts), match-v5 ids by PUUID (start, count, queue,
 type, startTime, endTime in epoch seconds, newest first) and match by id (regional hosts).
 The world is deterministic for a seed: players of several archetypes (normal, smurf, boosted,
-banned) and matches spread over the last weeks; matches dated in the future appear as time passes,
+banned, i.e. smurfs whose account disappears `ban_delay` seconds after the sandbox starts) and
+matches spread over the last weeks; matches dated in the future appear as time passes,
 so a schedule finds new matches.
 
 Limits behave like the real ones: per API key and routing host, application and method limits in
@@ -144,7 +145,7 @@ class Player:
     tag_line: str
     platform: str
     archetype: str  # normal | smurf | boosted
-    banned: bool
+    banned: bool  # the account disappears `ban_delay` seconds after the anchor
     level: int
     tier: str
     division: str
@@ -438,8 +439,11 @@ class RiotSandbox:
         app_limits: str = DEV_APP_LIMITS,
         method_limits: dict[str, str] | None = None,
         clock=time.time,
+        ban_delay: float = 600.0,
     ):
         self.world = world or World()
+        self.ban_delay = ban_delay
+        self._banned: set[str] = set()
         self.api_keys = set(api_keys)
         self.app_limits = parse_limits(app_limits)
         self.method_limits = {
@@ -453,6 +457,16 @@ class RiotSandbox:
         self.stats: Counter = Counter()
 
     # -- test hooks -----------------------------------------------------------------------------
+
+    def ban(self, puuid: str) -> None:
+        """Ban an account now: account-v1, summoner-v4 and league-v4 stop knowing it."""
+        with self._lock:
+            self._banned.add(puuid)
+
+    def is_banned(self, player: Player) -> bool:
+        if player.puuid in self._banned:
+            return True
+        return player.banned and self.clock() >= self.world.anchor + self.ban_delay
 
     def inject(
         self,
@@ -567,6 +581,8 @@ class RiotSandbox:
         if fault and fault.delay:
             time.sleep(fault.delay)
         key = request.headers.get("X-Riot-Token")
+        with self._lock:
+            self.stats[(key or "", host, "received")] += 1
         if not key:
             return _error(401, "Unauthorized")
         if key not in self.api_keys:
@@ -604,11 +620,11 @@ class RiotSandbox:
             return _json(_account(player))
         player = world.by_puuid.get(groups[0]) if method != "match-v5.getMatch" else None
         if method == "account-v1.getByPuuid":
-            if player is None or player.banned:
+            if player is None or self.is_banned(player):
                 return _error(404, "Data not found - No results found for player with puuid")
             return _json(_account(player))
         if method == "summoner-v4.getByPUUID":
-            if player is None or player.platform != host or player.banned:
+            if player is None or player.platform != host or self.is_banned(player):
                 return _error(404, "Data not found - summoner not found")
             return _json(
                 {
@@ -619,7 +635,7 @@ class RiotSandbox:
                 }
             )
         if method == "league-v4.getLeagueEntriesByPUUID":
-            if player is None or player.platform != host or player.banned:
+            if player is None or player.platform != host or self.is_banned(player):
                 return _json([])
             return _json(
                 [
