@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.action == "track":
         config["platform"] = args.platform
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
-    result = defs.get_job_def("riot_player_tracking_job").execute_in_process(
+    result = defs.resolve_job_def("riot_player_tracking_job").execute_in_process(
         run_config={
             "ops": {"riot_player_tracking": {"config": config}},
             "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},

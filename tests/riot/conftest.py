@@ -97,12 +97,14 @@ def client(pg_url, sandbox):
     c.close()
 
 
-def riot_resources(pg_url: str, base_url: str, key: str = DEFAULT_KEY, **settings) -> dict:
+def riot_resources(
+    pg_url: str, base_url: str, key: str = DEFAULT_KEY, app: str = FAST_LIMITS, **settings
+) -> dict:
     database = PostgresResource(url=pg_url)
     return {
         "riot_db": database,
         "riot_api": RiotApiResource(
-            api_key=key, base_url_template=base_url, database=database, app_rate_limits=FAST_LIMITS
+            api_key=key, base_url_template=base_url, database=database, app_rate_limits=app
         ),
         "riot_settings": RiotSettingsResource(**settings),
     }
