@@ -1,4 +1,10 @@
-"""The riot refresh: every 2 minutes, 90 s at most, never two at once."""
+"""The riot refresh: every 2 minutes, 90 s at most, never two at once.
+
+The interval and the timeout are read when the code location loads (`RIOT_REFRESH_CRON`,
+`RIOT_RUN_TIMEOUT_SECONDS`): a schedule's cron cannot be an EnvVar resolved at run launch.
+"""
+
+import os
 
 from dagster import (
     AssetSelection,
@@ -14,7 +20,7 @@ from dagster import (
 RUN_TAGS = {
     # run monitoring (dagster_home/dagster.yaml) fails a run still going after 90 s, so none is
     # left "running" forever
-    "dagster/max_runtime": "90",
+    "dagster/max_runtime": os.environ.get("RIOT_RUN_TIMEOUT_SECONDS", "90"),
     # the instance's run queue lets one run per value of this tag run at a time
     "pipeline/serial": "riot",
 }
@@ -36,7 +42,7 @@ riot_refresh_job = define_asset_job(
 
 @schedule(
     name="riot_refresh_every_2_minutes",
-    cron_schedule="*/2 * * * *",
+    cron_schedule=os.environ.get("RIOT_REFRESH_CRON", "*/2 * * * *"),
     job=riot_refresh_job,
     execution_timezone="UTC",
 )

@@ -220,10 +220,6 @@ def test_cli_tracks_and_lists(pg_url, sandbox):
     assert (
         f"{player.game_name}#{player.tag_line}" in listed.stdout and player.puuid in listed.stdout
     )
-    missing = subprocess.run(
-        [*cli, "untrack", "Ghost#NA1"], env=env, capture_output=True, text=True
-    )
-    assert missing.returncode == 1 and "No stored player" in missing.stderr
 
 
 def test_schedule_runs_every_two_minutes_and_skips_while_a_run_is_in_progress():

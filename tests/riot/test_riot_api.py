@@ -128,3 +128,23 @@ def test_unreachable_api_says_what_to_do(pg_url):
     with pytest.raises(RiotApiError, match="reachable"):
         dead.summoner_by_puuid("na1", "x")
     dead.close()
+
+
+def test_sandbox_speaks_the_real_limit_headers_and_status_codes():
+    import requests
+
+    with running_sandbox(app_limits="2:1,50:60") as box:
+        puuid = box.world.players["na1"][0].puuid
+        url = f"{box.url}/na1/lol/summoner/v4/summoners/by-puuid/{puuid}"
+        key = {"X-Riot-Token": "RGAPI-sandbox-key"}
+        first, second, third = (requests.get(url, headers=key) for _ in range(3))
+        assert first.headers["X-App-Rate-Limit"] == "2:1,50:60"
+        assert first.headers["X-App-Rate-Limit-Count"] == "1:1,1:60"
+        assert second.headers["X-App-Rate-Limit-Count"] == "2:1,2:60"
+        assert "X-Method-Rate-Limit" in first.headers
+        assert third.status_code == 429
+        assert third.headers["X-Rate-Limit-Type"] == "application"
+        assert int(third.headers["Retry-After"]) >= 1
+        assert requests.get(url).status_code == 401
+        forbidden = requests.get(url, headers={"X-Riot-Token": "RGAPI-wrong"})
+        assert forbidden.status_code == 403 and "X-App-Rate-Limit" not in forbidden.headers
