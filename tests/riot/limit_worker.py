@@ -3,7 +3,7 @@
 import random
 import time
 
-from resources.riot_api import RateBudgetExhausted, RiotClient
+from resources.riot_client import RateBudgetExhausted, RiotClient
 from resources.riot_rate_limit import InMemoryRateLimiter, PostgresRateLimiter
 
 
