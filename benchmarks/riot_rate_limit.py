@@ -32,8 +32,11 @@ from sandboxes.serving import serve_in_background
 HOST = "americas"
 
 
-def worker(name, shared, database_url, base_url, puuids, match_ids, end_at, results) -> None:
+def worker(name, shared, database_url, base_url, puuids, match_ids, go, duration, results) -> None:
     limiter = PostgresRateLimiter(database_url, DEFAULT_KEY) if shared else InMemoryRateLimiter()
+    results.put(("ready", name))
+    go.wait()  # every process has imported: the clock starts for all at once
+    end_at = time.time() + duration
     client = RiotClient(DEFAULT_KEY, limiter, base_url, deadline=end_at, max_throttled=1000)
     rng = random.Random(name)
     try:
@@ -88,12 +91,21 @@ def main(argv: list[str] | None = None) -> None:
     ctx = mp.get_context("spawn")
     results = ctx.Queue()
     with serve_in_background(shared_box) as a, serve_in_background(baseline_box) as b:
-        start = time.time() + 3.0  # let the workers import before the clock starts
-        end_at = start + duration
+        go = ctx.Event()
         procs = [
             ctx.Process(
                 target=worker,
-                args=(name, shared, db_url, url + "/{host}", puuids, match_ids, end_at, results),
+                args=(
+                    name,
+                    shared,
+                    db_url,
+                    url + "/{host}",
+                    puuids,
+                    match_ids,
+                    go,
+                    duration,
+                    results,
+                ),
             )
             for name, shared, url in (
                 ("shared-1", True, a.url),
@@ -104,6 +116,9 @@ def main(argv: list[str] | None = None) -> None:
         ]
         for p in procs:
             p.start()
+        for _ in procs:
+            results.get(timeout=300)  # ("ready", name)
+        go.set()
         rows = {r["name"]: r for r in (results.get(timeout=duration + 120) for _ in procs)}
         for p in procs:
             p.join()

@@ -8,7 +8,6 @@ created with `CREATE ... IF NOT EXISTS` under an advisory lock, so concurrent fi
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -444,7 +443,3 @@ class RiotStore:
         with self._conn() as conn:
             conn.row_factory = dict_row
             return conn.execute(sql, params).fetchall()
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, default=str)
