@@ -51,7 +51,11 @@ class RiotClient:
         deadline: float | None = None,
     ):
         if not api_key:
-            raise RiotKeyRejected(401)
+            raise RiotKeyRejected(
+                401,
+                "No Riot API key: set RIOT_API_KEY (a key from https://developer.riotgames.com), "
+                "or leave it unset to use the bundled sandbox's key.",
+            )
         if "{host}" not in base_url_template:
             raise ValueError(
                 f"RIOT_API_BASE_URL must contain '{{host}}' (e.g. {PRODUCTION_BASE_URL})"

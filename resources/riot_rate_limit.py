@@ -56,9 +56,10 @@ CREATE TABLE IF NOT EXISTS riot_api_key_rejections (
 class RiotKeyRejected(RuntimeError):
     """The API refused the key (401/403): nothing will work until a person renews it."""
 
-    def __init__(self, status: int):
+    def __init__(self, status: int, message: str | None = None):
         super().__init__(
-            f"The Riot API rejected the API key (HTTP {status}). Development keys expire every "
+            message
+            or f"The Riot API rejected the API key (HTTP {status}). Development keys expire every "
             "24 hours: create a new one at https://developer.riotgames.com, set it in RIOT_API_KEY "
             "and re-run. Every riot run stops without calling the API until the key changes."
         )

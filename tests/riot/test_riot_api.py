@@ -148,3 +148,8 @@ def test_sandbox_speaks_the_real_limit_headers_and_status_codes():
         assert requests.get(url).status_code == 401
         forbidden = requests.get(url, headers={"X-Riot-Token": "RGAPI-wrong"})
         assert forbidden.status_code == 403 and "X-App-Rate-Limit" not in forbidden.headers
+
+
+def test_a_missing_key_says_what_to_set(pg_url):
+    with pytest.raises(RiotKeyRejected, match="set RIOT_API_KEY"):
+        make_client(pg_url, "http://127.0.0.1:9/{host}", key="")
