@@ -1,0 +1,239 @@
+"""The riot assets: thin Dagster wiring over `assets.riot.flows`.
+
+Each asset is one stage of the replaced backend's two jobs; each run's metadata answers what the
+runbook's SQL over `job_executions` used to (API requests made, records created, players
+discovered and analysed, detections, rate limiting).
+"""
+
+import time
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from assets.common import SkipLedger
+from assets.riot.flows import StageReport, analyse_players, check_bans, update_tracked_players
+from resources.postgres import PostgresResource
+from resources.riot_api import RiotApiResource, RiotClient
+from resources.riot_settings import RiotSettingsResource
+from resources.riot_store import RiotStore
+
+GROUP = "riot"
+KEY_PREFIX = "riot"
+TRACKED = AssetKey([KEY_PREFIX, "tracked_player_updates"])
+ANALYSES = AssetKey([KEY_PREFIX, "player_analyses"])
+BANS = AssetKey([KEY_PREFIX, "ban_checks"])
+
+
+def md_table(rows: list[dict], limit: int = 25) -> MetadataValue:
+    if not rows:
+        return MetadataValue.md("none")
+    columns = list(rows[0])
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(str(r.get(c, "")) for c in columns) + " |" for r in rows[:limit]]
+    if len(rows) > limit:
+        lines.append(f"\n{len(rows) - limit} more")
+    return MetadataValue.md("\n".join(lines))
+
+
+def api_metadata(client: RiotClient) -> dict:
+    return {
+        "api_requests": client.requests_made,
+        "api_requests_by_method": md_table(
+            [{"method": m, "requests": n} for m, n in sorted(client.calls.items())]
+        ),
+        "api_429_answers": client.throttled,
+        "api_retries": client.retries,
+        "rate_limit_wait_seconds": round(client.limiter.waited_seconds, 1),
+    }
+
+
+def stage_metadata(report: StageReport) -> dict:
+    return {
+        "rate_limited": report.rate_limited is not None,
+        "rate_limited_reason": report.rate_limited or "",
+    }
+
+
+def open_store(riot_db: PostgresResource) -> RiotStore:
+    store = RiotStore(riot_db.resolved_url())
+    store.ensure_schema()
+    return store
+
+
+@asset(
+    key=TRACKED,
+    group_name=GROUP,
+    kinds={"python", "postgres"},
+    code_version="1",
+    pool="riot_api",
+    check_specs=[
+        AssetCheckSpec(
+            "matches_complete",
+            asset=TRACKED,
+            blocking=True,
+            description="Every stored match has one participant row per PUUID in its metadata.",
+        )
+    ],
+)
+def tracked_player_updates(
+    context: AssetExecutionContext,
+    riot_api: RiotApiResource,
+    riot_db: PostgresResource,
+    riot_settings: RiotSettingsResource,
+) -> MaterializeResult:
+    """Tracked players kept fresh: current rank (with history), up to `max_new_matches_per_player`
+    new matches each for up to `max_tracked_players` players, and every unknown participant of
+    those matches stored as a player to analyse. Malformed matches are skipped and recorded."""
+    settings = riot_settings.values()
+    store = open_store(riot_db)
+    skips = SkipLedger(what="matches", max_share=settings.max_bad_match_share)
+    client = riot_api.client(deadline=time.time() + riot_settings.update_budget_seconds)
+    try:
+        report = update_tracked_players(store, client, settings, skips)
+    finally:
+        client.close()
+    if report.rate_limited:
+        context.log.warning(f"rate limited: {report.rate_limited}")
+    incomplete = store.scalar(
+        "SELECT count(*) FROM riot_matches m WHERE jsonb_array_length(m.raw->'metadata'->"
+        "'participants') <> (SELECT count(*) FROM riot_participants p WHERE p.match_id = m.match_id)"
+    )
+    skips.enforce(report.matches_seen)
+    return MaterializeResult(
+        metadata={
+            **api_metadata(client),
+            **stage_metadata(report),
+            "players_updated": report.players,
+            "matches_created": report.matches_created,
+            "players_discovered": report.players_discovered,
+            "rank_changes": report.rank_changes,
+            "records_created": report.matches_created
+            + report.players_discovered
+            + report.rank_changes,
+            "tracked_players": store.scalar("SELECT count(*) FROM riot_players WHERE tracked"),
+            "matches_stored": store.scalar("SELECT count(*) FROM riot_matches"),
+            "updates": md_table(report.details),
+            **skips.as_metadata(),
+        },
+        check_results=[
+            AssetCheckResult(
+                check_name="matches_complete",
+                passed=incomplete == 0,
+                severity=AssetCheckSeverity.ERROR,
+                metadata={"incomplete_matches": incomplete},
+            )
+        ],
+    )
+
+
+@asset(
+    key=ANALYSES,
+    deps=[TRACKED],
+    group_name=GROUP,
+    kinds={"python", "postgres"},
+    code_version="1",
+    pool="riot_api",
+    check_specs=[
+        AssetCheckSpec(
+            "analyses_explained",
+            asset=ANALYSES,
+            description="Every analysis has a confidence in [0, 1] and the signals behind it.",
+        )
+    ],
+)
+def player_analyses(
+    context: AssetExecutionContext,
+    riot_api: RiotApiResource,
+    riot_db: PostgresResource,
+    riot_settings: RiotSettingsResource,
+) -> MaterializeResult:
+    """Smurf/boosted analyses of discovered players (`unanalyzed_players_per_run` per run): each
+    stored with every signal's value and weight; those at or above `min_smurf_confidence` are
+    detections."""
+    settings = riot_settings.values()
+    store = open_store(riot_db)
+    skips = SkipLedger(what="matches", max_share=settings.max_bad_match_share)
+    client = riot_api.client(deadline=time.time() + riot_settings.analysis_budget_seconds)
+    try:
+        report = analyse_players(store, client, settings, skips)
+    finally:
+        client.close()
+    if report.rate_limited:
+        context.log.warning(f"rate limited: {report.rate_limited}")
+    unexplained = store.scalar(
+        "SELECT count(*) FROM riot_analyses WHERE confidence NOT BETWEEN 0 AND 1"
+        " OR jsonb_array_length(signals) = 0"
+    )
+    skips.enforce(report.matches_seen)
+    return MaterializeResult(
+        metadata={
+            **api_metadata(client),
+            **stage_metadata(report),
+            "players_analysed": report.analyses,
+            "detections": report.detections,
+            "min_smurf_confidence": settings.min_smurf_confidence,
+            "matches_created": report.matches_created,
+            "players_discovered": report.players_discovered,
+            "records_created": report.analyses + report.matches_created + report.rank_changes,
+            "players_waiting_for_analysis": store.scalar(
+                "SELECT count(*) FROM riot_players WHERE NOT analysed"
+            ),
+            "analyses": md_table(report.details),
+            **skips.as_metadata(),
+        },
+        check_results=[
+            AssetCheckResult(
+                check_name="analyses_explained",
+                passed=unexplained == 0,
+                metadata={"unexplained_analyses": unexplained},
+            )
+        ],
+    )
+
+
+@asset(
+    key=BANS,
+    deps=[ANALYSES],
+    group_name=GROUP,
+    kinds={"python", "postgres"},
+    code_version="1",
+    pool="riot_api",
+)
+def ban_checks(
+    context: AssetExecutionContext,
+    riot_api: RiotApiResource,
+    riot_db: PostgresResource,
+    riot_settings: RiotSettingsResource,
+) -> MaterializeResult:
+    """Ban re-checks of accounts detected at least `ban_check_days` ago: whether the account and
+    summoner still exist and whether it played since, stored as evidence with a status."""
+    settings = riot_settings.values()
+    store = open_store(riot_db)
+    client = riot_api.client(deadline=time.time() + riot_settings.ban_check_budget_seconds)
+    try:
+        report = check_bans(store, client, settings)
+    finally:
+        client.close()
+    if report.rate_limited:
+        context.log.warning(f"rate limited: {report.rate_limited}")
+    return MaterializeResult(
+        metadata={
+            **api_metadata(client),
+            **stage_metadata(report),
+            "ban_checks": report.ban_checks,
+            "records_created": report.ban_checks,
+            "ban_check_days": settings.ban_check_days,
+            "checks": md_table(report.details),
+        }
+    )
+
+
+riot_assets = [tracked_player_updates, player_analyses, ban_checks]

@@ -1,0 +1,61 @@
+"""Track, untrack and list players from the command line (runs the tracking job in process).
+
+    python -m assets.riot.cli track "Name#TAG" --platform na1
+    python -m assets.riot.cli track <puuid>
+    python -m assets.riot.cli untrack "Name#TAG"
+    python -m assets.riot.cli list
+
+With DAGSTER_HOME set the run is recorded in the instance like one launched from the UI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Track Riot players")
+    sub = parser.add_subparsers(dest="action", required=True)
+    track = sub.add_parser("track", help="track a player by Riot ID (Name#TAG) or PUUID")
+    track.add_argument("player")
+    track.add_argument("--platform", default="na1", help="na1, euw1, kr, ... (default na1)")
+    untrack = sub.add_parser("untrack", help="stop tracking a player")
+    untrack.add_argument("player")
+    sub.add_parser("list", help="list tracked players")
+    args = parser.parse_args(argv)
+
+    from dagster import DagsterInstance
+
+    from pipelines.riot import defs
+
+    config = {"action": args.action, "player": getattr(args, "player", "")}
+    if args.action == "track":
+        config["platform"] = args.platform
+    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
+    result = defs.resolve_job_def("riot_player_tracking_job").execute_in_process(
+        run_config={
+            "ops": {"riot_player_tracking": {"config": config}},
+            "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
+        },
+        instance=instance,
+        raise_on_error=False,
+    )
+    if not result.success:
+        failure = next((e for e in result.all_events if e.is_step_failure), None)
+        error = failure.step_failure_data.error if failure else None
+        while error is not None and error.cause is not None:
+            error = error.cause  # the exception the op raised, not Dagster's wrapper
+        print(f"failed: {error.message.strip() if error else 'see the run logs'}", file=sys.stderr)
+        return 1
+    players = result.output_for_node("riot_player_tracking")
+    print(f"{len(players)} tracked player(s)")
+    for p in players:
+        rank = f"{p['tier']} {p['division']} {p['league_points']} LP" if p["tier"] else "unranked"
+        print(f"  {p['game_name']}#{p['tag_line']:<6} {p['platform']:<5} {rank:<22} {p['puuid']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

