@@ -1,0 +1,636 @@
+"""The analytics schema and rollup queries, as plain SQL text (no Dagster, no connection).
+
+Rules every query here keeps (each one answers a defect of the system we replace):
+- Span types are the platform's lowercase names.
+- Buckets and windows are explicit UTC (`AT TIME ZONE 'UTC'`), never the session's time zone.
+- A run's tokens and cost are the sum over the `model_generation` spans of its trace.
+- Executions are the finished runs: `completed` (success), `failed` (failure) and `cancelled`
+  (its own column; neither success nor failure). `started` runs are still running and wait for
+  a later rollup; any other status is excluded and counted.
+- A model span's user is its own `userId`, else the user of its trace's run span, else `unknown`.
+- Averages are kept as sums and counts beside them, so any coarser average is exact.
+- Percentiles are `percentile_cont` (linear interpolation between the two nearest durations,
+  like numpy's default), always computed from the raw spans of the bucket.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+RUN_SPAN_TYPES = ("workflow_run", "agent_run")
+MODEL_SPAN_TYPE = "model_generation"
+TERMINAL_STATUSES = ("completed", "failed", "cancelled")
+RUNNING_STATUS = "started"
+UNKNOWN = "unknown"
+# Model spans are looked for from a little before the first run start to a little after the
+# last run end of the window (clock skew between services); a trace's run is looked for up to a
+# day before the window (a model span in the window whose run started earlier).
+CLOCK_SKEW = "interval '5 minutes'"
+RUN_LOOKBACK = "interval '1 day'"
+
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def quote_schema(name: str) -> str:
+    """A schema name safe to paste into SQL; anything but a plain lowercase name is refused."""
+    if not _IDENTIFIER.match(name):
+        raise ValueError(
+            f"Schema name {name!r} is not a plain lowercase identifier; set ANALYTICS_SOURCE_SCHEMA"
+            " / ANALYTICS_SCHEMA to a name like 'public' or 'flowmaestro'."
+        )
+    return f'"{name}"'
+
+
+def _in(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+RUN_TYPES_SQL = _in(RUN_SPAN_TYPES)
+TERMINAL_SQL = _in(TERMINAL_STATUSES)
+
+# -- the platform's layout (created only by the demo loader; a real platform has it already) ----
+
+SOURCE_TABLE_DDL = """
+CREATE TABLE IF NOT EXISTS {src}.execution_spans (
+    trace_id uuid NOT NULL,
+    span_id uuid PRIMARY KEY,
+    parent_span_id uuid,
+    name text NOT NULL,
+    span_type text NOT NULL,
+    entity_id text,
+    started_at timestamptz NOT NULL,
+    ended_at timestamptz,
+    duration_ms bigint,
+    status text NOT NULL,
+    input jsonb,
+    output jsonb,
+    error jsonb,
+    attributes jsonb NOT NULL DEFAULT '{{}}'::jsonb,
+    created_at timestamptz NOT NULL DEFAULT now()
+)
+"""
+
+SOURCE_COLUMNS = (
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "name",
+    "span_type",
+    "entity_id",
+    "started_at",
+    "ended_at",
+    "duration_ms",
+    "status",
+    "input",
+    "output",
+    "error",
+    "attributes",
+    "created_at",
+)
+
+
+def _json_number(key: str) -> str:
+    # A value that is not a JSON number (missing, null, "n/a") reads as NULL instead of failing
+    # the whole rollup on a cast.
+    return (
+        f"CASE WHEN jsonb_typeof(s.attributes->'{key}') = 'number' "
+        f"THEN (s.attributes->>'{key}')::numeric END"
+    )
+
+
+def typed_view_sql(src: str, naive_timestamps: bool) -> str:
+    """The typed view the rollups read: attributes as columns, durations cleaned, UTC times.
+
+    `naive_timestamps`: the source stores `timestamp without time zone`; its values are read as
+    UTC (the documented rule) instead of in whatever time zone the session has.
+    """
+
+    def ts(col: str) -> str:
+        return f"(s.{col} AT TIME ZONE 'UTC')" if naive_timestamps else f"s.{col}"
+
+    started, ended = ts("started_at"), ts("ended_at")
+    prompt, completion = _json_number("promptTokens"), _json_number("completionTokens")
+    input_cost, output_cost = _json_number("inputCost"), _json_number("outputCost")
+    return f"""
+CREATE OR REPLACE VIEW {src}.execution_spans_typed AS
+SELECT s.span_id, s.trace_id, s.parent_span_id, s.span_type, s.entity_id, s.status,
+       {started} AS started_at,
+       {ended} AS ended_at,
+       -- negative or missing duration: from the timestamps when they make sense, else NULL
+       CASE WHEN s.duration_ms >= 0 THEN s.duration_ms::double precision
+            WHEN {ended} >= {started}
+            THEN extract(epoch FROM {ended} - {started}) * 1000 END AS duration_ms,
+       NULLIF(s.attributes->>'userId', '') AS user_id,
+       NULLIF(s.attributes->>'provider', '') AS provider,
+       NULLIF(s.attributes->>'model', '') AS model,
+       round({prompt})::bigint AS prompt_tokens,
+       round({completion})::bigint AS completion_tokens,
+       round(coalesce({_json_number("totalTokens")}, {prompt} + {completion}))::bigint
+           AS total_tokens,
+       {input_cost} AS input_cost,
+       {output_cost} AS output_cost,
+       coalesce({_json_number("totalCost")}, {input_cost} + {output_cost}) AS total_cost
+FROM {src}.execution_spans s
+"""
+
+
+def source_index_sql(src: str, naive_timestamps: bool) -> list[str]:
+    started = "(started_at AT TIME ZONE 'UTC')" if naive_timestamps else "started_at"
+    return [
+        # Run spans of a window, and the per-user dashboard lookups.
+        f"CREATE INDEX IF NOT EXISTS execution_spans_runs_started_idx ON {src}.execution_spans "
+        f"({started}) WHERE span_type IN {RUN_TYPES_SQL}",
+        f"CREATE INDEX IF NOT EXISTS execution_spans_runs_user_idx ON {src}.execution_spans "
+        f"((attributes->>'userId'), {started}) WHERE span_type IN {RUN_TYPES_SQL}",
+        # Model spans of a window, by model (expression index on the attributes).
+        f"CREATE INDEX IF NOT EXISTS execution_spans_models_started_idx ON {src}.execution_spans "
+        f"({started}) WHERE span_type = '{MODEL_SPAN_TYPE}'",
+        f"CREATE INDEX IF NOT EXISTS execution_spans_models_model_idx ON {src}.execution_spans "
+        f"((attributes->>'provider'), (attributes->>'model'), {started}) "
+        f"WHERE span_type = '{MODEL_SPAN_TYPE}'",
+        # A trace's run span (the user of its model spans).
+        f"CREATE INDEX IF NOT EXISTS execution_spans_runs_trace_idx ON {src}.execution_spans "
+        f"(trace_id) WHERE span_type IN {RUN_TYPES_SQL}",
+    ]
+
+
+# -- the rollup database -------------------------------------------------------------------
+
+MIGRATIONS_TABLE = """
+CREATE TABLE IF NOT EXISTS {schema}.analytics_schema_migrations (
+    component text NOT NULL,
+    version integer NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (component, version)
+)
+"""
+
+_ENTITY_COLUMNS = """
+    user_id text NOT NULL,
+    entity_type text NOT NULL,
+    entity_id text NOT NULL,
+    total_executions bigint NOT NULL,
+    successful_executions bigint NOT NULL,
+    failed_executions bigint NOT NULL,
+    cancelled_executions bigint NOT NULL,
+    success_rate numeric(7, 6) NOT NULL,
+    prompt_tokens bigint NOT NULL,
+    completion_tokens bigint NOT NULL,
+    total_tokens bigint NOT NULL,
+    input_cost numeric(18, 6) NOT NULL,
+    output_cost numeric(18, 6) NOT NULL,
+    total_cost numeric(18, 6) NOT NULL,
+    duration_count bigint NOT NULL,
+    sum_duration_ms double precision,
+    avg_duration_ms double precision,
+    min_duration_ms double precision,
+    max_duration_ms double precision,
+    p50_duration_ms double precision,
+    p95_duration_ms double precision,
+    rolled_up_at timestamptz NOT NULL DEFAULT now(),"""
+
+
+def rollup_migrations(dst: str) -> list[str]:
+    """Version 1 of the rollup schema; every statement can run again."""
+    return [
+        f"""CREATE TABLE IF NOT EXISTS {dst}.hourly_analytics (
+    hour timestamptz NOT NULL,{_ENTITY_COLUMNS}
+    PRIMARY KEY (hour, user_id, entity_type, entity_id))""",
+        f"""CREATE TABLE IF NOT EXISTS {dst}.daily_analytics (
+    date date NOT NULL,{_ENTITY_COLUMNS}
+    PRIMARY KEY (date, user_id, entity_type, entity_id))""",
+        f"""CREATE TABLE IF NOT EXISTS {dst}.model_usage_stats (
+    date date NOT NULL,
+    user_id text NOT NULL,
+    provider text NOT NULL,
+    model text NOT NULL,
+    total_calls bigint NOT NULL,
+    successful_calls bigint NOT NULL,
+    failed_calls bigint NOT NULL,
+    cancelled_calls bigint NOT NULL,
+    prompt_tokens bigint NOT NULL,
+    completion_tokens bigint NOT NULL,
+    total_tokens bigint NOT NULL,
+    avg_tokens_per_call double precision NOT NULL,
+    input_cost numeric(18, 6) NOT NULL,
+    output_cost numeric(18, 6) NOT NULL,
+    total_cost numeric(18, 6) NOT NULL,
+    avg_cost_per_call numeric(18, 9) NOT NULL,
+    duration_count bigint NOT NULL,
+    sum_duration_ms double precision,
+    avg_duration_ms double precision,
+    p50_duration_ms double precision,
+    p95_duration_ms double precision,
+    p99_duration_ms double precision,
+    rolled_up_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (date, user_id, provider, model))""",
+        # What each bucket looked like in the source when it was rolled up: the late-span
+        # sensor compares it with the source now.
+        f"""CREATE TABLE IF NOT EXISTS {dst}.analytics_rollup_watermarks (
+    rollup text NOT NULL,
+    bucket timestamptz NOT NULL,
+    finished_runs bigint NOT NULL,
+    last_ended_at timestamptz,
+    rolled_up_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (rollup, bucket))""",
+        # Last 7 complete UTC days per user; averages weighted by their counts.
+        f"""CREATE MATERIALIZED VIEW IF NOT EXISTS {dst}.recent_activity_summary AS
+SELECT user_id,
+       sum(total_executions)::bigint AS total_executions,
+       sum(successful_executions)::bigint AS successful_executions,
+       sum(failed_executions)::bigint AS failed_executions,
+       sum(cancelled_executions)::bigint AS cancelled_executions,
+       round(sum(successful_executions)::numeric / NULLIF(sum(total_executions), 0), 6)
+           AS success_rate,
+       sum(total_tokens)::bigint AS total_tokens,
+       sum(total_cost) AS total_cost,
+       sum(sum_duration_ms) / NULLIF(sum(duration_count), 0) AS avg_duration_ms,
+       count(DISTINCT (entity_type, entity_id)) AS entities_used,
+       max(date) AS last_active_date
+FROM {dst}.daily_analytics
+WHERE date >= (now() AT TIME ZONE 'UTC')::date - 7
+  AND date < (now() AT TIME ZONE 'UTC')::date
+GROUP BY user_id""",
+        # The unique index that lets REFRESH ... CONCURRENTLY run while readers read.
+        f"CREATE UNIQUE INDEX IF NOT EXISTS recent_activity_summary_user_idx "
+        f"ON {dst}.recent_activity_summary (user_id)",
+    ]
+
+
+# -- the rollups ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """One rollup table: its key, its bucket width and the SQL that fills a window of it."""
+
+    table: str
+    key_column: str  # the bucket column: `hour` (timestamptz) or `date` (date)
+    unit: str  # 'hour' or 'day'
+    columns: tuple[str, ...]
+    group_columns: tuple[str, ...]  # the natural key after the bucket
+
+    def key_of(self, ts_sql: str) -> str:
+        """SQL turning a UTC bucket start (timestamptz) into this table's key value."""
+        return ts_sql if self.key_column == "hour" else f"(({ts_sql}) AT TIME ZONE 'UTC')::date"
+
+    @property
+    def bucket_expr(self) -> str:
+        return f"date_trunc('{self.unit}', started_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
+
+
+_ENTITY_OUT = (
+    "user_id",
+    "entity_type",
+    "entity_id",
+    "total_executions",
+    "successful_executions",
+    "failed_executions",
+    "cancelled_executions",
+    "success_rate",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "input_cost",
+    "output_cost",
+    "total_cost",
+    "duration_count",
+    "sum_duration_ms",
+    "avg_duration_ms",
+    "min_duration_ms",
+    "max_duration_ms",
+    "p50_duration_ms",
+    "p95_duration_ms",
+)
+_MODEL_OUT = (
+    "user_id",
+    "provider",
+    "model",
+    "total_calls",
+    "successful_calls",
+    "failed_calls",
+    "cancelled_calls",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "avg_tokens_per_call",
+    "input_cost",
+    "output_cost",
+    "total_cost",
+    "avg_cost_per_call",
+    "duration_count",
+    "sum_duration_ms",
+    "avg_duration_ms",
+    "p50_duration_ms",
+    "p95_duration_ms",
+    "p99_duration_ms",
+)
+
+HOURLY = Rollup(
+    "hourly_analytics",
+    "hour",
+    "hour",
+    ("hour", *_ENTITY_OUT),
+    ("user_id", "entity_type", "entity_id"),
+)
+DAILY = Rollup(
+    "daily_analytics",
+    "date",
+    "day",
+    ("date", *_ENTITY_OUT),
+    ("user_id", "entity_type", "entity_id"),
+)
+MODEL_USAGE = Rollup(
+    "model_usage_stats",
+    "date",
+    "day",
+    ("date", *_MODEL_OUT),
+    ("user_id", "provider", "model"),
+)
+ROLLUPS = {r.table: r for r in (HOURLY, DAILY, MODEL_USAGE)}
+
+
+def _sum(col: str) -> str:
+    return f"coalesce(sum({col}), 0)"
+
+
+def _entity_ctes(rollup: Rollup, src: str) -> str:
+    return f"""
+runs AS MATERIALIZED (
+    SELECT r.span_id, r.trace_id, r.status, r.ended_at, r.duration_ms,
+           {rollup.bucket_expr} AS bucket_ts,
+           coalesce(r.user_id, '{UNKNOWN}') AS user_id,
+           CASE r.span_type WHEN 'workflow_run' THEN 'workflow' ELSE 'agent' END AS entity_type,
+           coalesce(r.entity_id, '{UNKNOWN}') AS entity_id,
+           r.user_id IS NULL AS missing_user,
+           r.status IN {TERMINAL_SQL} AS finished
+    FROM {src}.execution_spans_typed r
+    WHERE r.span_type IN {RUN_TYPES_SQL}
+      AND r.started_at >= %(start)s AND r.started_at < %(end)s
+),
+model AS (
+    SELECT m.trace_id, count(*) AS model_spans,
+           {_sum("m.prompt_tokens")} AS prompt_tokens,
+           {_sum("m.completion_tokens")} AS completion_tokens,
+           {_sum("m.total_tokens")} AS total_tokens,
+           {_sum("m.input_cost")} AS input_cost,
+           {_sum("m.output_cost")} AS output_cost,
+           {_sum("m.total_cost")} AS total_cost,
+           count(*) FILTER (WHERE m.total_cost IS NULL) AS missing_cost,
+           count(*) FILTER (WHERE m.total_tokens IS NULL) AS missing_tokens
+    FROM {src}.execution_spans_typed m
+    WHERE m.span_type = '{MODEL_SPAN_TYPE}'
+      AND m.started_at >= %(start)s::timestamptz - {CLOCK_SKEW}
+      AND m.started_at <= (SELECT max(coalesce(ended_at, %(end)s)) FROM runs WHERE finished)
+                          + {CLOCK_SKEW}
+      AND m.trace_id IN (SELECT trace_id FROM runs WHERE finished)
+    GROUP BY m.trace_id
+),
+facts AS (
+    SELECT runs.*, coalesce(model.prompt_tokens, 0) AS prompt_tokens,
+           coalesce(model.completion_tokens, 0) AS completion_tokens,
+           coalesce(model.total_tokens, 0) AS total_tokens,
+           coalesce(model.input_cost, 0) AS input_cost,
+           coalesce(model.output_cost, 0) AS output_cost,
+           coalesce(model.total_cost, 0) AS total_cost
+    FROM runs LEFT JOIN model USING (trace_id)
+    WHERE runs.finished
+)"""
+
+
+def _entity_aggregate(rollup: Rollup) -> str:
+    return f"""
+SELECT {rollup.key_of("bucket_ts")}, user_id, entity_type, entity_id,
+       count(*),
+       count(*) FILTER (WHERE status = 'completed'),
+       count(*) FILTER (WHERE status = 'failed'),
+       count(*) FILTER (WHERE status = 'cancelled'),
+       round(count(*) FILTER (WHERE status = 'completed')::numeric / count(*), 6),
+       sum(prompt_tokens), sum(completion_tokens), sum(total_tokens),
+       round(sum(input_cost), 6), round(sum(output_cost), 6), round(sum(total_cost), 6),
+       count(duration_ms), sum(duration_ms), avg(duration_ms), min(duration_ms), max(duration_ms),
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms),
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms)
+FROM facts
+GROUP BY bucket_ts, user_id, entity_type, entity_id"""
+
+
+_ENTITY_STATS = """
+    (SELECT count(*) FROM runs) AS run_spans_read,
+    (SELECT coalesce(sum(model_spans), 0) FROM model) AS model_spans_read,
+    (SELECT count(*) FILTER (WHERE status = 'started') FROM runs) AS still_running,
+    (SELECT count(*) FILTER (WHERE NOT finished AND status <> 'started') FROM runs)
+        AS unknown_status,
+    (SELECT count(*) FILTER (WHERE finished AND duration_ms IS NULL) FROM runs) AS bad_duration,
+    (SELECT count(*) FILTER (WHERE finished AND missing_user) FROM runs) AS missing_user,
+    (SELECT coalesce(sum(missing_cost), 0) FROM model) AS missing_cost,
+    (SELECT coalesce(sum(missing_tokens), 0) FROM model) AS missing_tokens"""
+
+
+def _model_ctes(rollup: Rollup, src: str) -> str:
+    return f"""
+model AS MATERIALIZED (
+    SELECT m.span_id, m.trace_id, m.status, m.ended_at, m.duration_ms, m.user_id AS own_user,
+           {rollup.bucket_expr} AS bucket_ts,
+           coalesce(m.provider, '{UNKNOWN}') AS provider, coalesce(m.model, '{UNKNOWN}') AS model,
+           m.provider IS NULL OR m.model IS NULL AS unknown_model,
+           coalesce(m.prompt_tokens, 0) AS prompt_tokens,
+           coalesce(m.completion_tokens, 0) AS completion_tokens,
+           coalesce(m.total_tokens, 0) AS total_tokens,
+           coalesce(m.input_cost, 0) AS input_cost,
+           coalesce(m.output_cost, 0) AS output_cost,
+           coalesce(m.total_cost, 0) AS total_cost,
+           m.total_cost IS NULL AS missing_cost, m.total_tokens IS NULL AS missing_tokens,
+           m.status IN {TERMINAL_SQL} AS finished
+    FROM {src}.execution_spans_typed m
+    WHERE m.span_type = '{MODEL_SPAN_TYPE}'
+      AND m.started_at >= %(start)s AND m.started_at < %(end)s
+),
+run_users AS (
+    SELECT r.trace_id, min(r.user_id) AS user_id
+    FROM {src}.execution_spans_typed r
+    WHERE r.span_type IN {RUN_TYPES_SQL} AND r.user_id IS NOT NULL
+      AND r.started_at >= %(start)s::timestamptz - {RUN_LOOKBACK} AND r.started_at < %(end)s
+    GROUP BY r.trace_id
+),
+facts AS (
+    SELECT model.*, run_users.user_id AS run_user,
+           coalesce(model.own_user, run_users.user_id,
+                    -- a run that started more than a day earlier: look it up by trace
+                    (SELECT min(r2.user_id) FROM {src}.execution_spans_typed r2
+                     WHERE r2.trace_id = model.trace_id AND r2.span_type IN {RUN_TYPES_SQL}),
+                    '{UNKNOWN}') AS user_id
+    FROM model LEFT JOIN run_users USING (trace_id)
+    WHERE model.finished
+)"""
+
+
+def _model_aggregate(rollup: Rollup) -> str:
+    return f"""
+SELECT {rollup.key_of("bucket_ts")}, user_id, provider, model,
+       count(*),
+       count(*) FILTER (WHERE status = 'completed'),
+       count(*) FILTER (WHERE status = 'failed'),
+       count(*) FILTER (WHERE status = 'cancelled'),
+       sum(prompt_tokens), sum(completion_tokens), sum(total_tokens),
+       sum(total_tokens)::double precision / count(*),
+       round(sum(input_cost), 6), round(sum(output_cost), 6), round(sum(total_cost), 6),
+       round(sum(total_cost) / count(*), 9),
+       count(duration_ms), sum(duration_ms), avg(duration_ms),
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms),
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms),
+       percentile_cont(0.99) WITHIN GROUP (ORDER BY duration_ms)
+FROM facts
+GROUP BY bucket_ts, user_id, provider, model"""
+
+
+_MODEL_STATS = """
+    (SELECT count(*) FROM model) AS model_spans_read,
+    (SELECT count(*) FILTER (WHERE status = 'started') FROM model) AS still_running,
+    (SELECT count(*) FILTER (WHERE NOT finished AND status <> 'started') FROM model)
+        AS unknown_status,
+    (SELECT count(*) FILTER (WHERE duration_ms IS NULL) FROM facts) AS bad_duration,
+    (SELECT count(*) FILTER (WHERE unknown_model) FROM facts) AS unknown_model,
+    (SELECT count(*) FILTER (WHERE missing_cost) FROM facts) AS missing_cost,
+    (SELECT count(*) FILTER (WHERE missing_tokens) FROM facts) AS missing_tokens,
+    (SELECT count(*) FILTER (WHERE own_user IS NULL AND user_id <> 'unknown') FROM facts)
+        AS user_from_run,
+    (SELECT count(*) FILTER (WHERE user_id = 'unknown') FROM facts) AS missing_user"""
+
+
+def _watermarks_select(rollup: Rollup, finished_from: str) -> str:
+    step = f"interval '1 {rollup.unit}'"
+    return f"""
+SELECT '{rollup.table}', b.bucket, count(f.bucket_ts), max(coalesce(f.ended_at, f.bucket_ts))
+FROM generate_series(%(start)s::timestamptz, %(end)s::timestamptz - {step}, {step}) AS b(bucket)
+LEFT JOIN {finished_from} f ON f.bucket_ts = b.bucket AND f.finished
+GROUP BY b.bucket"""
+
+
+@dataclass(frozen=True)
+class RollupSql:
+    """The statements that replace one window of a rollup.
+
+    `delete`: remove the window's rows. `insert_and_stats`: one statement that aggregates the
+    window into the table, records the watermarks and returns the input counters (used when
+    source and rollup are one database). `select_rows` / `select_watermarks` / `select_stats`:
+    the same, read separately from a source database that is not the rollup database.
+    """
+
+    delete: str
+    insert_and_stats: str
+    select_rows: str
+    select_watermarks: str
+    select_stats: str
+    upsert_watermark: str
+    totals: str
+    top_by_cost: str
+
+
+def rollup_sql(rollup: Rollup, src: str, dst: str) -> RollupSql:
+    is_model = rollup is MODEL_USAGE or rollup.table == MODEL_USAGE.table
+    ctes = _model_ctes(rollup, src) if is_model else _entity_ctes(rollup, src)
+    aggregate = _model_aggregate(rollup) if is_model else _entity_aggregate(rollup)
+    stats = _MODEL_STATS if is_model else _ENTITY_STATS
+    # model usage is re-run with the daily entity rollup, which keeps the day's watermark
+    marks_from = None if is_model else "runs"
+    table = f"{dst}.{rollup.table}"
+    columns = ", ".join(rollup.columns)
+    in_window = (
+        f"{rollup.key_column} >= {rollup.key_of('%(start)s::timestamptz')} "
+        f"AND {rollup.key_column} < {rollup.key_of('%(end)s::timestamptz')}"
+    )
+    marks_table = f"{dst}.analytics_rollup_watermarks"
+    upsert_tail = (
+        " ON CONFLICT (rollup, bucket) DO UPDATE SET finished_runs = EXCLUDED.finished_runs,"
+        " last_ended_at = EXCLUDED.last_ended_at, rolled_up_at = now()"
+    )
+    marks_cte = (
+        f""",
+marks AS (
+    INSERT INTO {marks_table} (rollup, bucket, finished_runs, last_ended_at)
+    {_watermarks_select(rollup, marks_from)}
+    {upsert_tail}
+)"""
+        if marks_from
+        else ""
+    )
+    insert_and_stats = f"""
+WITH {ctes},
+written AS (
+    INSERT INTO {table} ({columns}){aggregate}
+){marks_cte}
+SELECT {stats}"""
+    key_group = ", ".join(rollup.group_columns)
+    return RollupSql(
+        delete=f"DELETE FROM {table} WHERE {in_window}",
+        insert_and_stats=insert_and_stats,
+        select_rows=f"WITH {ctes}{aggregate}",
+        select_watermarks=f"WITH {ctes}{_watermarks_select(rollup, marks_from)}"
+        if marks_from
+        else "",
+        select_stats=f"WITH {ctes}\nSELECT {stats}",
+        upsert_watermark=(
+            f"INSERT INTO {marks_table} (rollup, bucket, finished_runs, last_ended_at) "
+            f"VALUES (%s, %s, %s, %s){upsert_tail}"
+        ),
+        totals=(
+            f"SELECT count(*), coalesce(sum({'total_calls' if is_model else 'total_executions'}),"
+            f" 0), coalesce(sum(total_tokens), 0), coalesce(sum(total_cost), 0) "
+            f"FROM {table} WHERE {in_window}"
+        ),
+        top_by_cost=(
+            f"SELECT {key_group}, sum(total_cost) AS cost, "
+            f"sum({'total_calls' if is_model else 'total_executions'}) AS n "
+            f"FROM {table} WHERE {in_window} GROUP BY {key_group} "
+            f"ORDER BY cost DESC, {key_group} LIMIT %(limit)s"
+        ),
+    )
+
+
+def plain_select_sql(rollup: Rollup, src: str) -> str:
+    """The rollup's aggregation as a bare SELECT (the benchmark's baseline)."""
+    ctes = _model_ctes(rollup, src) if rollup is MODEL_USAGE else _entity_ctes(rollup, src)
+    aggregate = _model_aggregate(rollup) if rollup is MODEL_USAGE else _entity_aggregate(rollup)
+    return f"WITH {ctes}{aggregate}"
+
+
+def refresh_summary_sql(dst: str, concurrently: bool = True) -> str:
+    how = "CONCURRENTLY " if concurrently else ""
+    return f"REFRESH MATERIALIZED VIEW {how}{dst}.recent_activity_summary"
+
+
+def finished_runs_by_bucket_sql(src: str, unit: str) -> str:
+    """Per bucket since %(since)s: finished run spans and their last end (the late-span sensor)."""
+    return f"""
+SELECT date_trunc('{unit}', started_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket,
+       count(*), max(coalesce(ended_at, date_trunc('{unit}', started_at AT TIME ZONE 'UTC')
+                                       AT TIME ZONE 'UTC'))
+FROM {src}.execution_spans_typed
+WHERE span_type IN {RUN_TYPES_SQL} AND status IN {TERMINAL_SQL}
+  AND started_at >= %(since)s AND started_at < %(until)s
+GROUP BY 1"""
+
+
+def invalid_rows_sql(rollup: Rollup, dst: str) -> str:
+    """Rows of the window breaking an invariant of the rollup (the values_in_range check)."""
+    if rollup.table == MODEL_USAGE.table:
+        rules = """total_calls > 0
+        AND successful_calls + failed_calls + cancelled_calls = total_calls
+        AND avg_cost_per_call >= 0
+        AND (p50_duration_ms IS NULL OR (p50_duration_ms <= p95_duration_ms
+             AND p95_duration_ms <= p99_duration_ms))"""
+    else:
+        rules = """total_executions > 0
+        AND successful_executions + failed_executions + cancelled_executions = total_executions
+        AND success_rate BETWEEN 0 AND 1
+        AND (p50_duration_ms IS NULL OR (min_duration_ms <= p50_duration_ms + 1e-6
+             AND p50_duration_ms <= p95_duration_ms AND p95_duration_ms <= max_duration_ms + 1e-6))"""
+    return f"""
+SELECT count(*) FROM {dst}.{rollup.table}
+WHERE {rollup.key_column} >= {rollup.key_of("%(start)s::timestamptz")}
+  AND {rollup.key_column} < {rollup.key_of("%(end)s::timestamptz")}
+  AND NOT ({rules}
+        AND prompt_tokens >= 0 AND completion_tokens >= 0 AND total_tokens >= 0
+        AND input_cost >= 0 AND output_cost >= 0 AND total_cost >= 0)"""
