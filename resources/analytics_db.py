@@ -208,8 +208,8 @@ class AnalyticsDatabase(ConfigurableResource):
             else:
                 report.stats = self._copy_from_source(conn, rollup, statements, params)
             rows, executions, tokens, cost = conn.execute(statements.totals, params).fetchone()
-            report.rows_written, report.executions = rows, executions
-            report.tokens, report.cost = tokens, cost
+            report.rows_written, report.executions = rows, int(executions)
+            report.tokens, report.cost = int(tokens), cost
             report.top_by_cost = conn.execute(
                 statements.top_by_cost, {**params, "limit": 5}
             ).fetchall()
