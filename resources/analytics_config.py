@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
 from resources.analytics_db import AnalyticsDatabase
+from resources.postgres import PostgresResource
 from resources.settings import env_or, postgres_from_env
 
 
@@ -12,4 +15,21 @@ def analytics_db_from_env() -> AnalyticsDatabase:
         rollup=postgres_from_env("ANALYTICS_DATABASE_URL"),
         source_schema=env_or("ANALYTICS_SOURCE_SCHEMA", "public"),
         rollup_schema=env_or("ANALYTICS_SCHEMA", "public"),
+    )
+
+
+def analytics_db_outside_dagster() -> AnalyticsDatabase:
+    """The same databases for command-line tools (the demo loader), read from os.environ now."""
+    env = os.environ.get
+    data_dir = env("POSTGRES_DATA_DIR") or "data/postgres"
+    return AnalyticsDatabase(
+        source=PostgresResource(
+            url=env("ANALYTICS_SOURCE_DATABASE_URL") or env("POSTGRES_URL"),
+            embedded_data_dir=data_dir,
+        ),
+        rollup=PostgresResource(
+            url=env("ANALYTICS_DATABASE_URL") or env("POSTGRES_URL"), embedded_data_dir=data_dir
+        ),
+        source_schema=env("ANALYTICS_SOURCE_SCHEMA") or "public",
+        rollup_schema=env("ANALYTICS_SCHEMA") or "public",
     )

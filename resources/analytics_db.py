@@ -11,6 +11,7 @@ an overlapping run waits instead of duplicating or interleaving rows.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -78,6 +79,9 @@ class AnalyticsDatabase(ConfigurableResource):
     rollup: PostgresResource
     source_schema: str = "public"
     rollup_schema: str = "public"
+    work_mem: str = "256MB"
+    """Memory per sort for the rollup statements: a day's percentiles sort in memory, not on
+    disk (PostgreSQL's default is 4MB)."""
 
     # -- connections ---------------------------------------------------------------------------
 
@@ -95,10 +99,16 @@ class AnalyticsDatabase(ConfigurableResource):
     @contextlib.contextmanager
     def _connect(self, which: PostgresResource, **kwargs) -> Iterator[psycopg.Connection]:
         with which.connection(**kwargs) as conn:
-            # Explicit UTC: date_trunc, generate_series and ::date never follow the server's or
-            # the database's configured zone.
-            conn.execute("SET TIME ZONE 'UTC'")
+            self._session_settings(conn)
             yield conn
+
+    def _session_settings(self, conn: psycopg.Connection) -> None:
+        # Explicit UTC: date_trunc, generate_series and ::date never follow the server's or the
+        # database's configured zone.
+        conn.execute("SET TIME ZONE 'UTC'")
+        if not re.fullmatch(r"\d+(kB|MB|GB)", self.work_mem):
+            raise ValueError(f"work_mem {self.work_mem!r}: use a size like '256MB'")
+        conn.execute(f"SET work_mem = '{self.work_mem}'")
 
     def source_connection(self, **kwargs):
         return self._connect(self.source, **kwargs)
@@ -155,7 +165,8 @@ class AnalyticsDatabase(ConfigurableResource):
             columns = self._source_layout(conn)
             if self._applied(conn, self.src, SOURCE_COMPONENT) < SOURCE_VERSION:
                 naive = columns["started_at"] == "timestamp without time zone"
-                conn.execute(sql.typed_view_sql(self.src, naive))
+                conn.execute(sql.typed_view_sql(self.src, naive, strict=False))
+                conn.execute(sql.typed_view_sql(self.src, naive, strict=True))
                 for statement in sql.source_index_sql(self.src, naive):
                     conn.execute(statement)
                 conn.execute(
@@ -196,17 +207,21 @@ class AnalyticsDatabase(ConfigurableResource):
     def roll_up(self, rollup: sql.Rollup, start: datetime, end: datetime) -> RollupReport:
         """Replace the rollup's rows for [start, end) (whole buckets, UTC) in one transaction."""
         start, end = require_utc(start, "window start"), require_utc(end, "window end")
-        statements = sql.rollup_sql(rollup, self.src, self.dst)
         params = {"start": start, "end": end}
         report = RollupReport(rollup.table, start, end)
         with self.rollup_connection() as conn:
-            conn.execute(_lock_key(rollup.table))
-            conn.execute(statements.delete, params)
-            if self.same_database():
-                cursor = conn.execute(statements.insert_and_stats, params)
-                report.stats = _row_dict(cursor)
-            else:
-                report.stats = self._copy_from_source(conn, rollup, statements, params)
+            try:
+                statements = sql.rollup_sql(rollup, self.src, self.dst, sql.FAST_VIEW)
+                report.stats = self._replace_window(conn, rollup, statements, params)
+                report.stats["bad_numbers_reread"] = 0
+            except psycopg.DataError:
+                # A token or cost that is not a number: read the window again through the
+                # strict view, where such values are NULL (counted as missing).
+                conn.rollback()
+                self._session_settings(conn)
+                statements = sql.rollup_sql(rollup, self.src, self.dst, sql.STRICT_VIEW)
+                report.stats = self._replace_window(conn, rollup, statements, params)
+                report.stats["bad_numbers_reread"] = 1
             rows, executions, tokens, cost = conn.execute(statements.totals, params).fetchone()
             report.rows_written, report.executions = rows, int(executions)
             report.tokens, report.cost = int(tokens), cost
@@ -214,6 +229,13 @@ class AnalyticsDatabase(ConfigurableResource):
                 statements.top_by_cost, {**params, "limit": 5}
             ).fetchall()
         return report
+
+    def _replace_window(self, conn, rollup, statements, params) -> dict:
+        conn.execute(_lock_key(rollup.table))
+        conn.execute(statements.delete, params)
+        if self.same_database():
+            return _row_dict(conn.execute(statements.insert_and_stats, params))
+        return self._copy_from_source(conn, rollup, statements, params)
 
     def _copy_from_source(self, conn, rollup, statements, params) -> dict[str, int]:
         columns = ", ".join(rollup.columns)

@@ -13,6 +13,7 @@ REASONS = {
     "missing_cost": "model span without cost: counted as 0",
     "missing_tokens": "model span without tokens: counted as 0",
     "unknown_model": "model span without provider/model: 'unknown'",
+    "bad_numbers_reread": "a token or cost that is not a number: read as missing (window re-read)",
 }
 # Counters that mark bad input (still-running spans are normal, not bad).
 BAD_INPUT = ("unknown_status", "bad_duration", "missing_user", "missing_cost", "missing_tokens")

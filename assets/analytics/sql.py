@@ -90,30 +90,41 @@ SOURCE_COLUMNS = (
 )
 
 
-def _json_number(key: str) -> str:
-    # A value that is not a JSON number (missing, null, "n/a") reads as NULL instead of failing
-    # the whole rollup on a cast.
-    return (
-        f"CASE WHEN jsonb_typeof(s.attributes->'{key}') = 'number' "
-        f"THEN (s.attributes->>'{key}')::numeric END"
-    )
+FAST_VIEW = "execution_spans_typed"
+STRICT_VIEW = "execution_spans_typed_strict"
 
 
-def typed_view_sql(src: str, naive_timestamps: bool) -> str:
-    """The typed view the rollups read: attributes as columns, durations cleaned, UTC times.
+def _json_number(key: str, strict: bool) -> str:
+    if strict:
+        # A value that is not a JSON number (a string, true, an object) reads as NULL.
+        return (
+            f"CASE WHEN jsonb_typeof(s.attributes->'{key}') = 'number' "
+            f"THEN (s.attributes->>'{key}')::numeric END"
+        )
+    # Half the cost of the check above; a non-number fails the statement, and the rollup then
+    # reads the window again through the strict view.
+    return f"(s.attributes->>'{key}')::numeric"
+
+
+def typed_view_sql(src: str, naive_timestamps: bool, strict: bool) -> str:
+    """A typed view the rollups read: attributes as columns, durations cleaned, UTC times.
 
     `naive_timestamps`: the source stores `timestamp without time zone`; its values are read as
     UTC (the documented rule) instead of in whatever time zone the session has.
+    `strict`: numbers that are not JSON numbers read as NULL instead of failing the query.
     """
 
     def ts(col: str) -> str:
         return f"(s.{col} AT TIME ZONE 'UTC')" if naive_timestamps else f"s.{col}"
 
+    def num(key: str) -> str:
+        return _json_number(key, strict)
+
     started, ended = ts("started_at"), ts("ended_at")
-    prompt, completion = _json_number("promptTokens"), _json_number("completionTokens")
-    input_cost, output_cost = _json_number("inputCost"), _json_number("outputCost")
+    prompt, completion = num("promptTokens"), num("completionTokens")
+    input_cost, output_cost = num("inputCost"), num("outputCost")
     return f"""
-CREATE OR REPLACE VIEW {src}.execution_spans_typed AS
+CREATE OR REPLACE VIEW {src}.{STRICT_VIEW if strict else FAST_VIEW} AS
 SELECT s.span_id, s.trace_id, s.parent_span_id, s.span_type, s.entity_id, s.status,
        {started} AS started_at,
        {ended} AS ended_at,
@@ -126,11 +137,10 @@ SELECT s.span_id, s.trace_id, s.parent_span_id, s.span_type, s.entity_id, s.stat
        NULLIF(s.attributes->>'model', '') AS model,
        round({prompt})::bigint AS prompt_tokens,
        round({completion})::bigint AS completion_tokens,
-       round(coalesce({_json_number("totalTokens")}, {prompt} + {completion}))::bigint
-           AS total_tokens,
+       round(coalesce({num("totalTokens")}, {prompt} + {completion}))::bigint AS total_tokens,
        {input_cost} AS input_cost,
        {output_cost} AS output_cost,
-       coalesce({_json_number("totalCost")}, {input_cost} + {output_cost}) AS total_cost
+       coalesce({num("totalCost")}, {input_cost} + {output_cost}) AS total_cost
 FROM {src}.execution_spans s
 """
 
@@ -149,9 +159,8 @@ def source_index_sql(src: str, naive_timestamps: bool) -> list[str]:
         f"CREATE INDEX IF NOT EXISTS execution_spans_models_model_idx ON {src}.execution_spans "
         f"((attributes->>'provider'), (attributes->>'model'), {started}) "
         f"WHERE span_type = '{MODEL_SPAN_TYPE}'",
-        # A trace's run span (the user of its model spans).
-        f"CREATE INDEX IF NOT EXISTS execution_spans_runs_trace_idx ON {src}.execution_spans "
-        f"(trace_id) WHERE span_type IN {RUN_TYPES_SQL}",
+        # A trace's spans (the user of a model span whose run started long before).
+        f"CREATE INDEX IF NOT EXISTS execution_spans_trace_idx ON {src}.execution_spans (trace_id)",
     ]
 
 
@@ -355,7 +364,7 @@ def _sum(col: str) -> str:
     return f"coalesce(sum({col}), 0)"
 
 
-def _entity_ctes(rollup: Rollup, src: str) -> str:
+def _entity_ctes(rollup: Rollup, src: str, view: str) -> str:
     return f"""
 runs AS MATERIALIZED (
     SELECT r.span_id, r.trace_id, r.status, r.ended_at, r.duration_ms,
@@ -365,7 +374,7 @@ runs AS MATERIALIZED (
            coalesce(r.entity_id, '{UNKNOWN}') AS entity_id,
            r.user_id IS NULL AS missing_user,
            r.status IN {TERMINAL_SQL} AS finished
-    FROM {src}.execution_spans_typed r
+    FROM {src}.{view} r
     WHERE r.span_type IN {RUN_TYPES_SQL}
       AND r.started_at >= %(start)s AND r.started_at < %(end)s
 ),
@@ -379,7 +388,7 @@ model AS (
            {_sum("m.total_cost")} AS total_cost,
            count(*) FILTER (WHERE m.total_cost IS NULL) AS missing_cost,
            count(*) FILTER (WHERE m.total_tokens IS NULL) AS missing_tokens
-    FROM {src}.execution_spans_typed m
+    FROM {src}.{view} m
     WHERE m.span_type = '{MODEL_SPAN_TYPE}'
       AND m.started_at >= %(start)s::timestamptz - {CLOCK_SKEW}
       AND m.started_at <= (SELECT max(coalesce(ended_at, %(end)s)) FROM runs WHERE finished)
@@ -417,18 +426,21 @@ GROUP BY bucket_ts, user_id, entity_type, entity_id"""
 
 
 _ENTITY_STATS = """
-    (SELECT count(*) FROM runs) AS run_spans_read,
-    (SELECT coalesce(sum(model_spans), 0) FROM model) AS model_spans_read,
-    (SELECT count(*) FILTER (WHERE status = 'started') FROM runs) AS still_running,
-    (SELECT count(*) FILTER (WHERE NOT finished AND status <> 'started') FROM runs)
-        AS unknown_status,
-    (SELECT count(*) FILTER (WHERE finished AND duration_ms IS NULL) FROM runs) AS bad_duration,
-    (SELECT count(*) FILTER (WHERE finished AND missing_user) FROM runs) AS missing_user,
-    (SELECT coalesce(sum(missing_cost), 0) FROM model) AS missing_cost,
-    (SELECT coalesce(sum(missing_tokens), 0) FROM model) AS missing_tokens"""
+SELECT * FROM (
+    SELECT count(*) AS run_spans_read,
+           count(*) FILTER (WHERE status = 'started') AS still_running,
+           count(*) FILTER (WHERE NOT finished AND status <> 'started') AS unknown_status,
+           count(*) FILTER (WHERE finished AND duration_ms IS NULL) AS bad_duration,
+           count(*) FILTER (WHERE finished AND missing_user) AS missing_user
+    FROM runs) AS run_counts
+CROSS JOIN (
+    SELECT coalesce(sum(model_spans), 0) AS model_spans_read,
+           coalesce(sum(missing_cost), 0) AS missing_cost,
+           coalesce(sum(missing_tokens), 0) AS missing_tokens
+    FROM model) AS model_counts"""
 
 
-def _model_ctes(rollup: Rollup, src: str) -> str:
+def _model_ctes(rollup: Rollup, src: str, view: str) -> str:
     return f"""
 model AS MATERIALIZED (
     SELECT m.span_id, m.trace_id, m.status, m.ended_at, m.duration_ms, m.user_id AS own_user,
@@ -443,13 +455,13 @@ model AS MATERIALIZED (
            coalesce(m.total_cost, 0) AS total_cost,
            m.total_cost IS NULL AS missing_cost, m.total_tokens IS NULL AS missing_tokens,
            m.status IN {TERMINAL_SQL} AS finished
-    FROM {src}.execution_spans_typed m
+    FROM {src}.{view} m
     WHERE m.span_type = '{MODEL_SPAN_TYPE}'
       AND m.started_at >= %(start)s AND m.started_at < %(end)s
 ),
 run_users AS (
     SELECT r.trace_id, min(r.user_id) AS user_id
-    FROM {src}.execution_spans_typed r
+    FROM {src}.{view} r
     WHERE r.span_type IN {RUN_TYPES_SQL} AND r.user_id IS NOT NULL
       AND r.started_at >= %(start)s::timestamptz - {RUN_LOOKBACK} AND r.started_at < %(end)s
     GROUP BY r.trace_id
@@ -458,7 +470,7 @@ facts AS (
     SELECT model.*, run_users.user_id AS run_user,
            coalesce(model.own_user, run_users.user_id,
                     -- a run that started more than a day earlier: look it up by trace
-                    (SELECT min(r2.user_id) FROM {src}.execution_spans_typed r2
+                    (SELECT min(r2.user_id) FROM {src}.{view} r2
                      WHERE r2.trace_id = model.trace_id AND r2.span_type IN {RUN_TYPES_SQL}),
                     '{UNKNOWN}') AS user_id
     FROM model LEFT JOIN run_users USING (trace_id)
@@ -486,17 +498,19 @@ GROUP BY bucket_ts, user_id, provider, model"""
 
 
 _MODEL_STATS = """
-    (SELECT count(*) FROM model) AS model_spans_read,
-    (SELECT count(*) FILTER (WHERE status = 'started') FROM model) AS still_running,
-    (SELECT count(*) FILTER (WHERE NOT finished AND status <> 'started') FROM model)
-        AS unknown_status,
-    (SELECT count(*) FILTER (WHERE duration_ms IS NULL) FROM facts) AS bad_duration,
-    (SELECT count(*) FILTER (WHERE unknown_model) FROM facts) AS unknown_model,
-    (SELECT count(*) FILTER (WHERE missing_cost) FROM facts) AS missing_cost,
-    (SELECT count(*) FILTER (WHERE missing_tokens) FROM facts) AS missing_tokens,
-    (SELECT count(*) FILTER (WHERE own_user IS NULL AND user_id <> 'unknown') FROM facts)
-        AS user_from_run,
-    (SELECT count(*) FILTER (WHERE user_id = 'unknown') FROM facts) AS missing_user"""
+SELECT * FROM (
+    SELECT count(*) AS model_spans_read,
+           count(*) FILTER (WHERE status = 'started') AS still_running,
+           count(*) FILTER (WHERE NOT finished AND status <> 'started') AS unknown_status
+    FROM model) AS model_counts
+CROSS JOIN (
+    SELECT count(*) FILTER (WHERE duration_ms IS NULL) AS bad_duration,
+           count(*) FILTER (WHERE unknown_model) AS unknown_model,
+           count(*) FILTER (WHERE missing_cost) AS missing_cost,
+           count(*) FILTER (WHERE missing_tokens) AS missing_tokens,
+           count(*) FILTER (WHERE own_user IS NULL AND user_id <> 'unknown') AS user_from_run,
+           count(*) FILTER (WHERE user_id = 'unknown') AS missing_user
+    FROM facts) AS fact_counts"""
 
 
 def _watermarks_select(rollup: Rollup, finished_from: str) -> str:
@@ -528,9 +542,9 @@ class RollupSql:
     top_by_cost: str
 
 
-def rollup_sql(rollup: Rollup, src: str, dst: str) -> RollupSql:
+def rollup_sql(rollup: Rollup, src: str, dst: str, view: str = FAST_VIEW) -> RollupSql:
     is_model = rollup is MODEL_USAGE or rollup.table == MODEL_USAGE.table
-    ctes = _model_ctes(rollup, src) if is_model else _entity_ctes(rollup, src)
+    ctes = _model_ctes(rollup, src, view) if is_model else _entity_ctes(rollup, src, view)
     aggregate = _model_aggregate(rollup) if is_model else _entity_aggregate(rollup)
     stats = _MODEL_STATS if is_model else _ENTITY_STATS
     # model usage is re-run with the daily entity rollup, which keeps the day's watermark
@@ -560,8 +574,7 @@ marks AS (
 WITH {ctes},
 written AS (
     INSERT INTO {table} ({columns}){aggregate}
-){marks_cte}
-SELECT {stats}"""
+){marks_cte}{stats}"""
     key_group = ", ".join(rollup.group_columns)
     return RollupSql(
         delete=f"DELETE FROM {table} WHERE {in_window}",
@@ -570,7 +583,7 @@ SELECT {stats}"""
         select_watermarks=f"WITH {ctes}{_watermarks_select(rollup, marks_from)}"
         if marks_from
         else "",
-        select_stats=f"WITH {ctes}\nSELECT {stats}",
+        select_stats=f"WITH {ctes}{stats}",
         upsert_watermark=(
             f"INSERT INTO {marks_table} (rollup, bucket, finished_runs, last_ended_at) "
             f"VALUES (%s, %s, %s, %s){upsert_tail}"
@@ -591,7 +604,8 @@ SELECT {stats}"""
 
 def plain_select_sql(rollup: Rollup, src: str) -> str:
     """The rollup's aggregation as a bare SELECT (the benchmark's baseline)."""
-    ctes = _model_ctes(rollup, src) if rollup is MODEL_USAGE else _entity_ctes(rollup, src)
+    is_model = rollup is MODEL_USAGE
+    ctes = _model_ctes(rollup, src, FAST_VIEW) if is_model else _entity_ctes(rollup, src, FAST_VIEW)
     aggregate = _model_aggregate(rollup) if rollup is MODEL_USAGE else _entity_aggregate(rollup)
     return f"WITH {ctes}{aggregate}"
 
@@ -607,7 +621,7 @@ def finished_runs_by_bucket_sql(src: str, unit: str) -> str:
 SELECT date_trunc('{unit}', started_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket,
        count(*), max(coalesce(ended_at, date_trunc('{unit}', started_at AT TIME ZONE 'UTC')
                                        AT TIME ZONE 'UTC'))
-FROM {src}.execution_spans_typed
+FROM {src}.{FAST_VIEW}
 WHERE span_type IN {RUN_TYPES_SQL} AND status IN {TERMINAL_SQL}
   AND started_at >= %(since)s AND started_at < %(until)s
 GROUP BY 1"""

@@ -77,7 +77,8 @@ def generate_span_copy_text(
     shape: TrafficShape = TrafficShape(),
     chunk_traces: int = 5_000,
 ) -> Iterator[tuple[str, int]]:
-    """About `spans` spans whose traces start in [start, end), as (COPY text chunk, spans in it).
+    """About `spans` spans (within ~2 %) whose traces start in [start, end), in start order, as
+    (COPY text chunk, spans in it).
 
     The columns are `sql.SOURCE_COLUMNS`. Memory is one chunk of `chunk_traces` traces.
     """
@@ -93,12 +94,16 @@ def generate_span_copy_text(
     user_weights = 1.0 / np.arange(1, shape.users + 1) ** 1.1
     user_weights /= user_weights.sum()
     avg_spans = 7.3  # measured mean spans per trace with this shape
-    made = 0
-    trace_no = 0
-    while made < spans:
-        n = max(1, min(chunk_traces, round((spans - made) / avg_spans)))
-        hours = rng.choice(len(hour_starts), size=n, p=weights)
-        offsets = rng.random(n) * 3600
+    traces = max(1, round(spans / avg_spans))
+    # Start times in time order, as a live platform writes them (the table's physical order then
+    # follows time, like the real one's).
+    starts = rng.choice(len(hour_starts), size=traces, p=weights) * 3600.0
+    starts += rng.random(traces) * 3600.0
+    starts = np.sort(starts[starts < seconds])
+    for first in range(0, len(starts), chunk_traces):
+        offsets = starts[first : first + chunk_traces]
+        n = len(offsets)
+        trace_no = first
         users = rng.choice(shape.users, size=n, p=user_weights)
         is_agent = rng.random(n) < shape.agent_share
         entity_no = rng.integers(0, 1_000, size=n)
@@ -126,7 +131,7 @@ def generate_span_copy_text(
             user = f"user-{users[i]:04d}"
             kind = "agent" if is_agent[i] else "workflow"
             entity = f"{kind[:2]}-{users[i]:04d}-{entity_no[i] % (shape.agents_per_user if is_agent[i] else shape.workflows_per_user)}"
-            run_start = hour_starts[hours[i]] + timedelta(seconds=float(offsets[i]))
+            run_start = start + timedelta(seconds=float(offsets[i]))
             status = "started" if running[i] else str(statuses[i])
             run_id = sid()
             cursor = run_start + timedelta(milliseconds=3)
@@ -206,6 +211,4 @@ def generate_span_copy_text(
                     )
                 )
             chunk_spans += 1 + len(children)
-        trace_no += n
-        made += chunk_spans
         yield "\n".join(lines) + "\n", chunk_spans

@@ -318,6 +318,29 @@ def test_missing_schema_and_unreachable_database_say_what_to_do(pg_url):
     assert isinstance(dead.rollup, PostgresResource)
 
 
+def test_a_cost_that_is_not_a_number_is_counted_as_missing(analytics_db, spans):
+    trace = spans.run(DAY0, models=[("openai", "gpt-4o", 10, 10, 0.000125)])
+    with analytics_db.source_connection() as conn:
+        conn.execute(
+            "INSERT INTO execution_spans (trace_id, span_id, name, span_type, started_at, ended_at,"
+            " duration_ms, status, attributes) VALUES (%s, gen_random_uuid(), 'm', "
+            "'model_generation', %s, %s, 50, 'completed', %s)",
+            (
+                trace,
+                DAY0,
+                DAY0,
+                '{"provider": "openai", "model": "gpt-4o", "totalCost": "n/a", '
+                '"promptTokens": {"oops": 1}, "completionTokens": 5}',
+            ),
+        )
+    hourly = analytics_db.roll_up(sql.HOURLY, DAY0, DAY0 + H)
+    usage = analytics_db.roll_up(sql.MODEL_USAGE, DAY0, DAY1)
+    assert hourly.stats["bad_numbers_reread"] == 1 and usage.stats["bad_numbers_reread"] == 1
+    assert hourly.stats["missing_cost"] == 1 and usage.stats["missing_cost"] == 1
+    assert str(hourly.cost) == "0.000125" and usage.executions == 2
+    assert hourly.tokens == 20  # the bad call's tokens are missing, not guessed
+
+
 def test_naive_window_bounds_are_refused(analytics_db):
     with pytest.raises(ValueError, match="no time zone"):
         analytics_db.roll_up(sql.HOURLY, datetime(2024, 11, 9), datetime(2024, 11, 9, 1))
