@@ -79,6 +79,9 @@ class AnalyticsDatabase(ConfigurableResource):
     rollup: PostgresResource
     source_schema: str = "public"
     rollup_schema: str = "public"
+    add_typed_columns: bool = False
+    """Add the typed generated columns to the source table (rewrites it once; the demo table
+    has them from the start). Without them the rollups parse `attributes` on every read."""
     work_mem: str = "256MB"
     """Memory per sort for the rollup statements: a day's percentiles sort in memory, not on
     disk (PostgreSQL's default is 4MB)."""
@@ -118,11 +121,15 @@ class AnalyticsDatabase(ConfigurableResource):
 
     # -- schema --------------------------------------------------------------------------------
 
-    def create_source_table(self) -> None:
-        """The platform's `execution_spans` layout (demo and tests; a real platform has it)."""
+    def create_source_table(self, typed_columns: bool = True) -> None:
+        """The platform's `execution_spans` layout (demo, tests, benchmarks; a real platform has
+        it), with the typed generated columns unless `typed_columns` is false."""
         with self.source_connection() as conn:
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.src}")
             conn.execute(sql.SOURCE_TABLE_DDL.format(src=self.src))
+            if typed_columns:
+                for statement in sql.typed_columns_sql(self.src):
+                    conn.execute(statement)
 
     def _applied(self, conn: psycopg.Connection, schema: str, component: str) -> int:
         conn.execute(_lock_key("migrations"))
@@ -159,14 +166,24 @@ class AnalyticsDatabase(ConfigurableResource):
             )
         return columns
 
+    def _source_layout_now(self) -> dict[str, str]:
+        with self.source_connection() as conn:
+            return self._source_layout(conn)
+
     def migrate(self) -> None:
         """Bring both schemas to the current version; safe to run again and concurrently."""
         with self.source_connection() as conn:
             columns = self._source_layout(conn)
-            if self._applied(conn, self.src, SOURCE_COMPONENT) < SOURCE_VERSION:
+            generated = f"{sql.GENERATED_PREFIX}total_cost" in columns
+            applied = self._applied(conn, self.src, SOURCE_COMPONENT)
+            if self.add_typed_columns and not generated:
+                for statement in sql.typed_columns_sql(self.src):
+                    conn.execute(statement)
+                generated, applied = True, 0  # the views now read the new columns
+            if applied < SOURCE_VERSION:
                 naive = columns["started_at"] == "timestamp without time zone"
-                conn.execute(sql.typed_view_sql(self.src, naive, strict=False))
-                conn.execute(sql.typed_view_sql(self.src, naive, strict=True))
+                for strict in (False, True):
+                    conn.execute(sql.typed_view_sql(self.src, naive, strict, generated))
                 for statement in sql.source_index_sql(self.src, naive):
                     conn.execute(statement)
                 conn.execute(

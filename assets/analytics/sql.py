@@ -94,35 +94,71 @@ FAST_VIEW = "execution_spans_typed"
 STRICT_VIEW = "execution_spans_typed_strict"
 
 
-def _json_number(key: str, strict: bool) -> str:
+def _json_number(key: str, strict: bool, row: str = "s.") -> str:
     if strict:
         # A value that is not a JSON number (a string, true, an object) reads as NULL.
         return (
-            f"CASE WHEN jsonb_typeof(s.attributes->'{key}') = 'number' "
-            f"THEN (s.attributes->>'{key}')::numeric END"
+            f"CASE WHEN jsonb_typeof({row}attributes->'{key}') = 'number' "
+            f"THEN ({row}attributes->>'{key}')::numeric END"
         )
     # Half the cost of the check above; a non-number fails the statement, and the rollup then
     # reads the window again through the strict view.
-    return f"(s.attributes->>'{key}')::numeric"
+    return f"({row}attributes->>'{key}')::numeric"
 
 
-def typed_view_sql(src: str, naive_timestamps: bool, strict: bool) -> str:
+def typed_attributes(strict: bool, row: str = "s.") -> dict[str, str]:
+    """Each typed attribute the rollups read, as an expression over `attributes`."""
+
+    def num(key: str) -> str:
+        return _json_number(key, strict, row)
+
+    prompt, completion = num("promptTokens"), num("completionTokens")
+    input_cost, output_cost = num("inputCost"), num("outputCost")
+    return {
+        "user_id": f"NULLIF({row}attributes->>'userId', '')",
+        "provider": f"NULLIF({row}attributes->>'provider', '')",
+        "model": f"NULLIF({row}attributes->>'model', '')",
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": f"coalesce({num('totalTokens')}, {prompt} + {completion})",
+        "input_cost": input_cost,
+        "output_cost": output_cost,
+        "total_cost": f"coalesce({num('totalCost')}, {input_cost} + {output_cost})",
+    }
+
+
+GENERATED_PREFIX = "attr_"
+
+
+def typed_columns_sql(src: str) -> list[str]:
+    """Stored generated columns holding the typed attributes (strict: they can never fail an
+    insert). Optional on a real platform's table: adding them rewrites the table once; the
+    rollups then read columns instead of parsing jsonb (several times faster)."""
+    types = {"user_id": "text", "provider": "text", "model": "text"}
+    return [
+        f"ALTER TABLE {src}.execution_spans ADD COLUMN IF NOT EXISTS {GENERATED_PREFIX}{name} "
+        f"{types.get(name, 'numeric')} GENERATED ALWAYS AS ({expr}) STORED"
+        for name, expr in typed_attributes(strict=True, row="").items()
+    ]
+
+
+def typed_view_sql(src: str, naive_timestamps: bool, strict: bool, generated: bool) -> str:
     """A typed view the rollups read: attributes as columns, durations cleaned, UTC times.
 
     `naive_timestamps`: the source stores `timestamp without time zone`; its values are read as
     UTC (the documented rule) instead of in whatever time zone the session has.
     `strict`: numbers that are not JSON numbers read as NULL instead of failing the query.
+    `generated`: the table has the typed generated columns; read them instead of the jsonb.
     """
 
     def ts(col: str) -> str:
         return f"(s.{col} AT TIME ZONE 'UTC')" if naive_timestamps else f"s.{col}"
 
-    def num(key: str) -> str:
-        return _json_number(key, strict)
-
+    if generated:
+        attrs = {name: f"s.{GENERATED_PREFIX}{name}" for name in typed_attributes(strict)}
+    else:
+        attrs = typed_attributes(strict)
     started, ended = ts("started_at"), ts("ended_at")
-    prompt, completion = num("promptTokens"), num("completionTokens")
-    input_cost, output_cost = num("inputCost"), num("outputCost")
     return f"""
 CREATE OR REPLACE VIEW {src}.{STRICT_VIEW if strict else FAST_VIEW} AS
 SELECT s.span_id, s.trace_id, s.parent_span_id, s.span_type, s.entity_id, s.status,
@@ -132,15 +168,15 @@ SELECT s.span_id, s.trace_id, s.parent_span_id, s.span_type, s.entity_id, s.stat
        CASE WHEN s.duration_ms >= 0 THEN s.duration_ms::double precision
             WHEN {ended} >= {started}
             THEN extract(epoch FROM {ended} - {started}) * 1000 END AS duration_ms,
-       NULLIF(s.attributes->>'userId', '') AS user_id,
-       NULLIF(s.attributes->>'provider', '') AS provider,
-       NULLIF(s.attributes->>'model', '') AS model,
-       round({prompt})::bigint AS prompt_tokens,
-       round({completion})::bigint AS completion_tokens,
-       round(coalesce({num("totalTokens")}, {prompt} + {completion}))::bigint AS total_tokens,
-       {input_cost} AS input_cost,
-       {output_cost} AS output_cost,
-       coalesce({num("totalCost")}, {input_cost} + {output_cost}) AS total_cost
+       {attrs["user_id"]} AS user_id,
+       {attrs["provider"]} AS provider,
+       {attrs["model"]} AS model,
+       round({attrs["prompt_tokens"]})::bigint AS prompt_tokens,
+       round({attrs["completion_tokens"]})::bigint AS completion_tokens,
+       round({attrs["total_tokens"]})::bigint AS total_tokens,
+       {attrs["input_cost"]} AS input_cost,
+       {attrs["output_cost"]} AS output_cost,
+       {attrs["total_cost"]} AS total_cost
 FROM {src}.execution_spans s
 """
 

@@ -30,6 +30,15 @@ def analytics_db(pg_url) -> AnalyticsDatabase:
     return db
 
 
+@pytest.fixture(params=["typed_columns", "jsonb_only"])
+def any_layout_db(request, pg_url) -> AnalyticsDatabase:
+    """Both source layouts: with the typed generated columns, and the platform's bare table."""
+    db = make_db(pg_url)
+    db.create_source_table(typed_columns=request.param == "typed_columns")
+    db.migrate()
+    return db
+
+
 @pytest.fixture
 def second_pg_url(pg_server_url):
     """Another fresh database on the same server (a separate rollup database)."""
