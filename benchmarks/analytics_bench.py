@@ -30,8 +30,9 @@ from assets.analytics.traffic import generate_span_copy_text
 from resources.analytics_db import AnalyticsDatabase
 from resources.postgres import PostgresResource, embedded_postgres_url
 
-HOUR0 = datetime(2024, 11, 9, 14, tzinfo=UTC)
-DAY0 = datetime(2024, 11, 10, tzinfo=UTC)
+# Yesterday (UTC), so the activity view's last 7 days hold the benchmark's day.
+DAY0 = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+HOUR0 = DAY0 - timedelta(days=1) + timedelta(hours=14)
 
 
 def timed(fn, repeat: int) -> float:

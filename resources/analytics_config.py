@@ -9,12 +9,19 @@ from resources.postgres import PostgresResource
 from resources.settings import env_or, postgres_from_env
 
 
+def _flag(name: str) -> bool:
+    # Not a secret and not a string field: read when the code location loads.
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes")
+
+
 def analytics_db_from_env() -> AnalyticsDatabase:
     return AnalyticsDatabase(
         source=postgres_from_env("ANALYTICS_SOURCE_DATABASE_URL"),
         rollup=postgres_from_env("ANALYTICS_DATABASE_URL"),
         source_schema=env_or("ANALYTICS_SOURCE_SCHEMA", "public"),
         rollup_schema=env_or("ANALYTICS_SCHEMA", "public"),
+        add_typed_columns=_flag("ANALYTICS_ADD_TYPED_COLUMNS"),
+        work_mem=env_or("ANALYTICS_WORK_MEM", "256MB"),
     )
 
 
@@ -32,4 +39,6 @@ def analytics_db_outside_dagster() -> AnalyticsDatabase:
         ),
         source_schema=env("ANALYTICS_SOURCE_SCHEMA") or "public",
         rollup_schema=env("ANALYTICS_SCHEMA") or "public",
+        add_typed_columns=_flag("ANALYTICS_ADD_TYPED_COLUMNS"),
+        work_mem=env("ANALYTICS_WORK_MEM") or "256MB",
     )

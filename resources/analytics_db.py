@@ -234,7 +234,7 @@ class AnalyticsDatabase(ConfigurableResource):
             except psycopg.DataError:
                 # A token or cost that is not a number: read the window again through the
                 # strict view, where such values are NULL (counted as missing).
-                conn.rollback()
+                conn.rollback()  # also drops the temporary table
                 self._session_settings(conn)
                 statements = sql.rollup_sql(rollup, self.src, self.dst, sql.STRICT_VIEW)
                 report.stats = self._replace_window(conn, rollup, statements, params)
@@ -249,29 +249,30 @@ class AnalyticsDatabase(ConfigurableResource):
 
     def _replace_window(self, conn, rollup, statements, params) -> dict:
         conn.execute(_lock_key(rollup.table))
-        conn.execute(statements.delete, params)
         if self.same_database():
-            return _row_dict(conn.execute(statements.insert_and_stats, params))
-        return self._copy_from_source(conn, rollup, statements, params)
+            conn.execute(statements.create_agg, params)
+        else:
+            conn.execute(statements.create_agg_empty)
+            self._copy_aggregate_from_source(conn, statements, params)
+        conn.execute(statements.delete, params)
+        conn.execute(statements.insert)
+        if rollup.table != sql.MODEL_USAGE.table:  # re-run with the day's entity rollup
+            conn.execute(statements.upsert_watermarks, params)
+        return _row_dict(conn.execute(statements.stats))
 
-    def _copy_from_source(self, conn, rollup, statements, params) -> dict[str, int]:
-        columns = ", ".join(rollup.columns)
-        # One snapshot of the source for the rows, the watermarks and the counters.
-        with self.source_connection() as source:
-            source.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            with (
-                source.cursor(name="rollup_rows") as rows,
-                conn.cursor().copy(f"COPY {self.dst}.{rollup.table} ({columns}) FROM STDIN") as cp,
-            ):
-                rows.itersize = 5_000
-                rows.execute(statements.select_rows, params)
-                for row in rows:
-                    cp.write_row(row)
-            if statements.select_watermarks:
-                marks = source.execute(statements.select_watermarks, params).fetchall()
-                conn.cursor().executemany(statements.upsert_watermark, marks)
-            cursor = source.execute(statements.select_stats, params)
-            return _row_dict(cursor)
+    def _copy_aggregate_from_source(self, conn, statements, params) -> None:
+        """The aggregated rows (not the spans) from the source, streamed into the rollup
+        database's temporary table."""
+        columns = ", ".join(statements.agg_columns)
+        with (
+            self.source_connection() as source,
+            source.cursor(name="rollup_rows") as rows,
+            conn.cursor().copy(f"COPY {sql.AGG_TABLE} ({columns}) FROM STDIN") as copy,
+        ):
+            rows.itersize = 5_000
+            rows.execute(statements.aggregate, params)
+            for row in rows:
+                copy.write_row(row)
 
     def invalid_rows(self, rollup: sql.Rollup, start: datetime, end: datetime) -> int:
         with self.rollup_connection() as conn:

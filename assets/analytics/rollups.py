@@ -31,11 +31,14 @@ class RollupConfig(dg.Config):
     fails (blocking: downstream stops)."""
 
 
-@dg.observable_source_asset(group_name=GROUP, description=None)
+SPANS_DESCRIPTION = """The workflow platform's raw spans (one row per workflow run, agent run,
+model call, tool call). Observed, not materialised: the newest run start is its data version and
+its freshness."""
+
+
+@dg.observable_source_asset(group_name=GROUP, description=SPANS_DESCRIPTION)
 def execution_spans(analytics_db: AnalyticsDatabase) -> dg.ObserveResult:
-    """The workflow platform's raw spans (one row per workflow run, agent run, model call, tool
-    call). Observed, not materialised: the newest run start is its data version and its
-    freshness."""
+    """Observe the newest run start (index-only on the run-span index)."""
     latest = analytics_db.latest_span_start()
     metadata: dict = {"latest_run_start": latest.isoformat() if latest else "none"}
     if latest:

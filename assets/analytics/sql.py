@@ -400,10 +400,54 @@ def _sum(col: str) -> str:
     return f"coalesce(sum({col}), 0)"
 
 
+# One aggregation per window, into a temporary table: the rollup's rows plus, per group, the
+# counters of what was read (so one pass gives rows, watermarks and bad-input counts). A plain
+# CREATE TABLE AS may use parallel workers, which an INSERT ... SELECT may not.
+AGG_TABLE = "analytics_window_agg"
+_ENTITY_BOOKKEEPING = (
+    ("run_spans_read", "bigint"),
+    ("model_spans_read", "bigint"),
+    ("still_running", "bigint"),
+    ("unknown_status", "bigint"),
+    ("bad_duration", "bigint"),
+    ("missing_user", "bigint"),
+    ("missing_cost", "bigint"),
+    ("missing_tokens", "bigint"),
+    ("last_ended_at", "timestamptz"),
+)
+_MODEL_BOOKKEEPING = (
+    ("model_spans_read", "bigint"),
+    ("still_running", "bigint"),
+    ("unknown_status", "bigint"),
+    ("bad_duration", "bigint"),
+    ("unknown_model", "bigint"),
+    ("missing_cost", "bigint"),
+    ("missing_tokens", "bigint"),
+    ("user_from_run", "bigint"),
+    ("missing_user", "bigint"),
+    ("last_ended_at", "timestamptz"),
+)
+_DURATION_TYPES = {c: "double precision" for c in ("sum", "avg", "min", "max", "p50", "p95", "p99")}
+
+
+def _column_type(name: str) -> str:
+    if name in ("hour", "bucket_ts", "last_ended_at"):
+        return "timestamptz"
+    if name == "date":
+        return "date"
+    if name in ("user_id", "entity_type", "entity_id", "provider", "model"):
+        return "text"
+    if name.endswith("_cost") or name == "success_rate" or name == "avg_cost_per_call":
+        return "numeric"
+    if name.endswith("_duration_ms") or name == "avg_tokens_per_call":
+        return "double precision"
+    return "bigint"
+
+
 def _entity_ctes(rollup: Rollup, src: str, view: str) -> str:
     return f"""
 runs AS MATERIALIZED (
-    SELECT r.span_id, r.trace_id, r.status, r.ended_at, r.duration_ms,
+    SELECT r.trace_id, r.status, r.ended_at, r.duration_ms,
            {rollup.bucket_expr} AS bucket_ts,
            coalesce(r.user_id, '{UNKNOWN}') AS user_id,
            CASE r.span_type WHEN 'workflow_run' THEN 'workflow' ELSE 'agent' END AS entity_type,
@@ -438,48 +482,56 @@ facts AS (
            coalesce(model.total_tokens, 0) AS total_tokens,
            coalesce(model.input_cost, 0) AS input_cost,
            coalesce(model.output_cost, 0) AS output_cost,
-           coalesce(model.total_cost, 0) AS total_cost
+           coalesce(model.total_cost, 0) AS total_cost,
+           coalesce(model.model_spans, 0) AS model_spans,
+           coalesce(model.missing_cost, 0) AS missing_cost,
+           coalesce(model.missing_tokens, 0) AS missing_tokens
     FROM runs LEFT JOIN model USING (trace_id)
-    WHERE runs.finished
 )"""
 
 
 def _entity_aggregate(rollup: Rollup) -> str:
+    f = "FILTER (WHERE finished)"
     return f"""
-SELECT {rollup.key_of("bucket_ts")}, user_id, entity_type, entity_id,
-       count(*),
-       count(*) FILTER (WHERE status = 'completed'),
-       count(*) FILTER (WHERE status = 'failed'),
-       count(*) FILTER (WHERE status = 'cancelled'),
-       round(count(*) FILTER (WHERE status = 'completed')::numeric / count(*), 6),
-       sum(prompt_tokens), sum(completion_tokens), sum(total_tokens),
-       round(sum(input_cost), 6), round(sum(output_cost), 6), round(sum(total_cost), 6),
-       count(duration_ms), sum(duration_ms), avg(duration_ms), min(duration_ms), max(duration_ms),
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms),
-       percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms)
+SELECT {rollup.key_of("bucket_ts")} AS {rollup.key_column},
+       user_id, entity_type, entity_id,
+       count(*) {f} AS total_executions,
+       count(*) FILTER (WHERE status = 'completed') AS successful_executions,
+       count(*) FILTER (WHERE status = 'failed') AS failed_executions,
+       count(*) FILTER (WHERE status = 'cancelled') AS cancelled_executions,
+       round(count(*) FILTER (WHERE status = 'completed')::numeric
+             / NULLIF(count(*) {f}, 0), 6) AS success_rate,
+       coalesce(sum(prompt_tokens) {f}, 0) AS prompt_tokens,
+       coalesce(sum(completion_tokens) {f}, 0) AS completion_tokens,
+       coalesce(sum(total_tokens) {f}, 0) AS total_tokens,
+       coalesce(round(sum(input_cost) {f}, 6), 0) AS input_cost,
+       coalesce(round(sum(output_cost) {f}, 6), 0) AS output_cost,
+       coalesce(round(sum(total_cost) {f}, 6), 0) AS total_cost,
+       count(duration_ms) {f} AS duration_count,
+       sum(duration_ms) {f} AS sum_duration_ms,
+       avg(duration_ms) {f} AS avg_duration_ms,
+       min(duration_ms) {f} AS min_duration_ms,
+       max(duration_ms) {f} AS max_duration_ms,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) {f} AS p50_duration_ms,
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) {f} AS p95_duration_ms,
+       bucket_ts,
+       count(*) AS run_spans_read,
+       sum(model_spans) AS model_spans_read,
+       count(*) FILTER (WHERE status = '{RUNNING_STATUS}') AS still_running,
+       count(*) FILTER (WHERE NOT finished AND status <> '{RUNNING_STATUS}') AS unknown_status,
+       count(*) FILTER (WHERE finished AND duration_ms IS NULL) AS bad_duration,
+       count(*) FILTER (WHERE finished AND missing_user) AS missing_user,
+       sum(missing_cost) AS missing_cost,
+       sum(missing_tokens) AS missing_tokens,
+       max(coalesce(ended_at, bucket_ts)) {f} AS last_ended_at
 FROM facts
 GROUP BY bucket_ts, user_id, entity_type, entity_id"""
 
 
-_ENTITY_STATS = """
-SELECT * FROM (
-    SELECT count(*) AS run_spans_read,
-           count(*) FILTER (WHERE status = 'started') AS still_running,
-           count(*) FILTER (WHERE NOT finished AND status <> 'started') AS unknown_status,
-           count(*) FILTER (WHERE finished AND duration_ms IS NULL) AS bad_duration,
-           count(*) FILTER (WHERE finished AND missing_user) AS missing_user
-    FROM runs) AS run_counts
-CROSS JOIN (
-    SELECT coalesce(sum(model_spans), 0) AS model_spans_read,
-           coalesce(sum(missing_cost), 0) AS missing_cost,
-           coalesce(sum(missing_tokens), 0) AS missing_tokens
-    FROM model) AS model_counts"""
-
-
 def _model_ctes(rollup: Rollup, src: str, view: str) -> str:
     return f"""
-model AS MATERIALIZED (
-    SELECT m.span_id, m.trace_id, m.status, m.ended_at, m.duration_ms, m.user_id AS own_user,
+model AS (
+    SELECT m.trace_id, m.status, m.ended_at, m.duration_ms, m.user_id AS own_user,
            {rollup.bucket_expr} AS bucket_ts,
            coalesce(m.provider, '{UNKNOWN}') AS provider, coalesce(m.model, '{UNKNOWN}') AS model,
            m.provider IS NULL OR m.model IS NULL AS unknown_model,
@@ -503,135 +555,125 @@ run_users AS (
     GROUP BY r.trace_id
 ),
 facts AS (
-    SELECT model.*, run_users.user_id AS run_user,
+    SELECT model.*,
            coalesce(model.own_user, run_users.user_id,
                     -- a run that started more than a day earlier: look it up by trace
                     (SELECT min(r2.user_id) FROM {src}.{view} r2
                      WHERE r2.trace_id = model.trace_id AND r2.span_type IN {RUN_TYPES_SQL}),
                     '{UNKNOWN}') AS user_id
     FROM model LEFT JOIN run_users USING (trace_id)
-    WHERE model.finished
 )"""
 
 
 def _model_aggregate(rollup: Rollup) -> str:
+    f = "FILTER (WHERE finished)"
+    calls = f"NULLIF(count(*) {f}, 0)"
     return f"""
-SELECT {rollup.key_of("bucket_ts")}, user_id, provider, model,
-       count(*),
-       count(*) FILTER (WHERE status = 'completed'),
-       count(*) FILTER (WHERE status = 'failed'),
-       count(*) FILTER (WHERE status = 'cancelled'),
-       sum(prompt_tokens), sum(completion_tokens), sum(total_tokens),
-       sum(total_tokens)::double precision / count(*),
-       round(sum(input_cost), 6), round(sum(output_cost), 6), round(sum(total_cost), 6),
-       round(sum(total_cost) / count(*), 9),
-       count(duration_ms), sum(duration_ms), avg(duration_ms),
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms),
-       percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms),
-       percentile_cont(0.99) WITHIN GROUP (ORDER BY duration_ms)
+SELECT {rollup.key_of("bucket_ts")} AS {rollup.key_column}, user_id, provider, model,
+       count(*) {f} AS total_calls,
+       count(*) FILTER (WHERE status = 'completed') AS successful_calls,
+       count(*) FILTER (WHERE status = 'failed') AS failed_calls,
+       count(*) FILTER (WHERE status = 'cancelled') AS cancelled_calls,
+       coalesce(sum(prompt_tokens) {f}, 0) AS prompt_tokens,
+       coalesce(sum(completion_tokens) {f}, 0) AS completion_tokens,
+       coalesce(sum(total_tokens) {f}, 0) AS total_tokens,
+       coalesce(sum(total_tokens) {f}::double precision / {calls}, 0) AS avg_tokens_per_call,
+       coalesce(round(sum(input_cost) {f}, 6), 0) AS input_cost,
+       coalesce(round(sum(output_cost) {f}, 6), 0) AS output_cost,
+       coalesce(round(sum(total_cost) {f}, 6), 0) AS total_cost,
+       coalesce(round(sum(total_cost) {f} / {calls}, 9), 0) AS avg_cost_per_call,
+       count(duration_ms) {f} AS duration_count,
+       sum(duration_ms) {f} AS sum_duration_ms,
+       avg(duration_ms) {f} AS avg_duration_ms,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) {f} AS p50_duration_ms,
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) {f} AS p95_duration_ms,
+       percentile_cont(0.99) WITHIN GROUP (ORDER BY duration_ms) {f} AS p99_duration_ms,
+       bucket_ts,
+       count(*) AS model_spans_read,
+       count(*) FILTER (WHERE status = '{RUNNING_STATUS}') AS still_running,
+       count(*) FILTER (WHERE NOT finished AND status <> '{RUNNING_STATUS}') AS unknown_status,
+       count(*) FILTER (WHERE finished AND duration_ms IS NULL) AS bad_duration,
+       count(*) FILTER (WHERE finished AND unknown_model) AS unknown_model,
+       count(*) FILTER (WHERE finished AND missing_cost) AS missing_cost,
+       count(*) FILTER (WHERE finished AND missing_tokens) AS missing_tokens,
+       count(*) FILTER (WHERE finished AND own_user IS NULL AND user_id <> '{UNKNOWN}')
+           AS user_from_run,
+       count(*) FILTER (WHERE finished AND user_id = '{UNKNOWN}') AS missing_user,
+       max(coalesce(ended_at, bucket_ts)) {f} AS last_ended_at
 FROM facts
 GROUP BY bucket_ts, user_id, provider, model"""
 
 
-_MODEL_STATS = """
-SELECT * FROM (
-    SELECT count(*) AS model_spans_read,
-           count(*) FILTER (WHERE status = 'started') AS still_running,
-           count(*) FILTER (WHERE NOT finished AND status <> 'started') AS unknown_status
-    FROM model) AS model_counts
-CROSS JOIN (
-    SELECT count(*) FILTER (WHERE duration_ms IS NULL) AS bad_duration,
-           count(*) FILTER (WHERE unknown_model) AS unknown_model,
-           count(*) FILTER (WHERE missing_cost) AS missing_cost,
-           count(*) FILTER (WHERE missing_tokens) AS missing_tokens,
-           count(*) FILTER (WHERE own_user IS NULL AND user_id <> 'unknown') AS user_from_run,
-           count(*) FILTER (WHERE user_id = 'unknown') AS missing_user
-    FROM facts) AS fact_counts"""
-
-
-def _watermarks_select(rollup: Rollup, finished_from: str) -> str:
-    step = f"interval '1 {rollup.unit}'"
-    return f"""
-SELECT '{rollup.table}', b.bucket, count(f.bucket_ts), max(coalesce(f.ended_at, f.bucket_ts))
-FROM generate_series(%(start)s::timestamptz, %(end)s::timestamptz - {step}, {step}) AS b(bucket)
-LEFT JOIN {finished_from} f ON f.bucket_ts = b.bucket AND f.finished
-GROUP BY b.bucket"""
-
-
 @dataclass(frozen=True)
 class RollupSql:
-    """The statements that replace one window of a rollup.
+    """The statements that replace one window of a rollup, in one transaction.
 
-    `delete`: remove the window's rows. `insert_and_stats`: one statement that aggregates the
-    window into the table, records the watermarks and returns the input counters (used when
-    source and rollup are one database). `select_rows` / `select_watermarks` / `select_stats`:
-    the same, read separately from a source database that is not the rollup database.
+    `aggregate`: the window's aggregation (rows + per-group counters), run on the source.
+    `create_agg` (same database) or `create_agg_empty` + COPY of `aggregate`'s rows (separate
+    databases) fill the temporary table; then `delete`, `insert`, `upsert_watermarks` and
+    `stats` work from it on the rollup database.
     """
 
+    aggregate: str
+    agg_columns: tuple[str, ...]
+    create_agg: str
+    create_agg_empty: str
     delete: str
-    insert_and_stats: str
-    select_rows: str
-    select_watermarks: str
-    select_stats: str
-    upsert_watermark: str
+    insert: str
+    upsert_watermarks: str
+    stats: str
     totals: str
     top_by_cost: str
 
 
 def rollup_sql(rollup: Rollup, src: str, dst: str, view: str = FAST_VIEW) -> RollupSql:
-    is_model = rollup is MODEL_USAGE or rollup.table == MODEL_USAGE.table
+    is_model = rollup.table == MODEL_USAGE.table
     ctes = _model_ctes(rollup, src, view) if is_model else _entity_ctes(rollup, src, view)
-    aggregate = _model_aggregate(rollup) if is_model else _entity_aggregate(rollup)
-    stats = _MODEL_STATS if is_model else _ENTITY_STATS
-    # model usage is re-run with the daily entity rollup, which keeps the day's watermark
-    marks_from = None if is_model else "runs"
+    aggregate = f"WITH {ctes}{_model_aggregate(rollup) if is_model else _entity_aggregate(rollup)}"
+    bookkeeping = _MODEL_BOOKKEEPING if is_model else _ENTITY_BOOKKEEPING
+    agg_columns = (*rollup.columns, "bucket_ts", *(name for name, _ in bookkeeping))
     table = f"{dst}.{rollup.table}"
-    columns = ", ".join(rollup.columns)
+    count_column = "total_calls" if is_model else "total_executions"
     in_window = (
         f"{rollup.key_column} >= {rollup.key_of('%(start)s::timestamptz')} "
         f"AND {rollup.key_column} < {rollup.key_of('%(end)s::timestamptz')}"
     )
-    marks_table = f"{dst}.analytics_rollup_watermarks"
-    upsert_tail = (
-        " ON CONFLICT (rollup, bucket) DO UPDATE SET finished_runs = EXCLUDED.finished_runs,"
-        " last_ended_at = EXCLUDED.last_ended_at, rolled_up_at = now()"
-    )
-    marks_cte = (
-        f""",
-marks AS (
-    INSERT INTO {marks_table} (rollup, bucket, finished_runs, last_ended_at)
-    {_watermarks_select(rollup, marks_from)}
-    {upsert_tail}
-)"""
-        if marks_from
-        else ""
-    )
-    insert_and_stats = f"""
-WITH {ctes},
-written AS (
-    INSERT INTO {table} ({columns}){aggregate}
-){marks_cte}{stats}"""
+    step = f"interval '1 {rollup.unit}'"
+    counters = [name for name, kind in bookkeeping if kind == "bigint"]
     key_group = ", ".join(rollup.group_columns)
+    columns = ", ".join(rollup.columns)
     return RollupSql(
-        delete=f"DELETE FROM {table} WHERE {in_window}",
-        insert_and_stats=insert_and_stats,
-        select_rows=f"WITH {ctes}{aggregate}",
-        select_watermarks=f"WITH {ctes}{_watermarks_select(rollup, marks_from)}"
-        if marks_from
-        else "",
-        select_stats=f"WITH {ctes}{stats}",
-        upsert_watermark=(
-            f"INSERT INTO {marks_table} (rollup, bucket, finished_runs, last_ended_at) "
-            f"VALUES (%s, %s, %s, %s){upsert_tail}"
+        aggregate=aggregate,
+        agg_columns=agg_columns,
+        create_agg=f"CREATE TEMP TABLE {AGG_TABLE} ON COMMIT DROP AS {aggregate}",
+        create_agg_empty=(
+            f"CREATE TEMP TABLE {AGG_TABLE} ("
+            + ", ".join(f"{c} {_column_type(c)}" for c in agg_columns)
+            + ") ON COMMIT DROP"
         ),
+        delete=f"DELETE FROM {table} WHERE {in_window}",
+        # Groups whose spans are all still running (or of an unknown status) hold no execution.
+        insert=(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {AGG_TABLE} "
+            f"WHERE {count_column} > 0"
+        ),
+        upsert_watermarks=f"""
+INSERT INTO {dst}.analytics_rollup_watermarks (rollup, bucket, finished_runs, last_ended_at)
+SELECT '{rollup.table}', b.bucket, coalesce(sum(a.{count_column}), 0), max(a.last_ended_at)
+FROM generate_series(%(start)s::timestamptz, %(end)s::timestamptz - {step}, {step}) AS b(bucket)
+LEFT JOIN {AGG_TABLE} a ON a.bucket_ts = b.bucket
+GROUP BY b.bucket
+ON CONFLICT (rollup, bucket) DO UPDATE SET finished_runs = EXCLUDED.finished_runs,
+    last_ended_at = EXCLUDED.last_ended_at, rolled_up_at = now()""",
+        stats="SELECT "
+        + ", ".join(f"coalesce(sum({c}), 0)::bigint AS {c}" for c in counters)
+        + f" FROM {AGG_TABLE}",
         totals=(
-            f"SELECT count(*), coalesce(sum({'total_calls' if is_model else 'total_executions'}),"
-            f" 0), coalesce(sum(total_tokens), 0), coalesce(sum(total_cost), 0) "
-            f"FROM {table} WHERE {in_window}"
+            f"SELECT count(*), coalesce(sum({count_column}), 0), coalesce(sum(total_tokens), 0),"
+            f" coalesce(sum(total_cost), 0) FROM {table} WHERE {in_window}"
         ),
         top_by_cost=(
-            f"SELECT {key_group}, sum(total_cost) AS cost, "
-            f"sum({'total_calls' if is_model else 'total_executions'}) AS n "
+            f"SELECT {key_group}, sum(total_cost) AS cost, sum({count_column}) AS n "
             f"FROM {table} WHERE {in_window} GROUP BY {key_group} "
             f"ORDER BY cost DESC, {key_group} LIMIT %(limit)s"
         ),
@@ -640,10 +682,7 @@ written AS (
 
 def plain_select_sql(rollup: Rollup, src: str) -> str:
     """The rollup's aggregation as a bare SELECT (the benchmark's baseline)."""
-    is_model = rollup is MODEL_USAGE
-    ctes = _model_ctes(rollup, src, FAST_VIEW) if is_model else _entity_ctes(rollup, src, FAST_VIEW)
-    aggregate = _model_aggregate(rollup) if rollup is MODEL_USAGE else _entity_aggregate(rollup)
-    return f"WITH {ctes}{aggregate}"
+    return rollup_sql(rollup, src, src).aggregate
 
 
 def refresh_summary_sql(dst: str, concurrently: bool = True) -> str:

@@ -241,3 +241,17 @@ def test_bad_input_past_the_threshold_fails_the_blocking_quality_check(analytics
     checks = _check_results(result)
     assert checks["hourly_analytics:span_quality"] is False
     assert checks["hourly_analytics:reconciles_with_spans"] is True
+
+
+def test_configuration_comes_from_the_environment(monkeypatch):
+    from resources.analytics_config import analytics_db_from_env
+
+    monkeypatch.setenv("ANALYTICS_SOURCE_DATABASE_URL", "postgresql://platform@db.example/app")
+    monkeypatch.delenv("ANALYTICS_DATABASE_URL", raising=False)
+    monkeypatch.setenv("POSTGRES_URL", "postgresql://rollups@db.example/analytics")
+    monkeypatch.setenv("ANALYTICS_ADD_TYPED_COLUMNS", "1")
+    db = analytics_db_from_env()
+    # URLs stay EnvVars (read at launch, hidden in the UI), never plain strings in the config.
+    assert db.source.url == dg.EnvVar("ANALYTICS_SOURCE_DATABASE_URL")
+    assert db.rollup.url == dg.EnvVar("POSTGRES_URL")
+    assert db.add_typed_columns is True and db.work_mem == "256MB"

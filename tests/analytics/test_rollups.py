@@ -125,8 +125,8 @@ def test_a_failed_run_leaves_the_previous_rollup_intact(analytics_db, monkeypatc
 
     def failing(*args):  # fault injection: the insert fails after the delete ran
         statements = real(*args)
-        broken = statements.insert_and_stats.replace("count(*),", "count(*) / 0,", 1)
-        return statements.__class__(**{**statements.__dict__, "insert_and_stats": broken})
+        broken = statements.insert.replace(" WHERE ", " WHERE 1 / 0 = 0 AND ", 1)
+        return statements.__class__(**{**statements.__dict__, "insert": broken})
 
     monkeypatch.setattr(sql, "rollup_sql", failing)
     with pytest.raises(psycopg.errors.DivisionByZero):
