@@ -1,10 +1,11 @@
 """The analytics databases: the platform's `execution_spans` (source) and the rollups.
 
 Both are PostgreSQL (`PostgresResource`), the same database by default. All aggregation runs
-inside PostgreSQL. When source and rollups share a database a window is replaced by one
-DELETE and one INSERT ... SELECT; when they differ, the aggregated rows (not the spans) are read
-from the source in one snapshot and copied into the rollup database. Either way the window's
-rows are replaced in one transaction on the rollup database, under a per-table advisory lock, so
+inside PostgreSQL: one statement aggregates a window into a temporary table (the rollup rows and,
+per group, the counters of what was read). When source and rollups share a database that is a
+CREATE TEMP TABLE ... AS; when they differ, the aggregated rows (not the spans) are streamed from
+the source and COPYed in. Then the window's rows are deleted and inserted from it, and its
+watermarks upserted, in one transaction on the rollup database under a per-table advisory lock:
 an overlapping run waits instead of duplicating or interleaving rows.
 """
 
@@ -155,8 +156,7 @@ class AnalyticsDatabase(ConfigurableResource):
                 "traffic into the embedded one: uv run python -m sandboxes.analytics_demo"
             )
         columns = dict(rows)
-        missing = [c for c in sql.SOURCE_COLUMNS if c not in columns and c not in ("input",)]
-        missing = [c for c in missing if c not in ("output", "error", "name", "created_at")]
+        missing = [c for c in sql.COLUMNS_READ if c not in columns]
         if missing:
             raise SourceSchemaMissing(
                 f"{self.source_schema}.execution_spans lacks column(s) {', '.join(missing)}: it "

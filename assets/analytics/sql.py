@@ -71,6 +71,19 @@ CREATE TABLE IF NOT EXISTS {src}.execution_spans (
 )
 """
 
+# What the views read of the platform's table (the rest of its columns are not needed).
+COLUMNS_READ = (
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "span_type",
+    "entity_id",
+    "started_at",
+    "ended_at",
+    "duration_ms",
+    "status",
+    "attributes",
+)
 SOURCE_COLUMNS = (
     "trace_id",
     "span_id",
