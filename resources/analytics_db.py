@@ -48,7 +48,6 @@ class RollupReport:
     tokens: int = 0
     cost: Decimal = Decimal(0)
     stats: dict[str, int] = field(default_factory=dict)
-    top_by_cost: list[tuple] = field(default_factory=list)
 
     def add(self, other: RollupReport) -> None:
         self.rows_written += other.rows_written
@@ -242,10 +241,15 @@ class AnalyticsDatabase(ConfigurableResource):
             rows, executions, tokens, cost = conn.execute(statements.totals, params).fetchone()
             report.rows_written, report.executions = rows, int(executions)
             report.tokens, report.cost = int(tokens), cost
-            report.top_by_cost = conn.execute(
-                statements.top_by_cost, {**params, "limit": 5}
-            ).fetchall()
         return report
+
+    def top_by_cost(self, rollup: sql.Rollup, start: datetime, end: datetime, limit: int = 5):
+        """The window's most expensive keys (without the bucket) with their cost and count."""
+        statements = sql.rollup_sql(rollup, self.src, self.dst)
+        with self.rollup_connection() as conn:
+            return conn.execute(
+                statements.top_by_cost, {"start": start, "end": end, "limit": limit}
+            ).fetchall()
 
     def _replace_window(self, conn, rollup, statements, params) -> dict:
         conn.execute(_lock_key(rollup.table))

@@ -84,12 +84,12 @@ def _materialize_rollup(
     for start, end in chunks(window.start, window.end, chunk):
         part = analytics_db.roll_up(rollup, start, end)
         total.add(part)
-        total.top_by_cost = part.top_by_cost if len(context.partition_keys) == 1 else []
         context.log.info(
             f"{rollup.table} {start:%Y-%m-%d %H:%M}..{end:%Y-%m-%d %H:%M} UTC: "
             f"{part.rows_written} rows from {spans_read(part.stats)} spans"
         )
     invalid = analytics_db.invalid_rows(rollup, window.start, window.end)
+    top = analytics_db.top_by_cost(rollup, window.start, window.end)
     verdict = quality(total.stats, config.max_bad_share)
     expected = counted_items(total.stats)
     key_names = ("user", *rollup.group_columns[1:], "cost USD", "count")
@@ -105,8 +105,7 @@ def _materialize_rollup(
         "still_running_spans": int(total.stats.get("still_running", 0)),
         "bad_input": dg.MetadataValue.md(reasons_table(total.stats)),
     }
-    if total.top_by_cost:
-        metadata["top_by_cost"] = dg.MetadataValue.md(markdown_table(key_names, total.top_by_cost))
+    metadata["top_by_cost"] = dg.MetadataValue.md(markdown_table(key_names, top))
     return dg.MaterializeResult(
         metadata=metadata,
         check_results=[

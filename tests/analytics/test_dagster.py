@@ -183,6 +183,7 @@ def test_end_to_end_hourly_range_daily_and_view(analytics_db):
     meta = events[0].metadata
     assert meta["partitions"].value == 24 and meta["rows_written"].value > 100
     executions_day = meta["executions"].value
+    assert meta["top_by_cost"].value.count("\n") == 6  # header, rule and the top five
     assert all(_check_results(ranged).values()) and len(_check_results(ranged)) == 3
 
     single = dg.materialize(
