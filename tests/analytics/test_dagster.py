@@ -256,3 +256,16 @@ def test_configuration_comes_from_the_environment(monkeypatch):
     assert db.source.url == dg.EnvVar("ANALYTICS_SOURCE_DATABASE_URL")
     assert db.rollup.url == dg.EnvVar("POSTGRES_URL")
     assert db.add_typed_columns is True and db.work_mem == "256MB"
+
+
+def test_a_partition_key_outside_the_set_is_refused_before_anything_runs(analytics_db):
+    for key in ("2024-13-01-00:00", "2023-12-31-23:00", "2024-11-09"):
+        with pytest.raises(dg.DagsterUnknownPartitionError, match=key):
+            dg.materialize(
+                [hourly_analytics, execution_spans],
+                selection=[hourly_analytics],
+                partition_key=key,
+                resources={"analytics_db": analytics_db},
+            )
+    with analytics_db.rollup_connection() as conn:
+        assert conn.execute("SELECT count(*) FROM hourly_analytics").fetchone()[0] == 0
