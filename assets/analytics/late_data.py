@@ -1,0 +1,34 @@
+"""Late spans: which rolled-up buckets changed in the source since they were rolled up.
+
+A bucket (hour or day) is rolled up with a watermark: how many finished run spans it had and the
+last end among them. A run that finishes after its bucket was rolled up raises the count (or the
+last end); a deleted span lowers it. Either way the bucket is stale and is rolled up again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class BucketState:
+    finished_runs: int
+    last_ended_at: datetime | None
+
+
+def stale_buckets(
+    rolled_up: dict[datetime, BucketState], source_now: dict[datetime, BucketState]
+) -> list[datetime]:
+    """Buckets whose source state differs from their watermark, oldest first.
+
+    Only buckets that were rolled up count: one never rolled up is the schedule's or a
+    backfill's job, not a late-data re-run.
+    """
+    stale = []
+    for bucket, mark in rolled_up.items():
+        now = source_now.get(bucket, BucketState(0, None))
+        moved = now.finished_runs and now.last_ended_at != mark.last_ended_at
+        if now.finished_runs != mark.finished_runs or moved:
+            stale.append(bucket)
+    return sorted(stale)

@@ -1,0 +1,70 @@
+"""Turning a rollup's counters into metadata and verdicts (plain data, no Dagster)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Why a span was defaulted or left out, for each counter the rollup queries return.
+REASONS = {
+    "still_running": "still running (status 'started'): left for a later rollup",
+    "unknown_status": "status not in completed/failed/cancelled/started: excluded",
+    "bad_duration": "duration missing or negative and no usable timestamps: no duration stats",
+    "missing_user": "no userId on the span nor on its trace's run: user 'unknown'",
+    "missing_cost": "model span without cost: counted as 0",
+    "missing_tokens": "model span without tokens: counted as 0",
+    "unknown_model": "model span without provider/model: 'unknown'",
+    "bad_numbers_reread": "a token or cost that is not a number: read as missing (window re-read)",
+}
+# Counters that mark bad input (still-running spans are normal, not bad).
+BAD_INPUT = ("unknown_status", "bad_duration", "missing_user", "missing_cost", "missing_tokens")
+
+
+def markdown_table(header: tuple[str, ...], rows: list[tuple]) -> str:
+    if not rows:
+        return "_no rows_"
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def spans_read(stats: dict) -> int:
+    return int(stats.get("run_spans_read", 0)) + int(stats.get("model_spans_read", 0))
+
+
+def counted_items(stats: dict) -> int:
+    """What the rollup counted: finished runs (entity rollups) or finished model calls."""
+    key = "run_spans_read" if "run_spans_read" in stats else "model_spans_read"
+    return int(stats[key]) - int(stats["still_running"]) - int(stats["unknown_status"])
+
+
+@dataclass(frozen=True)
+class Quality:
+    bad: int
+    total: int
+    max_share: float
+
+    @property
+    def share(self) -> float:
+        return self.bad / self.total if self.total else 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.share <= self.max_share
+
+    def describe(self) -> str:
+        verdict = "within" if self.passed else "ABOVE"
+        return (
+            f"{self.bad} of {self.total} spans defaulted or excluded ({self.share:.2%}), {verdict} "
+            f"the allowed {self.max_share:.0%}. Fix the spans at the source (see the reasons "
+            "table) or raise max_bad_share in the run config."
+        )
+
+
+def quality(stats: dict, max_share: float) -> Quality:
+    bad = sum(int(stats.get(key, 0)) for key in BAD_INPUT)
+    return Quality(bad=bad, total=spans_read(stats), max_share=max_share)
+
+
+def reasons_table(stats: dict) -> str:
+    rows = [(key, int(stats[key]), REASONS[key]) for key in REASONS if int(stats.get(key, 0))]
+    return markdown_table(("counter", "spans", "rule"), rows) if rows else "none"

@@ -1,0 +1,227 @@
+"""The analytics assets: the span source, the three rollups and the activity summary view.
+
+Thin wiring: the SQL lives in `assets.analytics.sql`, the I/O in `resources.analytics_db`.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+
+from assets.analytics import sql
+from assets.analytics.report import (
+    counted_items,
+    markdown_table,
+    quality,
+    reasons_table,
+    spans_read,
+)
+from assets.analytics.windows import DAY, chunks
+from resources.analytics_db import AnalyticsDatabase, RollupReport
+
+GROUP = "analytics"
+START = "2024-01-01"
+HOURLY_PARTITIONS = dg.HourlyPartitionsDefinition(start_date=f"{START}-00:00", timezone="UTC")
+DAILY_PARTITIONS = dg.DailyPartitionsDefinition(start_date=START, timezone="UTC")
+CODE_VERSION = "1"
+
+
+class RollupConfig(dg.Config):
+    max_bad_share: float = 0.05
+    """Largest share of spans read that may be defaulted or excluded before the quality check
+    fails (blocking: downstream stops)."""
+
+
+SPANS_DESCRIPTION = """The workflow platform's raw spans (one row per workflow run, agent run,
+model call, tool call). Observed, not materialised: the newest run start is its data version and
+its freshness."""
+
+
+@dg.observable_source_asset(group_name=GROUP, description=SPANS_DESCRIPTION)
+def execution_spans(analytics_db: AnalyticsDatabase) -> dg.ObserveResult:
+    """Observe the newest run start (index-only on the run-span index)."""
+    latest = analytics_db.latest_span_start()
+    metadata: dict = {"latest_run_start": latest.isoformat() if latest else "none"}
+    if latest:
+        metadata["dagster/last_updated_timestamp"] = dg.MetadataValue.timestamp(latest)
+    return dg.ObserveResult(
+        data_version=dg.DataVersion(latest.isoformat() if latest else "empty"), metadata=metadata
+    )
+
+
+def _check_specs(name: str) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(
+            "reconciles_with_spans",
+            asset=name,
+            blocking=True,
+            description="Executions written equal the finished spans read from the source.",
+        ),
+        dg.AssetCheckSpec(
+            "values_in_range",
+            asset=name,
+            blocking=True,
+            description="Counts add up, rates in [0, 1], tokens and cost >= 0, p50 <= p95.",
+        ),
+        dg.AssetCheckSpec(
+            "span_quality",
+            asset=name,
+            blocking=True,
+            description="Share of spans defaulted or excluded for bad data within max_bad_share.",
+        ),
+    ]
+
+
+def _materialize_rollup(
+    context: dg.AssetExecutionContext,
+    config: RollupConfig,
+    analytics_db: AnalyticsDatabase,
+    rollup: sql.Rollup,
+    chunk: timedelta,
+) -> dg.MaterializeResult:
+    window = context.partition_time_window
+    analytics_db.migrate()
+    total = RollupReport(rollup.table, window.start, window.end)
+    for start, end in chunks(window.start, window.end, chunk):
+        part = analytics_db.roll_up(rollup, start, end)
+        total.add(part)
+        context.log.info(
+            f"{rollup.table} {start:%Y-%m-%d %H:%M}..{end:%Y-%m-%d %H:%M} UTC: "
+            f"{part.rows_written} rows from {spans_read(part.stats)} spans"
+        )
+    invalid = analytics_db.invalid_rows(rollup, window.start, window.end)
+    top = analytics_db.top_by_cost(rollup, window.start, window.end)
+    verdict = quality(total.stats, config.max_bad_share)
+    expected = counted_items(total.stats)
+    key_names = ("user", *rollup.group_columns[1:], "cost USD", "count")
+    metadata = {
+        "dagster/row_count": total.rows_written,
+        "rows_written": total.rows_written,
+        "spans_read": spans_read(total.stats),
+        "executions" if rollup is not sql.MODEL_USAGE else "model_calls": total.executions,
+        "total_tokens": int(total.tokens),
+        "total_cost_usd": float(total.cost),
+        "window_utc": f"{window.start.isoformat()} .. {window.end.isoformat()}",
+        "partitions": len(context.partition_keys),
+        "still_running_spans": int(total.stats.get("still_running", 0)),
+        "bad_input": dg.MetadataValue.md(reasons_table(total.stats)),
+    }
+    metadata["top_by_cost"] = dg.MetadataValue.md(markdown_table(key_names, top))
+    return dg.MaterializeResult(
+        metadata=metadata,
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="reconciles_with_spans",
+                passed=total.executions == expected,
+                metadata={"written": int(total.executions), "finished_in_source": expected},
+            ),
+            dg.AssetCheckResult(
+                check_name="values_in_range",
+                passed=invalid == 0,
+                metadata={"invalid_rows": invalid},
+            ),
+            dg.AssetCheckResult(
+                check_name="span_quality",
+                passed=verdict.passed,
+                severity=dg.AssetCheckSeverity.ERROR,
+                description=verdict.describe(),
+                metadata={"bad_spans": verdict.bad, "share": verdict.share},
+            ),
+        ],
+    )
+
+
+def _rollup_asset(rollup: sql.Rollup, partitions, chunk: timedelta, description: str):
+    @dg.asset(
+        name=rollup.table,
+        group_name=GROUP,
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        deps=[execution_spans],
+        kinds={"postgres", "sql"},
+        code_version=CODE_VERSION,
+        check_specs=_check_specs(rollup.table),
+        description=description,
+        owners=["team:analytics"],
+    )
+    def _asset(
+        context: dg.AssetExecutionContext, config: RollupConfig, analytics_db: AnalyticsDatabase
+    ) -> dg.MaterializeResult:
+        return _materialize_rollup(context, config, analytics_db, rollup, chunk)
+
+    return _asset
+
+
+hourly_analytics = _rollup_asset(
+    sql.HOURLY,
+    HOURLY_PARTITIONS,
+    DAY,
+    """Per UTC hour, user, entity type (workflow/agent) and entity: executions (completed,
+    failed, cancelled), success rate, tokens and cost (summed over each run's model calls),
+    duration average/min/max and exact p50/p95. Runs are bucketed by start; a partition's rows
+    are replaced in one transaction.""",
+)
+daily_analytics = _rollup_asset(
+    sql.DAILY,
+    DAILY_PARTITIONS,
+    DAY,
+    """Per UTC day, user, entity type and entity: the same measures as hourly_analytics,
+    computed from the raw spans (percentiles do not combine from hours).""",
+)
+model_usage_stats = _rollup_asset(
+    sql.MODEL_USAGE,
+    DAILY_PARTITIONS,
+    DAY,
+    """Per UTC day, user, provider and model: calls (completed/failed/cancelled), tokens and
+    cost with averages per call, latency average and exact p50/p95/p99. A model call's user is
+    its trace's run user.""",
+)
+
+
+@dg.asset(
+    group_name=GROUP,
+    deps=[daily_analytics],
+    kinds={"postgres"},
+    code_version=CODE_VERSION,
+    owners=["team:analytics"],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "matches_daily_analytics",
+            asset="recent_activity_summary",
+            description="The view's executions equal daily_analytics' over the same 7 days.",
+        )
+    ],
+)
+def recent_activity_summary(analytics_db: AnalyticsDatabase) -> dg.MaterializeResult:
+    """Materialized view: per user, the last 7 complete UTC days of daily_analytics (executions,
+    success rate, tokens, cost, duration average weighted by count). Refreshed CONCURRENTLY, so
+    the dashboard never waits."""
+    analytics_db.migrate()
+    summary = analytics_db.refresh_recent_activity()
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": summary["users"],
+            "users": summary["users"],
+            "executions": int(summary["executions"]),
+            "total_cost_usd": float(summary["cost"]),
+            "refreshed_at": datetime.now(UTC).isoformat(),
+            "top_users_by_cost": dg.MetadataValue.md(
+                markdown_table(
+                    ("user", "executions", "success rate", "cost USD", "avg ms"),
+                    [(u, n, r, c, round(d or 0, 1)) for u, n, r, c, d in summary["top"]],
+                )
+            ),
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="matches_daily_analytics",
+                passed=summary["executions"] == summary["daily_executions"],
+                metadata={
+                    "view": int(summary["executions"]),
+                    "daily_analytics": int(summary["daily_executions"]),
+                },
+            )
+        ],
+    )
+
+
+rollup_assets = [hourly_analytics, daily_analytics, model_usage_stats, recent_activity_summary]

@@ -1,0 +1,738 @@
+"""The analytics schema and rollup queries, as plain SQL text (no Dagster, no connection).
+
+Rules every query here keeps (each one answers a defect of the system we replace):
+- Span types are the platform's lowercase names.
+- Buckets and windows are explicit UTC (`AT TIME ZONE 'UTC'`), never the session's time zone.
+- A run's tokens and cost are the sum over the `model_generation` spans of its trace.
+- Executions are the finished runs: `completed` (success), `failed` (failure) and `cancelled`
+  (its own column; neither success nor failure). `started` runs are still running and wait for
+  a later rollup; any other status is excluded and counted.
+- A model span's user is its own `userId`, else the user of its trace's run span, else `unknown`.
+- Averages are kept as sums and counts beside them, so any coarser average is exact.
+- Percentiles are `percentile_cont` (linear interpolation between the two nearest durations,
+  like numpy's default), always computed from the raw spans of the bucket.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+RUN_SPAN_TYPES = ("workflow_run", "agent_run")
+MODEL_SPAN_TYPE = "model_generation"
+TERMINAL_STATUSES = ("completed", "failed", "cancelled")
+RUNNING_STATUS = "started"
+UNKNOWN = "unknown"
+# Model spans are looked for from a little before the first run start to a little after the
+# last run end of the window (clock skew between services); a trace's run is looked for up to a
+# day before the window (a model span in the window whose run started earlier).
+CLOCK_SKEW = "interval '5 minutes'"
+RUN_LOOKBACK = "interval '1 day'"
+
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def quote_schema(name: str) -> str:
+    """A schema name safe to paste into SQL; anything but a plain lowercase name is refused."""
+    if not _IDENTIFIER.match(name):
+        raise ValueError(
+            f"Schema name {name!r} is not a plain lowercase identifier; set ANALYTICS_SOURCE_SCHEMA"
+            " / ANALYTICS_SCHEMA to a name like 'public' or 'flowmaestro'."
+        )
+    return f'"{name}"'
+
+
+def _in(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+RUN_TYPES_SQL = _in(RUN_SPAN_TYPES)
+TERMINAL_SQL = _in(TERMINAL_STATUSES)
+
+# -- the platform's layout (created only by the demo loader; a real platform has it already) ----
+
+SOURCE_TABLE_DDL = """
+CREATE TABLE IF NOT EXISTS {src}.execution_spans (
+    trace_id uuid NOT NULL,
+    span_id uuid PRIMARY KEY,
+    parent_span_id uuid,
+    name text NOT NULL,
+    span_type text NOT NULL,
+    entity_id text,
+    started_at timestamptz NOT NULL,
+    ended_at timestamptz,
+    duration_ms bigint,
+    status text NOT NULL,
+    input jsonb,
+    output jsonb,
+    error jsonb,
+    attributes jsonb NOT NULL DEFAULT '{{}}'::jsonb,
+    created_at timestamptz NOT NULL DEFAULT now()
+)
+"""
+
+# What the views read of the platform's table (the rest of its columns are not needed).
+COLUMNS_READ = (
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "span_type",
+    "entity_id",
+    "started_at",
+    "ended_at",
+    "duration_ms",
+    "status",
+    "attributes",
+)
+SOURCE_COLUMNS = (
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "name",
+    "span_type",
+    "entity_id",
+    "started_at",
+    "ended_at",
+    "duration_ms",
+    "status",
+    "input",
+    "output",
+    "error",
+    "attributes",
+    "created_at",
+)
+
+
+FAST_VIEW = "execution_spans_typed"
+STRICT_VIEW = "execution_spans_typed_strict"
+
+
+def _json_number(key: str, strict: bool, row: str = "s.") -> str:
+    if strict:
+        # A value that is not a JSON number (a string, true, an object) reads as NULL.
+        return (
+            f"CASE WHEN jsonb_typeof({row}attributes->'{key}') = 'number' "
+            f"THEN ({row}attributes->>'{key}')::numeric END"
+        )
+    # Half the cost of the check above; a non-number fails the statement, and the rollup then
+    # reads the window again through the strict view.
+    return f"({row}attributes->>'{key}')::numeric"
+
+
+def typed_attributes(strict: bool, row: str = "s.") -> dict[str, str]:
+    """Each typed attribute the rollups read, as an expression over `attributes`."""
+
+    def num(key: str) -> str:
+        return _json_number(key, strict, row)
+
+    prompt, completion = num("promptTokens"), num("completionTokens")
+    input_cost, output_cost = num("inputCost"), num("outputCost")
+    return {
+        "user_id": f"NULLIF({row}attributes->>'userId', '')",
+        "provider": f"NULLIF({row}attributes->>'provider', '')",
+        "model": f"NULLIF({row}attributes->>'model', '')",
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": f"coalesce({num('totalTokens')}, {prompt} + {completion})",
+        "input_cost": input_cost,
+        "output_cost": output_cost,
+        "total_cost": f"coalesce({num('totalCost')}, {input_cost} + {output_cost})",
+    }
+
+
+GENERATED_PREFIX = "attr_"
+
+
+def typed_columns_sql(src: str) -> list[str]:
+    """Stored generated columns holding the typed attributes (strict: they can never fail an
+    insert). Optional on a real platform's table: adding them rewrites the table once; the
+    rollups then read columns instead of parsing jsonb (several times faster)."""
+    types = {"user_id": "text", "provider": "text", "model": "text"}
+    return [
+        f"ALTER TABLE {src}.execution_spans ADD COLUMN IF NOT EXISTS {GENERATED_PREFIX}{name} "
+        f"{types.get(name, 'numeric')} GENERATED ALWAYS AS ({expr}) STORED"
+        for name, expr in typed_attributes(strict=True, row="").items()
+    ]
+
+
+def typed_view_sql(src: str, naive_timestamps: bool, strict: bool, generated: bool) -> str:
+    """A typed view the rollups read: attributes as columns, durations cleaned, UTC times.
+
+    `naive_timestamps`: the source stores `timestamp without time zone`; its values are read as
+    UTC (the documented rule) instead of in whatever time zone the session has.
+    `strict`: numbers that are not JSON numbers read as NULL instead of failing the query.
+    `generated`: the table has the typed generated columns; read them instead of the jsonb.
+    """
+
+    def ts(col: str) -> str:
+        return f"(s.{col} AT TIME ZONE 'UTC')" if naive_timestamps else f"s.{col}"
+
+    if generated:
+        attrs = {name: f"s.{GENERATED_PREFIX}{name}" for name in typed_attributes(strict)}
+    else:
+        attrs = typed_attributes(strict)
+    started, ended = ts("started_at"), ts("ended_at")
+    return f"""
+CREATE OR REPLACE VIEW {src}.{STRICT_VIEW if strict else FAST_VIEW} AS
+SELECT s.span_id, s.trace_id, s.parent_span_id, s.span_type, s.entity_id, s.status,
+       {started} AS started_at,
+       {ended} AS ended_at,
+       -- negative or missing duration: from the timestamps when they make sense, else NULL
+       CASE WHEN s.duration_ms >= 0 THEN s.duration_ms::double precision
+            WHEN {ended} >= {started}
+            THEN extract(epoch FROM {ended} - {started}) * 1000 END AS duration_ms,
+       {attrs["user_id"]} AS user_id,
+       {attrs["provider"]} AS provider,
+       {attrs["model"]} AS model,
+       round({attrs["prompt_tokens"]})::bigint AS prompt_tokens,
+       round({attrs["completion_tokens"]})::bigint AS completion_tokens,
+       round({attrs["total_tokens"]})::bigint AS total_tokens,
+       {attrs["input_cost"]} AS input_cost,
+       {attrs["output_cost"]} AS output_cost,
+       {attrs["total_cost"]} AS total_cost
+FROM {src}.execution_spans s
+"""
+
+
+def source_index_sql(src: str, naive_timestamps: bool) -> list[str]:
+    started = "(started_at AT TIME ZONE 'UTC')" if naive_timestamps else "started_at"
+    return [
+        # Run spans of a window, and the per-user dashboard lookups.
+        f"CREATE INDEX IF NOT EXISTS execution_spans_runs_started_idx ON {src}.execution_spans "
+        f"({started}) WHERE span_type IN {RUN_TYPES_SQL}",
+        f"CREATE INDEX IF NOT EXISTS execution_spans_runs_user_idx ON {src}.execution_spans "
+        f"((attributes->>'userId'), {started}) WHERE span_type IN {RUN_TYPES_SQL}",
+        # Model spans of a window, by model (expression index on the attributes).
+        f"CREATE INDEX IF NOT EXISTS execution_spans_models_started_idx ON {src}.execution_spans "
+        f"({started}) WHERE span_type = '{MODEL_SPAN_TYPE}'",
+        f"CREATE INDEX IF NOT EXISTS execution_spans_models_model_idx ON {src}.execution_spans "
+        f"((attributes->>'provider'), (attributes->>'model'), {started}) "
+        f"WHERE span_type = '{MODEL_SPAN_TYPE}'",
+        # A trace's spans (the user of a model span whose run started long before).
+        f"CREATE INDEX IF NOT EXISTS execution_spans_trace_idx ON {src}.execution_spans (trace_id)",
+    ]
+
+
+# -- the rollup database -------------------------------------------------------------------
+
+MIGRATIONS_TABLE = """
+CREATE TABLE IF NOT EXISTS {schema}.analytics_schema_migrations (
+    component text NOT NULL,
+    version integer NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (component, version)
+)
+"""
+
+_ENTITY_COLUMNS = """
+    user_id text NOT NULL,
+    entity_type text NOT NULL,
+    entity_id text NOT NULL,
+    total_executions bigint NOT NULL,
+    successful_executions bigint NOT NULL,
+    failed_executions bigint NOT NULL,
+    cancelled_executions bigint NOT NULL,
+    success_rate numeric(7, 6) NOT NULL,
+    prompt_tokens bigint NOT NULL,
+    completion_tokens bigint NOT NULL,
+    total_tokens bigint NOT NULL,
+    input_cost numeric(18, 6) NOT NULL,
+    output_cost numeric(18, 6) NOT NULL,
+    total_cost numeric(18, 6) NOT NULL,
+    duration_count bigint NOT NULL,
+    sum_duration_ms double precision,
+    avg_duration_ms double precision,
+    min_duration_ms double precision,
+    max_duration_ms double precision,
+    p50_duration_ms double precision,
+    p95_duration_ms double precision,
+    rolled_up_at timestamptz NOT NULL DEFAULT now(),"""
+
+
+def rollup_migrations(dst: str) -> list[str]:
+    """Version 1 of the rollup schema; every statement can run again."""
+    return [
+        f"""CREATE TABLE IF NOT EXISTS {dst}.hourly_analytics (
+    hour timestamptz NOT NULL,{_ENTITY_COLUMNS}
+    PRIMARY KEY (hour, user_id, entity_type, entity_id))""",
+        f"""CREATE TABLE IF NOT EXISTS {dst}.daily_analytics (
+    date date NOT NULL,{_ENTITY_COLUMNS}
+    PRIMARY KEY (date, user_id, entity_type, entity_id))""",
+        f"""CREATE TABLE IF NOT EXISTS {dst}.model_usage_stats (
+    date date NOT NULL,
+    user_id text NOT NULL,
+    provider text NOT NULL,
+    model text NOT NULL,
+    total_calls bigint NOT NULL,
+    successful_calls bigint NOT NULL,
+    failed_calls bigint NOT NULL,
+    cancelled_calls bigint NOT NULL,
+    prompt_tokens bigint NOT NULL,
+    completion_tokens bigint NOT NULL,
+    total_tokens bigint NOT NULL,
+    avg_tokens_per_call double precision NOT NULL,
+    input_cost numeric(18, 6) NOT NULL,
+    output_cost numeric(18, 6) NOT NULL,
+    total_cost numeric(18, 6) NOT NULL,
+    avg_cost_per_call numeric(18, 9) NOT NULL,
+    duration_count bigint NOT NULL,
+    sum_duration_ms double precision,
+    avg_duration_ms double precision,
+    p50_duration_ms double precision,
+    p95_duration_ms double precision,
+    p99_duration_ms double precision,
+    rolled_up_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (date, user_id, provider, model))""",
+        # What each bucket looked like in the source when it was rolled up: the late-span
+        # sensor compares it with the source now.
+        f"""CREATE TABLE IF NOT EXISTS {dst}.analytics_rollup_watermarks (
+    rollup text NOT NULL,
+    bucket timestamptz NOT NULL,
+    finished_runs bigint NOT NULL,
+    last_ended_at timestamptz,
+    rolled_up_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (rollup, bucket))""",
+        # Last 7 complete UTC days per user; averages weighted by their counts.
+        f"""CREATE MATERIALIZED VIEW IF NOT EXISTS {dst}.recent_activity_summary AS
+SELECT user_id,
+       sum(total_executions)::bigint AS total_executions,
+       sum(successful_executions)::bigint AS successful_executions,
+       sum(failed_executions)::bigint AS failed_executions,
+       sum(cancelled_executions)::bigint AS cancelled_executions,
+       round(sum(successful_executions)::numeric / NULLIF(sum(total_executions), 0), 6)
+           AS success_rate,
+       sum(total_tokens)::bigint AS total_tokens,
+       sum(total_cost) AS total_cost,
+       sum(sum_duration_ms) / NULLIF(sum(duration_count), 0) AS avg_duration_ms,
+       count(DISTINCT (entity_type, entity_id)) AS entities_used,
+       max(date) AS last_active_date
+FROM {dst}.daily_analytics
+WHERE date >= (now() AT TIME ZONE 'UTC')::date - 7
+  AND date < (now() AT TIME ZONE 'UTC')::date
+GROUP BY user_id""",
+        # The unique index that lets REFRESH ... CONCURRENTLY run while readers read.
+        f"CREATE UNIQUE INDEX IF NOT EXISTS recent_activity_summary_user_idx "
+        f"ON {dst}.recent_activity_summary (user_id)",
+    ]
+
+
+# -- the rollups ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """One rollup table: its key, its bucket width and the SQL that fills a window of it."""
+
+    table: str
+    key_column: str  # the bucket column: `hour` (timestamptz) or `date` (date)
+    unit: str  # 'hour' or 'day'
+    columns: tuple[str, ...]
+    group_columns: tuple[str, ...]  # the natural key after the bucket
+
+    def key_of(self, ts_sql: str) -> str:
+        """SQL turning a UTC bucket start (timestamptz) into this table's key value."""
+        return ts_sql if self.key_column == "hour" else f"(({ts_sql}) AT TIME ZONE 'UTC')::date"
+
+    @property
+    def bucket_expr(self) -> str:
+        return f"date_trunc('{self.unit}', started_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
+
+
+_ENTITY_OUT = (
+    "user_id",
+    "entity_type",
+    "entity_id",
+    "total_executions",
+    "successful_executions",
+    "failed_executions",
+    "cancelled_executions",
+    "success_rate",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "input_cost",
+    "output_cost",
+    "total_cost",
+    "duration_count",
+    "sum_duration_ms",
+    "avg_duration_ms",
+    "min_duration_ms",
+    "max_duration_ms",
+    "p50_duration_ms",
+    "p95_duration_ms",
+)
+_MODEL_OUT = (
+    "user_id",
+    "provider",
+    "model",
+    "total_calls",
+    "successful_calls",
+    "failed_calls",
+    "cancelled_calls",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "avg_tokens_per_call",
+    "input_cost",
+    "output_cost",
+    "total_cost",
+    "avg_cost_per_call",
+    "duration_count",
+    "sum_duration_ms",
+    "avg_duration_ms",
+    "p50_duration_ms",
+    "p95_duration_ms",
+    "p99_duration_ms",
+)
+
+HOURLY = Rollup(
+    "hourly_analytics",
+    "hour",
+    "hour",
+    ("hour", *_ENTITY_OUT),
+    ("user_id", "entity_type", "entity_id"),
+)
+DAILY = Rollup(
+    "daily_analytics",
+    "date",
+    "day",
+    ("date", *_ENTITY_OUT),
+    ("user_id", "entity_type", "entity_id"),
+)
+MODEL_USAGE = Rollup(
+    "model_usage_stats",
+    "date",
+    "day",
+    ("date", *_MODEL_OUT),
+    ("user_id", "provider", "model"),
+)
+ROLLUPS = {r.table: r for r in (HOURLY, DAILY, MODEL_USAGE)}
+
+
+def _sum(col: str) -> str:
+    return f"coalesce(sum({col}), 0)"
+
+
+# One aggregation per window, into a temporary table: the rollup's rows plus, per group, the
+# counters of what was read (so one pass gives rows, watermarks and bad-input counts). A plain
+# CREATE TABLE AS may use parallel workers, which an INSERT ... SELECT may not.
+AGG_TABLE = "analytics_window_agg"
+_ENTITY_BOOKKEEPING = (
+    ("run_spans_read", "bigint"),
+    ("model_spans_read", "bigint"),
+    ("still_running", "bigint"),
+    ("unknown_status", "bigint"),
+    ("bad_duration", "bigint"),
+    ("missing_user", "bigint"),
+    ("missing_cost", "bigint"),
+    ("missing_tokens", "bigint"),
+    ("last_ended_at", "timestamptz"),
+)
+_MODEL_BOOKKEEPING = (
+    ("model_spans_read", "bigint"),
+    ("still_running", "bigint"),
+    ("unknown_status", "bigint"),
+    ("bad_duration", "bigint"),
+    ("unknown_model", "bigint"),
+    ("missing_cost", "bigint"),
+    ("missing_tokens", "bigint"),
+    ("user_from_run", "bigint"),
+    ("missing_user", "bigint"),
+    ("last_ended_at", "timestamptz"),
+)
+_DURATION_TYPES = {c: "double precision" for c in ("sum", "avg", "min", "max", "p50", "p95", "p99")}
+
+
+def _column_type(name: str) -> str:
+    if name in ("hour", "bucket_ts", "last_ended_at"):
+        return "timestamptz"
+    if name == "date":
+        return "date"
+    if name in ("user_id", "entity_type", "entity_id", "provider", "model"):
+        return "text"
+    if name.endswith("_cost") or name == "success_rate" or name == "avg_cost_per_call":
+        return "numeric"
+    if name.endswith("_duration_ms") or name == "avg_tokens_per_call":
+        return "double precision"
+    return "bigint"
+
+
+def _entity_ctes(rollup: Rollup, src: str, view: str) -> str:
+    return f"""
+runs AS MATERIALIZED (
+    SELECT r.trace_id, r.status, r.ended_at, r.duration_ms,
+           {rollup.bucket_expr} AS bucket_ts,
+           coalesce(r.user_id, '{UNKNOWN}') AS user_id,
+           CASE r.span_type WHEN 'workflow_run' THEN 'workflow' ELSE 'agent' END AS entity_type,
+           coalesce(r.entity_id, '{UNKNOWN}') AS entity_id,
+           r.user_id IS NULL AS missing_user,
+           r.status IN {TERMINAL_SQL} AS finished
+    FROM {src}.{view} r
+    WHERE r.span_type IN {RUN_TYPES_SQL}
+      AND r.started_at >= %(start)s AND r.started_at < %(end)s
+),
+model AS (
+    SELECT m.trace_id, count(*) AS model_spans,
+           {_sum("m.prompt_tokens")} AS prompt_tokens,
+           {_sum("m.completion_tokens")} AS completion_tokens,
+           {_sum("m.total_tokens")} AS total_tokens,
+           {_sum("m.input_cost")} AS input_cost,
+           {_sum("m.output_cost")} AS output_cost,
+           {_sum("m.total_cost")} AS total_cost,
+           count(*) FILTER (WHERE m.total_cost IS NULL) AS missing_cost,
+           count(*) FILTER (WHERE m.total_tokens IS NULL) AS missing_tokens
+    FROM {src}.{view} m
+    WHERE m.span_type = '{MODEL_SPAN_TYPE}'
+      AND m.started_at >= %(start)s::timestamptz - {CLOCK_SKEW}
+      AND m.started_at <= (SELECT max(coalesce(ended_at, %(end)s)) FROM runs WHERE finished)
+                          + {CLOCK_SKEW}
+      AND m.trace_id IN (SELECT trace_id FROM runs WHERE finished)
+    GROUP BY m.trace_id
+),
+facts AS (
+    SELECT runs.*, coalesce(model.prompt_tokens, 0) AS prompt_tokens,
+           coalesce(model.completion_tokens, 0) AS completion_tokens,
+           coalesce(model.total_tokens, 0) AS total_tokens,
+           coalesce(model.input_cost, 0) AS input_cost,
+           coalesce(model.output_cost, 0) AS output_cost,
+           coalesce(model.total_cost, 0) AS total_cost,
+           coalesce(model.model_spans, 0) AS model_spans,
+           coalesce(model.missing_cost, 0) AS missing_cost,
+           coalesce(model.missing_tokens, 0) AS missing_tokens
+    FROM runs LEFT JOIN model USING (trace_id)
+)"""
+
+
+def _entity_aggregate(rollup: Rollup) -> str:
+    f = "FILTER (WHERE finished)"
+    return f"""
+SELECT {rollup.key_of("bucket_ts")} AS {rollup.key_column},
+       user_id, entity_type, entity_id,
+       count(*) {f} AS total_executions,
+       count(*) FILTER (WHERE status = 'completed') AS successful_executions,
+       count(*) FILTER (WHERE status = 'failed') AS failed_executions,
+       count(*) FILTER (WHERE status = 'cancelled') AS cancelled_executions,
+       round(count(*) FILTER (WHERE status = 'completed')::numeric
+             / NULLIF(count(*) {f}, 0), 6) AS success_rate,
+       coalesce(sum(prompt_tokens) {f}, 0) AS prompt_tokens,
+       coalesce(sum(completion_tokens) {f}, 0) AS completion_tokens,
+       coalesce(sum(total_tokens) {f}, 0) AS total_tokens,
+       coalesce(round(sum(input_cost) {f}, 6), 0) AS input_cost,
+       coalesce(round(sum(output_cost) {f}, 6), 0) AS output_cost,
+       coalesce(round(sum(total_cost) {f}, 6), 0) AS total_cost,
+       count(duration_ms) {f} AS duration_count,
+       sum(duration_ms) {f} AS sum_duration_ms,
+       avg(duration_ms) {f} AS avg_duration_ms,
+       min(duration_ms) {f} AS min_duration_ms,
+       max(duration_ms) {f} AS max_duration_ms,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) {f} AS p50_duration_ms,
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) {f} AS p95_duration_ms,
+       bucket_ts,
+       count(*) AS run_spans_read,
+       sum(model_spans) AS model_spans_read,
+       count(*) FILTER (WHERE status = '{RUNNING_STATUS}') AS still_running,
+       count(*) FILTER (WHERE NOT finished AND status <> '{RUNNING_STATUS}') AS unknown_status,
+       count(*) FILTER (WHERE finished AND duration_ms IS NULL) AS bad_duration,
+       count(*) FILTER (WHERE finished AND missing_user) AS missing_user,
+       sum(missing_cost) AS missing_cost,
+       sum(missing_tokens) AS missing_tokens,
+       max(coalesce(ended_at, bucket_ts)) {f} AS last_ended_at
+FROM facts
+GROUP BY bucket_ts, user_id, entity_type, entity_id"""
+
+
+def _model_ctes(rollup: Rollup, src: str, view: str) -> str:
+    return f"""
+model AS (
+    SELECT m.trace_id, m.status, m.ended_at, m.duration_ms, m.user_id AS own_user,
+           {rollup.bucket_expr} AS bucket_ts,
+           coalesce(m.provider, '{UNKNOWN}') AS provider, coalesce(m.model, '{UNKNOWN}') AS model,
+           m.provider IS NULL OR m.model IS NULL AS unknown_model,
+           coalesce(m.prompt_tokens, 0) AS prompt_tokens,
+           coalesce(m.completion_tokens, 0) AS completion_tokens,
+           coalesce(m.total_tokens, 0) AS total_tokens,
+           coalesce(m.input_cost, 0) AS input_cost,
+           coalesce(m.output_cost, 0) AS output_cost,
+           coalesce(m.total_cost, 0) AS total_cost,
+           m.total_cost IS NULL AS missing_cost, m.total_tokens IS NULL AS missing_tokens,
+           m.status IN {TERMINAL_SQL} AS finished
+    FROM {src}.{view} m
+    WHERE m.span_type = '{MODEL_SPAN_TYPE}'
+      AND m.started_at >= %(start)s AND m.started_at < %(end)s
+),
+run_users AS (
+    SELECT r.trace_id, min(r.user_id) AS user_id
+    FROM {src}.{view} r
+    WHERE r.span_type IN {RUN_TYPES_SQL} AND r.user_id IS NOT NULL
+      AND r.started_at >= %(start)s::timestamptz - {RUN_LOOKBACK} AND r.started_at < %(end)s
+    GROUP BY r.trace_id
+),
+facts AS (
+    SELECT model.*,
+           coalesce(model.own_user, run_users.user_id,
+                    -- a run that started more than a day earlier: look it up by trace
+                    (SELECT min(r2.user_id) FROM {src}.{view} r2
+                     WHERE r2.trace_id = model.trace_id AND r2.span_type IN {RUN_TYPES_SQL}),
+                    '{UNKNOWN}') AS user_id
+    FROM model LEFT JOIN run_users USING (trace_id)
+)"""
+
+
+def _model_aggregate(rollup: Rollup) -> str:
+    f = "FILTER (WHERE finished)"
+    calls = f"NULLIF(count(*) {f}, 0)"
+    return f"""
+SELECT {rollup.key_of("bucket_ts")} AS {rollup.key_column}, user_id, provider, model,
+       count(*) {f} AS total_calls,
+       count(*) FILTER (WHERE status = 'completed') AS successful_calls,
+       count(*) FILTER (WHERE status = 'failed') AS failed_calls,
+       count(*) FILTER (WHERE status = 'cancelled') AS cancelled_calls,
+       coalesce(sum(prompt_tokens) {f}, 0) AS prompt_tokens,
+       coalesce(sum(completion_tokens) {f}, 0) AS completion_tokens,
+       coalesce(sum(total_tokens) {f}, 0) AS total_tokens,
+       coalesce(sum(total_tokens) {f}::double precision / {calls}, 0) AS avg_tokens_per_call,
+       coalesce(round(sum(input_cost) {f}, 6), 0) AS input_cost,
+       coalesce(round(sum(output_cost) {f}, 6), 0) AS output_cost,
+       coalesce(round(sum(total_cost) {f}, 6), 0) AS total_cost,
+       coalesce(round(sum(total_cost) {f} / {calls}, 9), 0) AS avg_cost_per_call,
+       count(duration_ms) {f} AS duration_count,
+       sum(duration_ms) {f} AS sum_duration_ms,
+       avg(duration_ms) {f} AS avg_duration_ms,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) {f} AS p50_duration_ms,
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) {f} AS p95_duration_ms,
+       percentile_cont(0.99) WITHIN GROUP (ORDER BY duration_ms) {f} AS p99_duration_ms,
+       bucket_ts,
+       count(*) AS model_spans_read,
+       count(*) FILTER (WHERE status = '{RUNNING_STATUS}') AS still_running,
+       count(*) FILTER (WHERE NOT finished AND status <> '{RUNNING_STATUS}') AS unknown_status,
+       count(*) FILTER (WHERE finished AND duration_ms IS NULL) AS bad_duration,
+       count(*) FILTER (WHERE finished AND unknown_model) AS unknown_model,
+       count(*) FILTER (WHERE finished AND missing_cost) AS missing_cost,
+       count(*) FILTER (WHERE finished AND missing_tokens) AS missing_tokens,
+       count(*) FILTER (WHERE finished AND own_user IS NULL AND user_id <> '{UNKNOWN}')
+           AS user_from_run,
+       count(*) FILTER (WHERE finished AND user_id = '{UNKNOWN}') AS missing_user,
+       max(coalesce(ended_at, bucket_ts)) {f} AS last_ended_at
+FROM facts
+GROUP BY bucket_ts, user_id, provider, model"""
+
+
+@dataclass(frozen=True)
+class RollupSql:
+    """The statements that replace one window of a rollup, in one transaction.
+
+    `aggregate`: the window's aggregation (rows + per-group counters), run on the source.
+    `create_agg` (same database) or `create_agg_empty` + COPY of `aggregate`'s rows (separate
+    databases) fill the temporary table; then `delete`, `insert`, `upsert_watermarks` and
+    `stats` work from it on the rollup database.
+    """
+
+    aggregate: str
+    agg_columns: tuple[str, ...]
+    create_agg: str
+    create_agg_empty: str
+    delete: str
+    insert: str
+    upsert_watermarks: str
+    stats: str
+    totals: str
+    top_by_cost: str
+
+
+def rollup_sql(rollup: Rollup, src: str, dst: str, view: str = FAST_VIEW) -> RollupSql:
+    is_model = rollup.table == MODEL_USAGE.table
+    ctes = _model_ctes(rollup, src, view) if is_model else _entity_ctes(rollup, src, view)
+    aggregate = f"WITH {ctes}{_model_aggregate(rollup) if is_model else _entity_aggregate(rollup)}"
+    bookkeeping = _MODEL_BOOKKEEPING if is_model else _ENTITY_BOOKKEEPING
+    agg_columns = (*rollup.columns, "bucket_ts", *(name for name, _ in bookkeeping))
+    table = f"{dst}.{rollup.table}"
+    count_column = "total_calls" if is_model else "total_executions"
+    in_window = (
+        f"{rollup.key_column} >= {rollup.key_of('%(start)s::timestamptz')} "
+        f"AND {rollup.key_column} < {rollup.key_of('%(end)s::timestamptz')}"
+    )
+    step = f"interval '1 {rollup.unit}'"
+    counters = [name for name, kind in bookkeeping if kind == "bigint"]
+    key_group = ", ".join(rollup.group_columns)
+    columns = ", ".join(rollup.columns)
+    return RollupSql(
+        aggregate=aggregate,
+        agg_columns=agg_columns,
+        create_agg=f"CREATE TEMP TABLE {AGG_TABLE} ON COMMIT DROP AS {aggregate}",
+        create_agg_empty=(
+            f"CREATE TEMP TABLE {AGG_TABLE} ("
+            + ", ".join(f"{c} {_column_type(c)}" for c in agg_columns)
+            + ") ON COMMIT DROP"
+        ),
+        delete=f"DELETE FROM {table} WHERE {in_window}",
+        # Groups whose spans are all still running (or of an unknown status) hold no execution.
+        insert=(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {AGG_TABLE} "
+            f"WHERE {count_column} > 0"
+        ),
+        upsert_watermarks=f"""
+INSERT INTO {dst}.analytics_rollup_watermarks (rollup, bucket, finished_runs, last_ended_at)
+SELECT '{rollup.table}', b.bucket, coalesce(sum(a.{count_column}), 0), max(a.last_ended_at)
+FROM generate_series(%(start)s::timestamptz, %(end)s::timestamptz - {step}, {step}) AS b(bucket)
+LEFT JOIN {AGG_TABLE} a ON a.bucket_ts = b.bucket
+GROUP BY b.bucket
+ON CONFLICT (rollup, bucket) DO UPDATE SET finished_runs = EXCLUDED.finished_runs,
+    last_ended_at = EXCLUDED.last_ended_at, rolled_up_at = now()""",
+        stats="SELECT "
+        + ", ".join(f"coalesce(sum({c}), 0)::bigint AS {c}" for c in counters)
+        + f" FROM {AGG_TABLE}",
+        totals=(
+            f"SELECT count(*), coalesce(sum({count_column}), 0), coalesce(sum(total_tokens), 0),"
+            f" coalesce(sum(total_cost), 0) FROM {table} WHERE {in_window}"
+        ),
+        top_by_cost=(
+            f"SELECT {key_group}, sum(total_cost) AS cost, sum({count_column}) AS n "
+            f"FROM {table} WHERE {in_window} GROUP BY {key_group} "
+            f"ORDER BY cost DESC, {key_group} LIMIT %(limit)s"
+        ),
+    )
+
+
+def plain_select_sql(rollup: Rollup, src: str) -> str:
+    """The rollup's aggregation as a bare SELECT (the benchmark's baseline)."""
+    return rollup_sql(rollup, src, src).aggregate
+
+
+def refresh_summary_sql(dst: str, concurrently: bool = True) -> str:
+    how = "CONCURRENTLY " if concurrently else ""
+    return f"REFRESH MATERIALIZED VIEW {how}{dst}.recent_activity_summary"
+
+
+def finished_runs_by_bucket_sql(src: str, unit: str) -> str:
+    """Per bucket since %(since)s: finished run spans and their last end (the late-span sensor)."""
+    return f"""
+SELECT date_trunc('{unit}', started_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket,
+       count(*), max(coalesce(ended_at, date_trunc('{unit}', started_at AT TIME ZONE 'UTC')
+                                       AT TIME ZONE 'UTC'))
+FROM {src}.{FAST_VIEW}
+WHERE span_type IN {RUN_TYPES_SQL} AND status IN {TERMINAL_SQL}
+  AND started_at >= %(since)s AND started_at < %(until)s
+GROUP BY 1"""
+
+
+def invalid_rows_sql(rollup: Rollup, dst: str) -> str:
+    """Rows of the window breaking an invariant of the rollup (the values_in_range check)."""
+    if rollup.table == MODEL_USAGE.table:
+        rules = """total_calls > 0
+        AND successful_calls + failed_calls + cancelled_calls = total_calls
+        AND avg_cost_per_call >= 0
+        AND (p50_duration_ms IS NULL OR (p50_duration_ms <= p95_duration_ms
+             AND p95_duration_ms <= p99_duration_ms))"""
+    else:
+        rules = """total_executions > 0
+        AND successful_executions + failed_executions + cancelled_executions = total_executions
+        AND success_rate BETWEEN 0 AND 1
+        AND (p50_duration_ms IS NULL OR (min_duration_ms <= p50_duration_ms + 1e-6
+             AND p50_duration_ms <= p95_duration_ms AND p95_duration_ms <= max_duration_ms + 1e-6))"""
+    return f"""
+SELECT count(*) FROM {dst}.{rollup.table}
+WHERE {rollup.key_column} >= {rollup.key_of("%(start)s::timestamptz")}
+  AND {rollup.key_column} < {rollup.key_of("%(end)s::timestamptz")}
+  AND NOT ({rules}
+        AND prompt_tokens >= 0 AND completion_tokens >= 0 AND total_tokens >= 0
+        AND input_cost >= 0 AND output_cost >= 0 AND total_cost >= 0)"""

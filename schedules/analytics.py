@@ -1,0 +1,105 @@
+"""When analytics runs: hourly at :05 and daily at 00:05 UTC for the bucket just closed, a
+sensor that re-rolls buckets whose spans changed after their rollup, and span freshness."""
+
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+
+from assets.analytics import sql
+from assets.analytics.late_data import stale_buckets
+from assets.analytics.rollups import (
+    DAILY_PARTITIONS,
+    HOURLY_PARTITIONS,
+    daily_analytics,
+    execution_spans,
+    hourly_analytics,
+    model_usage_stats,
+    recent_activity_summary,
+)
+from resources.analytics_db import AnalyticsDatabase
+
+# Every analytics run carries this tag; dagster.yaml queues runs with the same value one at a
+# time (the database's advisory locks make an overlap safe anyway).
+RUN_TAGS = {"pipeline/serial": "analytics"}
+# How far back the late-span sensor looks; older changes need a backfill by hand.
+LATE_SPAN_LOOKBACK = timedelta(hours=48)
+SPANS_STALE_AFTER = timedelta(hours=2)
+
+hourly_job = dg.define_asset_job(
+    "analytics_hourly",
+    selection=[hourly_analytics],
+    partitions_def=HOURLY_PARTITIONS,
+    tags=RUN_TAGS,
+    description="Roll one or more UTC hours of spans up into hourly_analytics.",
+)
+daily_job = dg.define_asset_job(
+    "analytics_daily",
+    selection=[daily_analytics, model_usage_stats, recent_activity_summary],
+    partitions_def=DAILY_PARTITIONS,
+    tags=RUN_TAGS,
+    description="Roll UTC days up into daily_analytics and model_usage_stats, refresh the view.",
+)
+observe_job = dg.define_asset_job(
+    "analytics_observe_spans", selection=[execution_spans], tags=RUN_TAGS
+)
+
+# Ticks target the latest complete partition: at 14:05 the 13:00 hour, at 00:05 yesterday.
+hourly_schedule = dg.build_schedule_from_partitioned_job(
+    hourly_job, minute_of_hour=5, name="analytics_hourly_schedule"
+)
+daily_schedule = dg.build_schedule_from_partitioned_job(
+    daily_job, hour_of_day=0, minute_of_hour=5, name="analytics_daily_schedule"
+)
+observe_schedule = dg.ScheduleDefinition(
+    name="analytics_observe_spans_schedule",
+    job=observe_job,
+    cron_schedule="*/15 * * * *",
+    execution_timezone="UTC",
+)
+
+span_freshness_checks = dg.build_last_update_freshness_checks(
+    assets=[execution_spans], lower_bound_delta=SPANS_STALE_AFTER
+)
+span_freshness_sensor = dg.build_sensor_for_freshness_checks(
+    freshness_checks=span_freshness_checks, name="analytics_span_freshness_sensor"
+)
+
+
+def late_span_run_requests(analytics_db: AnalyticsDatabase, now: datetime) -> list[dg.RunRequest]:
+    """Run requests for the hours and days whose finished spans changed since their rollup."""
+    since = now - LATE_SPAN_LOOKBACK
+    requests = []
+    for rollup, job, partitions in (
+        (sql.HOURLY, hourly_job, HOURLY_PARTITIONS),
+        (sql.DAILY, daily_job, DAILY_PARTITIONS),
+    ):
+        marks = analytics_db.watermarks(rollup, since)
+        if not marks:
+            continue
+        source_now = analytics_db.source_state(rollup, min(marks), now)
+        for bucket in stale_buckets(marks, source_now):
+            state = source_now.get(bucket)
+            key = bucket.astimezone(UTC).strftime(partitions.fmt)
+            requests.append(
+                dg.RunRequest(
+                    job_name=job.name,
+                    partition_key=key,
+                    run_key=f"{rollup.table}:{key}:{state}",
+                    tags={**RUN_TAGS, "analytics/reason": "late-spans"},
+                )
+            )
+    return requests
+
+
+@dg.sensor(
+    name="analytics_late_spans_sensor",
+    jobs=[hourly_job, daily_job],
+    minimum_interval_seconds=600,
+    description="Re-rolls an hour or day of the last 48 h whose finished spans changed "
+    "(late-ending or deleted spans) after it was rolled up.",
+)
+def late_spans_sensor(context: dg.SensorEvaluationContext, analytics_db: AnalyticsDatabase):
+    requests = late_span_run_requests(analytics_db, datetime.now(UTC))
+    if not requests:
+        return dg.SkipReason("No rolled-up bucket of the last 48 h changed since its rollup.")
+    return requests

@@ -1,0 +1,133 @@
+"""Analytics fixtures: the analytics resource on a fresh real PostgreSQL database, and loaders."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timedelta
+
+import psycopg
+import pytest
+
+from assets.analytics.traffic import generate_span_copy_text
+from resources.analytics_db import AnalyticsDatabase
+from resources.postgres import PostgresResource
+
+
+def make_db(source_url: str, rollup_url: str | None = None) -> AnalyticsDatabase:
+    return AnalyticsDatabase(
+        source=PostgresResource(url=source_url),
+        rollup=PostgresResource(url=rollup_url or source_url),
+    )
+
+
+@pytest.fixture
+def analytics_db(pg_url) -> AnalyticsDatabase:
+    """Source and rollups in one fresh database, the platform's table created, schema migrated."""
+    db = make_db(pg_url)
+    db.create_source_table()
+    db.migrate()
+    return db
+
+
+@pytest.fixture(params=["typed_columns", "jsonb_only"])
+def any_layout_db(request, pg_url) -> AnalyticsDatabase:
+    """Both source layouts: with the typed generated columns, and the platform's bare table."""
+    db = make_db(pg_url)
+    db.create_source_table(typed_columns=request.param == "typed_columns")
+    db.migrate()
+    return db
+
+
+@pytest.fixture
+def second_pg_url(pg_server_url):
+    """Another fresh database on the same server (a separate rollup database)."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    info = psycopg.conninfo.conninfo_to_dict(pg_server_url)
+    info["dbname"] = name
+    yield psycopg.conninfo.make_conninfo(**info)
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def load_traffic(db: AnalyticsDatabase, start: datetime, end: datetime, spans: int, seed: int):
+    return db.copy_spans(generate_span_copy_text(start, end, spans, seed=seed))
+
+
+class SpanWriter:
+    """Hand-made spans for defect tests, inserted row by row (small numbers only)."""
+
+    def __init__(self, db: AnalyticsDatabase):
+        self.db = db
+
+    def run(
+        self,
+        started_at: datetime,
+        *,
+        span_type="workflow_run",
+        status="completed",
+        ms: int | None = 1000,
+        user: str | None = "alice",
+        entity="wf-1",
+        models=(),
+        duration_ms: int | None | str = "auto",
+        trace_id: str | None = None,
+    ) -> str:
+        """A run span and its model spans; models are (provider, model, prompt, completion, cost)."""
+        trace_id = trace_id or str(uuid.uuid4())
+        run_id = str(uuid.uuid4())
+        ended = (
+            None if status == "started" or ms is None else started_at + timedelta(milliseconds=ms)
+        )
+        attrs = {"userId": user} if user else {}
+        rows = [
+            (
+                trace_id,
+                run_id,
+                None,
+                span_type,
+                entity,
+                started_at,
+                ended,
+                ms if duration_ms == "auto" else duration_ms,
+                status,
+                attrs,
+            )
+        ]
+        for provider, model, prompt, completion, cost in models:
+            attributes = {"provider": provider, "model": model}
+            if prompt is not None:
+                attributes |= {"promptTokens": prompt, "completionTokens": completion}
+                attributes["totalTokens"] = prompt + completion
+            if cost is not None:
+                attributes |= {"inputCost": cost / 2, "outputCost": cost / 2, "totalCost": cost}
+            rows.append(
+                (
+                    trace_id,
+                    str(uuid.uuid4()),
+                    run_id,
+                    "model_generation",
+                    entity,
+                    started_at + timedelta(milliseconds=1),
+                    started_at + timedelta(milliseconds=101),
+                    100,
+                    "completed",
+                    attributes,
+                )
+            )
+        with self.db.source_connection() as conn:
+            for row in rows:
+                conn.execute(
+                    f"INSERT INTO {self.db.src}.execution_spans (trace_id, span_id, "
+                    "parent_span_id, name, span_type, entity_id, started_at, ended_at, "
+                    "duration_ms, status, attributes) VALUES (" + ", ".join(["%s"] * 11) + ")",
+                    (*row[:3], row[3], *row[3:9], json.dumps(row[9])),
+                )
+        return trace_id
+
+
+@pytest.fixture
+def spans(analytics_db) -> SpanWriter:
+    return SpanWriter(analytics_db)

@@ -1,0 +1,271 @@
+"""The code location: definitions, schedules targeting the right partitions, the late-span sensor,
+and end-to-end materialisations against a real PostgreSQL server."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import pytest
+
+from assets.analytics import sql
+from assets.analytics.rollups import (
+    daily_analytics,
+    execution_spans,
+    hourly_analytics,
+    model_usage_stats,
+    recent_activity_summary,
+)
+from schedules.analytics import (
+    daily_job,
+    daily_schedule,
+    hourly_job,
+    hourly_schedule,
+    late_span_run_requests,
+    late_spans_sensor,
+    observe_job,
+)
+from tests.analytics.conftest import load_traffic, make_db
+
+DAY0 = datetime(2024, 11, 9, tzinfo=UTC)
+H = timedelta(hours=1)
+ASSETS = [
+    execution_spans,
+    hourly_analytics,
+    daily_analytics,
+    model_usage_stats,
+    recent_activity_summary,
+]
+
+
+def _defs(db) -> dg.Definitions:
+    """The code location's assets and jobs with the test database as the resource."""
+    return dg.Definitions(
+        assets=ASSETS, jobs=[hourly_job, daily_job, observe_job], resources={"analytics_db": db}
+    )
+
+
+def test_code_location_loads_with_its_schedules_sensors_and_checks():
+    from pipelines.analytics import defs
+
+    repo = defs.get_repository_def()
+    assert {j for j in repo.job_names if not j.startswith("__")} == {
+        "analytics_hourly",
+        "analytics_daily",
+        "analytics_observe_spans",
+    }
+    assert {s.name for s in repo.schedule_defs} == {
+        "analytics_hourly_schedule",
+        "analytics_daily_schedule",
+        "analytics_observe_spans_schedule",
+    }
+    assert {s.name for s in repo.sensor_defs} == {
+        "analytics_late_spans_sensor",
+        "analytics_span_freshness_sensor",
+    }
+    graph = defs.resolve_asset_graph()
+    assert len(list(graph.asset_check_keys)) == 3 * 3 + 1 + 1  # rollups, view, freshness
+
+
+def test_asset_specs_snapshot():
+    for asset, partitions in (
+        (hourly_analytics, "Hourly"),
+        (daily_analytics, "Daily"),
+        (model_usage_stats, "Daily"),
+    ):
+        spec = next(iter(asset.specs))
+        assert spec.group_name == "analytics" and spec.kinds == {"postgres", "sql"}
+        assert spec.code_version == "1" and spec.description
+        assert str(asset.partitions_def).startswith(partitions)
+        assert asset.partitions_def.timezone == "UTC"
+        assert asset.backfill_policy == dg.BackfillPolicy.single_run()
+        assert {d.asset_key for d in spec.deps} == {execution_spans.key}
+        assert {c.name for c in asset.check_specs} == {
+            "reconciles_with_spans",
+            "values_in_range",
+            "span_quality",
+        }
+        assert all(c.blocking for c in asset.check_specs)
+    view = next(iter(recent_activity_summary.specs))
+    assert {d.asset_key for d in view.deps} == {daily_analytics.key}
+    assert recent_activity_summary.partitions_def is None
+
+
+def test_runs_are_tagged_and_the_daily_job_refreshes_the_view():
+    for job in (hourly_job, daily_job, observe_job):
+        assert job.tags["pipeline/serial"] == "analytics"
+    db = make_db("postgresql://nobody@127.0.0.1:1/none")  # never connected
+    keys = set(_defs(db).resolve_job_def("analytics_daily").asset_layer.executable_asset_keys)
+    assert keys == {daily_analytics.key, model_usage_stats.key, recent_activity_summary.key}
+
+
+@pytest.mark.parametrize(
+    ("tick", "expected"),
+    [
+        (datetime(2024, 11, 9, 14, 5, tzinfo=UTC), "2024-11-09-13:00"),
+        (datetime(2024, 11, 10, 0, 5, tzinfo=UTC), "2024-11-09-23:00"),
+        (datetime(2024, 3, 1, 0, 5, tzinfo=UTC), "2024-02-29-23:00"),
+    ],
+)
+def test_hourly_schedule_targets_the_previous_hour(tick, expected):
+    assert hourly_schedule.cron_schedule == "5 * * * *"
+    assert hourly_schedule.execution_timezone == "UTC"
+    context = dg.build_schedule_context(scheduled_execution_time=tick)
+    [request] = list(hourly_schedule.evaluate_tick(context).run_requests)
+    assert request.partition_key == expected
+
+
+@pytest.mark.parametrize(
+    ("tick", "expected"),
+    [
+        (datetime(2024, 11, 10, 0, 5, tzinfo=UTC), "2024-11-09"),
+        (datetime(2025, 1, 1, 0, 5, tzinfo=UTC), "2024-12-31"),
+    ],
+)
+def test_daily_schedule_targets_the_previous_day(tick, expected):
+    assert daily_schedule.cron_schedule == "5 0 * * *"
+    context = dg.build_schedule_context(scheduled_execution_time=tick)
+    [request] = list(daily_schedule.evaluate_tick(context).run_requests)
+    assert request.partition_key == expected
+
+
+def test_late_span_sensor_requests_the_changed_hour_and_day(analytics_db, spans):
+    recent = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - 5 * H
+    day = recent.replace(hour=0)
+    spans.run(recent + timedelta(minutes=1), user="alice")
+    late = spans.run(recent + timedelta(minutes=2), status="started", user="bob")
+    analytics_db.roll_up(sql.HOURLY, recent, recent + H)
+    analytics_db.roll_up(sql.DAILY, day, day + timedelta(days=1))
+    with dg.build_sensor_context(resources={"analytics_db": analytics_db}) as context:
+        assert isinstance(late_spans_sensor(context), dg.SkipReason)
+    with analytics_db.source_connection() as conn:
+        conn.execute(
+            "UPDATE execution_spans SET status = 'failed', ended_at = now() WHERE trace_id = %s",
+            (late,),
+        )
+    with dg.build_sensor_context(resources={"analytics_db": analytics_db}) as context:
+        requests = late_spans_sensor(context)
+    assert {(r.job_name, r.partition_key) for r in requests} == {
+        ("analytics_hourly", recent.strftime("%Y-%m-%d-%H:%M")),
+        ("analytics_daily", day.strftime("%Y-%m-%d")),
+    }
+    assert all(r.tags["pipeline/serial"] == "analytics" for r in requests)
+    analytics_db.roll_up(sql.HOURLY, recent, recent + H)
+    analytics_db.roll_up(sql.DAILY, day, day + timedelta(days=1))
+    assert late_span_run_requests(analytics_db, datetime.now(UTC)) == []
+
+
+def _check_results(result) -> dict[str, bool]:
+    return {
+        f"{e.asset_key.path[-1]}:{e.check_name}": e.passed
+        for e in result.get_asset_check_evaluations()
+    }
+
+
+def test_end_to_end_hourly_range_daily_and_view(analytics_db):
+    load_traffic(analytics_db, DAY0, DAY0 + timedelta(days=1), 3_000, seed=21)
+    resources = {"analytics_db": analytics_db}
+    instance = dg.DagsterInstance.ephemeral()
+    # One run for a range of hours (single-run backfill), then one hour again: no duplicates.
+    ranged = dg.materialize(
+        [hourly_analytics, execution_spans],
+        selection=[hourly_analytics],
+        resources=resources,
+        instance=instance,
+        tags={
+            "dagster/asset_partition_range_start": "2024-11-09-00:00",
+            "dagster/asset_partition_range_end": "2024-11-09-23:00",
+        },
+    )
+    assert ranged.success
+    events = ranged.asset_materializations_for_node("hourly_analytics")
+    assert sorted(e.partition for e in events)[0] == "2024-11-09-00:00" and len(events) == 24
+    meta = events[0].metadata
+    assert meta["partitions"].value == 24 and meta["rows_written"].value > 100
+    executions_day = meta["executions"].value
+    assert meta["top_by_cost"].value.count("\n") == 6  # header, rule and the top five
+    assert all(_check_results(ranged).values()) and len(_check_results(ranged)) == 3
+
+    single = dg.materialize(
+        [hourly_analytics, execution_spans],
+        selection=[hourly_analytics],
+        partition_key="2024-11-09-15:00",
+        resources=resources,
+        instance=instance,
+    )
+    assert single.success
+    md = single.asset_materializations_for_node("hourly_analytics")[0].metadata
+    assert "| user | entity_type | entity_id | cost USD | count |" in md["top_by_cost"].value
+
+    daily = (
+        _defs(analytics_db)
+        .resolve_job_def("analytics_daily")
+        .execute_in_process(partition_key="2024-11-09", instance=instance)
+    )
+    assert daily.success
+    checks = _check_results(daily)
+    assert checks.pop("recent_activity_summary:matches_daily_analytics")
+    assert all(checks.values()) and len(checks) == 6
+    daily_meta = daily.asset_materializations_for_node("daily_analytics")[0].metadata
+    assert daily_meta["executions"].value == executions_day
+    assert daily.asset_materializations_for_node("recent_activity_summary")
+    with analytics_db.rollup_connection() as conn:
+        hourly_total = conn.execute("SELECT sum(total_executions) FROM hourly_analytics").fetchone()
+    assert hourly_total[0] == executions_day
+
+
+def test_observation_reports_the_newest_span(analytics_db, spans):
+    spans.run(DAY0 + 7 * H, user="alice")
+    result = _defs(analytics_db).resolve_job_def("analytics_observe_spans").execute_in_process()
+    [observation] = [
+        e.event_specific_data.asset_observation
+        for e in result.all_events
+        if e.event_type_value == "ASSET_OBSERVATION"
+    ]
+    assert observation.metadata["latest_run_start"].value == (DAY0 + 7 * H).isoformat()
+    assert (
+        observation.metadata["dagster/last_updated_timestamp"].value == (DAY0 + 7 * H).timestamp()
+    )
+
+
+def test_bad_input_past_the_threshold_fails_the_blocking_quality_check(analytics_db, spans):
+    for _ in range(3):
+        spans.run(DAY0, status="error", user="weird")
+    spans.run(DAY0, user="fine")
+    result = dg.materialize(
+        [hourly_analytics, execution_spans],
+        selection=[hourly_analytics],
+        partition_key="2024-11-09-00:00",
+        resources={"analytics_db": analytics_db},
+        raise_on_error=False,
+    )
+    checks = _check_results(result)
+    assert checks["hourly_analytics:span_quality"] is False
+    assert checks["hourly_analytics:reconciles_with_spans"] is True
+
+
+def test_configuration_comes_from_the_environment(monkeypatch):
+    from resources.analytics_config import analytics_db_from_env
+
+    monkeypatch.setenv("ANALYTICS_SOURCE_DATABASE_URL", "postgresql://platform@db.example/app")
+    monkeypatch.delenv("ANALYTICS_DATABASE_URL", raising=False)
+    monkeypatch.setenv("POSTGRES_URL", "postgresql://rollups@db.example/analytics")
+    monkeypatch.setenv("ANALYTICS_ADD_TYPED_COLUMNS", "1")
+    db = analytics_db_from_env()
+    # URLs stay EnvVars (read at launch, hidden in the UI), never plain strings in the config.
+    assert db.source.url == dg.EnvVar("ANALYTICS_SOURCE_DATABASE_URL")
+    assert db.rollup.url == dg.EnvVar("POSTGRES_URL")
+    assert db.add_typed_columns is True and db.work_mem == "256MB"
+
+
+def test_a_partition_key_outside_the_set_is_refused_before_anything_runs(analytics_db):
+    for key in ("2024-13-01-00:00", "2023-12-31-23:00", "2024-11-09"):
+        with pytest.raises(dg.DagsterUnknownPartitionError, match=key):
+            dg.materialize(
+                [hourly_analytics, execution_spans],
+                selection=[hourly_analytics],
+                partition_key=key,
+                resources={"analytics_db": analytics_db},
+            )
+    with analytics_db.rollup_connection() as conn:
+        assert conn.execute("SELECT count(*) FROM hourly_analytics").fetchone()[0] == 0

@@ -1,0 +1,356 @@
+"""The rollups on a real PostgreSQL server: equal to an independent recomputation, idempotent,
+safe under overlap, late data picked up, and each defect of the replaced system absent."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+
+from assets.analytics import sql
+from resources.analytics_db import SourceSchemaMissing
+from resources.postgres import DatabaseUnavailable, PostgresResource
+from tests.analytics.conftest import SpanWriter, load_traffic, make_db
+from tests.analytics.recompute import (
+    assert_same,
+    entity_rollup,
+    model_rollup,
+    raw_spans,
+    stored,
+)
+
+DAY0 = datetime(2024, 11, 9, tzinfo=UTC)
+DAY1 = DAY0 + timedelta(days=1)
+H = timedelta(hours=1)
+
+
+def _roll_all(db, start=DAY0, end=DAY1):
+    return {r.table: db.roll_up(r, start, end) for r in (sql.HOURLY, sql.DAILY, sql.MODEL_USAGE)}
+
+
+def _add_bad_spans(spans):
+    """One of each kind of bad input, beside good generated traffic."""
+    t = DAY0 + timedelta(hours=5, minutes=7)
+    spans.run(t, duration_ms=-5, user="neg", models=[("openai", "gpt-4o", 10, 5, 0.0001)])
+    spans.run(t, duration_ms=None, ms=None, user="noend")  # completed, no end, no duration
+    spans.run(t, status="error", user="weird")  # no such status: excluded
+    spans.run(t, status="started", user="busy")  # still running: waits
+    spans.run(t, user=None, entity="wf-anon")  # no user
+    spans.run(t, user="nocost", models=[("openai", "gpt-4o", None, None, None)])
+    spans.run(t, user="nomodel", models=[("", "", 10, 10, 0.00002)])
+    spans.run(t, span_type="agent_run", status="cancelled", user="bob", entity="ag-1")
+
+
+def test_rollups_equal_an_independent_recomputation(any_layout_db):
+    analytics_db, spans = any_layout_db, SpanWriter(any_layout_db)
+    load_traffic(analytics_db, DAY0, DAY1, 4_000, seed=11)
+    _add_bad_spans(spans)
+    reports = _roll_all(analytics_db)
+    raw = raw_spans(analytics_db)
+
+    assert_same(
+        entity_rollup(raw, "hour", DAY0, DAY1),
+        stored(analytics_db, "hourly_analytics", ("hour", "user_id", "entity_type", "entity_id")),
+    )
+    assert_same(
+        entity_rollup(raw, "day", DAY0, DAY1),
+        stored(analytics_db, "daily_analytics", ("date", "user_id", "entity_type", "entity_id")),
+    )
+    assert_same(
+        model_rollup(raw, DAY0, DAY1),
+        stored(analytics_db, "model_usage_stats", ("date", "user_id", "provider", "model")),
+    )
+    stats = reports["hourly_analytics"].stats
+    assert stats["unknown_status"] == 1
+    assert stats["still_running"] >= 1
+    assert stats["missing_user"] == 1
+    assert stats["bad_duration"] == 1
+    assert stats["missing_cost"] == 1 and stats["missing_tokens"] == 1
+    assert reports["model_usage_stats"].stats["unknown_model"] == 1
+    assert reports["hourly_analytics"].executions == reports["daily_analytics"].executions > 400
+
+
+def test_separate_source_and_rollup_databases_give_the_same_rows(analytics_db, second_pg_url):
+    load_traffic(analytics_db, DAY0, DAY1, 3_000, seed=12)
+    _roll_all(analytics_db)
+    split = make_db(analytics_db.source.url, second_pg_url)
+    split.migrate()
+    split_reports = _roll_all(split)
+    for table, keys in (
+        ("hourly_analytics", ("hour", "user_id", "entity_type", "entity_id")),
+        ("daily_analytics", ("date", "user_id", "entity_type", "entity_id")),
+        ("model_usage_stats", ("date", "user_id", "provider", "model")),
+    ):
+        assert stored(split, table, keys) == stored(analytics_db, table, keys)
+        assert split_reports[table].rows_written > 0
+    assert split.watermarks(sql.HOURLY, DAY0) == analytics_db.watermarks(sql.HOURLY, DAY0)
+
+
+def test_a_partition_run_twice_or_concurrently_has_no_duplicates(analytics_db):
+    load_traffic(analytics_db, DAY0, DAY0 + 2 * H, 2_000, seed=13)
+    first = analytics_db.roll_up(sql.HOURLY, DAY0, DAY0 + H)
+    keys = ("hour", "user_id", "entity_type", "entity_id")
+    once = stored(analytics_db, "hourly_analytics", keys)
+    again = analytics_db.roll_up(sql.HOURLY, DAY0, DAY0 + H)
+    assert again.rows_written == first.rows_written
+    errors = []
+
+    def run(start, end):
+        try:
+            analytics_db.roll_up(sql.HOURLY, start, end)
+        except Exception as exc:  # noqa: BLE001 - surfaced by the assertion below
+            errors.append(exc)
+
+    # Two identical runs and an overlapping wider one, all at once.
+    threads = [threading.Thread(target=run, args=w) for w in [(DAY0, DAY0 + H)] * 2]
+    threads.append(threading.Thread(target=run, args=(DAY0, DAY0 + 2 * H)))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    after = stored(analytics_db, "hourly_analytics", keys)
+    assert {k: v for k, v in after.items() if k[0] == DAY0} == once
+    assert len(after) > len(once)  # the second hour is there too
+
+
+def test_a_failed_run_leaves_the_previous_rollup_intact(analytics_db, monkeypatch):
+    load_traffic(analytics_db, DAY0, DAY0 + H, 1_000, seed=14)
+    analytics_db.roll_up(sql.HOURLY, DAY0, DAY0 + H)
+    keys = ("hour", "user_id", "entity_type", "entity_id")
+    before = stored(analytics_db, "hourly_analytics", keys)
+    real = sql.rollup_sql
+
+    def failing(*args):  # fault injection: the insert fails after the delete ran
+        statements = real(*args)
+        broken = statements.insert.replace(" WHERE ", " WHERE 1 / 0 = 0 AND ", 1)
+        return statements.__class__(**{**statements.__dict__, "insert": broken})
+
+    monkeypatch.setattr(sql, "rollup_sql", failing)
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        analytics_db.roll_up(sql.HOURLY, DAY0, DAY0 + H)
+    assert stored(analytics_db, "hourly_analytics", keys) == before
+
+
+def test_late_spans_are_picked_up_and_vanished_spans_leave_no_stale_rows(analytics_db, spans):
+    t = DAY0 + timedelta(hours=3, minutes=58)
+    spans.run(t, user="alice", models=[("openai", "gpt-4o", 100, 50, 0.00075)])
+    late_trace = spans.run(t, status="started", user="carol", entity="wf-9")
+    analytics_db.roll_up(sql.HOURLY, DAY0 + 3 * H, DAY0 + 4 * H)
+    assert _users(analytics_db) == {"alice"}
+    # The run ends after its hour was rolled up (defect 4: no look-back); re-rolling picks it up.
+    with analytics_db.source_connection() as conn:
+        conn.execute(
+            "UPDATE execution_spans SET status = 'completed', ended_at = started_at + "
+            "interval '20 minutes', duration_ms = 1200000 WHERE trace_id = %s",
+            (late_trace,),
+        )
+    analytics_db.roll_up(sql.HOURLY, DAY0 + 3 * H, DAY0 + 4 * H)
+    assert _users(analytics_db) == {"alice", "carol"}
+    # Alice's spans are deleted at the source (defect 3: upsert-only kept a stale row).
+    with analytics_db.source_connection() as conn:
+        conn.execute("DELETE FROM execution_spans WHERE attributes->>'userId' = 'alice'")
+    analytics_db.roll_up(sql.HOURLY, DAY0 + 3 * H, DAY0 + 4 * H)
+    assert _users(analytics_db) == {"carol"}
+
+
+def _users(db) -> set[str]:
+    with db.rollup_connection() as conn:
+        return {u for (u,) in conn.execute("SELECT DISTINCT user_id FROM hourly_analytics")}
+
+
+def test_defect_1_lowercase_span_types_are_counted(analytics_db, spans):
+    spans.run(DAY0, span_type="workflow_run")
+    spans.run(DAY0, span_type="agent_run")
+    spans.run(DAY0, span_type="WORKFLOW_RUN", user="upper")  # not the platform's spelling
+    report = analytics_db.roll_up(sql.HOURLY, DAY0, DAY0 + H)
+    assert report.executions == 2
+    assert _users(analytics_db) == {"alice"}
+
+
+def test_defect_2_buckets_are_utc_whatever_the_session_time_zone(analytics_db, spans, pg_url):
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        dbname = conn.info.dbname
+        conn.execute(f"ALTER DATABASE \"{dbname}\" SET timezone TO 'America/Los_Angeles'")
+    # 00:30 UTC on the 9th is still the 8th in Los Angeles; it belongs to the 9th (UTC).
+    spans.run(DAY0 + timedelta(minutes=30), user="early")
+    spans.run(DAY0 + timedelta(hours=23, minutes=30), user="late")
+    spans.run(DAY0 - timedelta(minutes=30), user="before")
+    report = analytics_db.roll_up(sql.DAILY, DAY0, DAY1)
+    assert report.executions == 2
+    with analytics_db.rollup_connection() as conn:
+        rows = conn.execute("SELECT date, user_id FROM daily_analytics ORDER BY user_id").fetchall()
+    assert rows == [(DAY0.date(), "early"), (DAY0.date(), "late")]
+
+
+def test_defect_5_run_tokens_and_cost_come_from_the_traces_model_calls(analytics_db, spans):
+    spans.run(
+        DAY0,
+        models=[
+            ("openai", "gpt-4o", 1000, 500, 0.0075),
+            ("openai", "gpt-4o-mini", 200, 100, 0.00009),
+        ],
+    )
+    analytics_db.roll_up(sql.HOURLY, DAY0, DAY0 + H)
+    with analytics_db.rollup_connection() as conn:
+        row = conn.execute(
+            "SELECT prompt_tokens, completion_tokens, total_tokens, total_cost FROM hourly_analytics"
+        ).fetchone()
+    assert row[:3] == (1200, 600, 1800)
+    assert str(row[3]) == "0.007590"
+
+
+def test_defect_6_statuses_follow_the_documented_rule(analytics_db, spans):
+    for status in ("completed", "completed", "failed", "cancelled", "error", "started"):
+        spans.run(DAY0, status=status)
+    report = analytics_db.roll_up(sql.HOURLY, DAY0, DAY0 + H)
+    with analytics_db.rollup_connection() as conn:
+        row = conn.execute(
+            "SELECT total_executions, successful_executions, failed_executions, "
+            "cancelled_executions, success_rate FROM hourly_analytics"
+        ).fetchone()
+    assert row[:4] == (4, 2, 1, 1)
+    assert str(row[4]) == "0.500000"
+    assert report.stats["unknown_status"] == 1 and report.stats["still_running"] == 1
+
+
+def test_defect_7_model_calls_take_their_runs_user(analytics_db, spans):
+    # A run that started the day before: its model call today still finds the user.
+    trace = spans.run(DAY0 - timedelta(hours=30), ms=40 * 3_600_000, user="dave")
+    spans.run(
+        DAY0, user="erin", models=[("anthropic", "claude-3-5-haiku-20241022", 10, 10, 0.0001)]
+    )
+    with analytics_db.source_connection() as conn:
+        conn.execute(
+            "INSERT INTO execution_spans (trace_id, span_id, name, span_type, started_at, ended_at,"
+            " duration_ms, status, attributes) VALUES (%s, gen_random_uuid(), 'm', "
+            "'model_generation', %s, %s, 50, 'completed', %s)",
+            (trace, DAY0 + H, DAY0 + H, '{"provider": "openai", "model": "gpt-4o"}'),
+        )
+        # an orphan model call: no run in its trace
+        conn.execute(
+            "INSERT INTO execution_spans (trace_id, span_id, name, span_type, started_at, ended_at,"
+            " duration_ms, status, attributes) VALUES (gen_random_uuid(), gen_random_uuid(), 'm', "
+            "'model_generation', %s, %s, 50, 'completed', '{}')",
+            (DAY0 + H, DAY0 + H),
+        )
+    report = analytics_db.roll_up(sql.MODEL_USAGE, DAY0, DAY1)
+    with analytics_db.rollup_connection() as conn:
+        users = dict(conn.execute("SELECT model, user_id FROM model_usage_stats").fetchall())
+    assert users == {"claude-3-5-haiku-20241022": "erin", "gpt-4o": "dave", "unknown": "unknown"}
+    assert report.stats["user_from_run"] == 2 and report.stats["missing_user"] == 1
+
+
+def test_defect_10_the_view_weights_averages_by_count(analytics_db, spans):
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    two_days_ago, old = today - 2 * timedelta(days=1), today - 9 * timedelta(days=1)
+    for _ in range(3):
+        spans.run(two_days_ago + H, ms=100, user="u1")
+    spans.run(two_days_ago + 2 * H, ms=1000, user="u1", entity="wf-2")
+    spans.run(two_days_ago + 2 * H, status="failed", ms=10, user="u2")
+    spans.run(old, ms=5, user="u3")  # outside the 7 days
+    for start in (two_days_ago, old):
+        analytics_db.roll_up(sql.DAILY, start, start + timedelta(days=1))
+    summary = analytics_db.refresh_recent_activity()
+    with analytics_db.rollup_connection() as conn:
+        rows = conn.execute(
+            "SELECT user_id, total_executions, success_rate, avg_duration_ms, entities_used "
+            "FROM recent_activity_summary ORDER BY user_id"
+        ).fetchall()
+    # (3*100 + 1000) / 4 = 325, not the unweighted (100 + 1000) / 2 = 550.
+    assert rows[0][0] == "u1" and rows[0][1] == 4 and rows[0][3] == pytest.approx(325.0)
+    assert rows[0][4] == 2
+    assert rows[1][:3] == ("u2", 1, 0)
+    assert len(rows) == 2
+    assert summary["executions"] == summary["daily_executions"] == 5
+
+
+def test_the_view_refreshes_concurrently_while_a_reader_holds_it(analytics_db, spans):
+    analytics_db.refresh_recent_activity()
+    spans.run(datetime.now(UTC) - timedelta(days=1), user="zed")
+    yesterday = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(
+        days=1
+    )
+    analytics_db.roll_up(sql.DAILY, yesterday, yesterday + timedelta(days=1))
+    with analytics_db.rollup_connection() as reader:
+        reader.execute("SELECT * FROM recent_activity_summary").fetchall()  # holds its lock
+        done = threading.Event()
+        threading.Thread(
+            target=lambda: (analytics_db.refresh_recent_activity(), done.set()), daemon=True
+        ).start()
+        # A plain REFRESH would wait for the reader's transaction; CONCURRENTLY does not.
+        assert done.wait(timeout=60)
+    with analytics_db.rollup_connection() as conn:
+        assert conn.execute("SELECT user_id FROM recent_activity_summary").fetchall() == [("zed",)]
+
+
+def test_naive_source_timestamps_are_read_as_utc(pg_url):
+    db = make_db(pg_url)
+    with db.source_connection() as conn:
+        conn.execute(
+            sql.SOURCE_TABLE_DDL.format(src='"public"').replace("timestamptz", "timestamp")
+        )
+        conn.execute("SET TIME ZONE 'Asia/Tokyo'")
+        conn.execute(
+            "INSERT INTO execution_spans (trace_id, span_id, name, span_type, entity_id, "
+            "started_at, ended_at, duration_ms, status, attributes) VALUES (gen_random_uuid(), "
+            "gen_random_uuid(), 'r', 'workflow_run', 'wf', '2024-11-09 00:30', '2024-11-09 00:31',"
+            " 60000, 'completed', '{\"userId\": \"naive\"}')"
+        )
+    db.migrate()
+    report = db.roll_up(sql.HOURLY, DAY0, DAY0 + H)
+    assert report.executions == 1
+    # Typed columns added later by the migration (ANALYTICS_ADD_TYPED_COLUMNS) give the same.
+    typed = db.model_copy(update={"add_typed_columns": True})
+    typed.migrate()
+    assert "attr_total_cost" in typed._source_layout_now()
+    assert typed.roll_up(sql.HOURLY, DAY0, DAY0 + H).executions == 1
+
+
+def test_missing_schema_and_unreachable_database_say_what_to_do(pg_url):
+    db = make_db(pg_url)
+    with pytest.raises(SourceSchemaMissing, match="ANALYTICS_SOURCE_DATABASE_URL"):
+        db.migrate()
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE execution_spans (id int)")
+    with pytest.raises(SourceSchemaMissing, match="lacks column"):
+        db.migrate()
+    dead = make_db("postgresql://analytics:s3cret@127.0.0.1:1/nowhere")
+    with pytest.raises(DatabaseUnavailable) as raised:
+        dead.migrate()
+    assert "s3cret" not in str(raised.value) and "POSTGRES_URL" in str(raised.value)
+    assert isinstance(dead.rollup, PostgresResource)
+
+
+def test_a_cost_that_is_not_a_number_is_counted_as_missing(any_layout_db):
+    analytics_db, spans = any_layout_db, SpanWriter(any_layout_db)
+    jsonb_only = "attr_total_cost" not in analytics_db._source_layout_now()
+    trace = spans.run(DAY0, models=[("openai", "gpt-4o", 10, 10, 0.000125)])
+    with analytics_db.source_connection() as conn:
+        conn.execute(
+            "INSERT INTO execution_spans (trace_id, span_id, name, span_type, started_at, ended_at,"
+            " duration_ms, status, attributes) VALUES (%s, gen_random_uuid(), 'm', "
+            "'model_generation', %s, %s, 50, 'completed', %s)",
+            (
+                trace,
+                DAY0,
+                DAY0,
+                '{"provider": "openai", "model": "gpt-4o", "totalCost": "n/a", '
+                '"promptTokens": {"oops": 1}, "completionTokens": 5}',
+            ),
+        )
+    hourly = analytics_db.roll_up(sql.HOURLY, DAY0, DAY0 + H)
+    usage = analytics_db.roll_up(sql.MODEL_USAGE, DAY0, DAY1)
+    # Parsing jsonb, the fast view fails on "n/a" and the window is re-read strictly; typed
+    # columns hold NULL from the start.
+    assert hourly.stats["bad_numbers_reread"] == usage.stats["bad_numbers_reread"] == jsonb_only
+    assert hourly.stats["missing_cost"] == 1 and usage.stats["missing_cost"] == 1
+    assert str(hourly.cost) == "0.000125" and usage.executions == 2
+    assert hourly.tokens == 20  # the bad call's tokens are missing, not guessed
+
+
+def test_naive_window_bounds_are_refused(analytics_db):
+    with pytest.raises(ValueError, match="no time zone"):
+        analytics_db.roll_up(sql.HOURLY, datetime(2024, 11, 9), datetime(2024, 11, 9, 1))
