@@ -119,7 +119,10 @@ class PromotionState:
 class GamesStore:
     def __init__(self, url: str):
         self.url = url
-        self.postgres = url.startswith(("postgresql://", "postgres://"))
+        # a postgresql:// URL or a libpq "key=value" conninfo string
+        self.postgres = url.startswith(("postgresql://", "postgres://")) or (
+            "=" in url and not url.startswith("sqlite:")
+        )
         if not self.postgres and not url.startswith("sqlite:///"):
             raise ValueError(
                 f"RPS_DATABASE_URL must start with sqlite:/// or postgresql:// (got {_redact_any(url)})"
@@ -312,7 +315,7 @@ def _plain(value: Any) -> Any:
 
 
 def _redact_any(url: str) -> str:
-    return _redact(url) if url.startswith(("postgresql://", "postgres://")) else url
+    return url if url.startswith("sqlite:") else _redact(url)
 
 
 class GamesStoreResource(ConfigurableResource):
