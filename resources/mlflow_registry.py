@@ -27,7 +27,7 @@ class MlflowUnavailable(RuntimeError):
 
 
 def redact_uri(uri: str) -> str:
-    return re.sub(r"//[^/@]*@", "//***@", uri)
+    return re.sub(r"//[^/@\s]*@", "//***@", uri)
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,8 @@ class ModelRegistry:
         self._experiment_id: str | None = None
 
     def _unavailable(self, action: str, exc: Exception) -> MlflowUnavailable:
-        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        # MLflow's own messages repeat the URI, credentials included: redact those too
+        first_line = redact_uri((str(exc).strip().splitlines() or [type(exc).__name__])[0][:300])
         return MlflowUnavailable(
             f"MLflow at {redact_uri(self.tracking_uri)} could not {action}: {first_line}. "
             "Check that the tracking server is up and MLFLOW_TRACKING_URI is right (unset it to "

@@ -1,22 +1,33 @@
 """Schedules of the rps pipeline (they replace the platform's CronJobs).
 
-Legacy gameplay every 150 minutes: no single cron string says that (the old `*/150 * * * *`
-fires at minute 0 of every hour), but two do, in one schedule: 00:00, 02:30, 05:00, 07:30, ...
+Legacy gameplay every 150 minutes. No cron string says that: the old `*/150 * * * *` fires at
+minute 0 of every hour, and the pair `0 0,5,10,15,20 * * *` + `30 2,7,12,17,22 * * *` leaves a
+90-minute gap at midnight (a day is not a multiple of 150 minutes). So the schedule looks every
+30 minutes and runs only on the 150-minute grid counted from the Unix epoch: exactly 150 minutes
+apart, across midnights too (the grid repeats every 5 days).
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from dagster import (
     AssetSelection,
     DefaultScheduleStatus,
     RunRequest,
     ScheduleEvaluationContext,
+    SkipReason,
     define_asset_job,
     schedule,
 )
 
 SERIAL_TAG = {"pipeline/serial": "rps"}  # dagster.yaml runs one rps run at a time
-EVERY_150_MINUTES = ["0 0,5,10,15,20 * * *", "30 2,7,12,17,22 * * *"]
+GAMEPLAY_PERIOD_MINUTES = 150
+
+
+def on_gameplay_grid(moment: datetime) -> bool:
+    return int(moment.timestamp() // 60) % GAMEPLAY_PERIOD_MINUTES == 0
+
 
 legacy_gameplay_job = define_asset_job(
     "rps_legacy_gameplay_job",
@@ -37,13 +48,16 @@ training_job = define_asset_job(
 
 @schedule(
     job=legacy_gameplay_job,
-    cron_schedule=EVERY_150_MINUTES,
+    cron_schedule="0,30 * * * *",
     execution_timezone="UTC",
     default_status=DefaultScheduleStatus.RUNNING,
 )
-def legacy_gameplay_schedule(context: ScheduleEvaluationContext) -> RunRequest:
+def legacy_gameplay_schedule(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
     """Every 150 minutes; the tick time names the batch, so a retried tick replaces its games."""
-    tick = context.scheduled_execution_time.strftime("%Y-%m-%dT%H:%M")
+    moment = context.scheduled_execution_time
+    if not on_gameplay_grid(moment):
+        return SkipReason("not on the 150-minute gameplay grid")
+    tick = moment.strftime("%Y-%m-%dT%H:%M")
     return RunRequest(
         run_key=tick,
         run_config={"ops": {"legacy_games": {"config": {"batch": tick}}}},

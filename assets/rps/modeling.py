@@ -14,9 +14,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow.parquet as pq
-from sklearn.metrics import accuracy_score, log_loss
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
 
 from assets.rps.features import FEATURE_NAMES
 
@@ -102,7 +99,7 @@ def validation_mask(game_ids: np.ndarray) -> np.ndarray:
 
 @dataclass
 class FitResult:
-    model: Pipeline
+    model: Any  # sklearn Pipeline(StandardScaler, classifier)
     metrics: dict[str, float]
 
 
@@ -116,6 +113,11 @@ def fit_model(
     seed: int = 0,
 ) -> FitResult:
     """Fit one model on the game-stratified training part; metrics on the validation games."""
+    # imported here: loading the code location should not pay for scikit-learn
+    from sklearn.metrics import accuracy_score, log_loss
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
     val = validation_mask(game_ids)
     if not val.any() or val.all():  # too few games to stratify: validate on the last fifth
         val = np.zeros(len(labels), bool)
