@@ -1,6 +1,6 @@
 """rps benchmarks: training-data build (streaming, bounded memory) and training overhead.
 
-    uv run python -m benchmarks.rps_bench            # 100,000 games; xgboost on 200,000 rows
+    uv run python -m benchmarks.rps_bench            # 100,000 games; xgboost on 100,000 rows
     uv run python -m benchmarks.rps_bench --quick    # 8,000 games; 20,000 rows
 
 1. Building training data through the `training_data` asset (dagster.materialize), in a fresh
@@ -209,9 +209,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="8,000 games and 20,000 training rows")
     parser.add_argument("--games", type=int, help="games to generate (default 100,000)")
     parser.add_argument(
-        "--train-rows", type=int, help="rows xgboost is trained on (default 200,000)"
+        "--train-rows", type=int, help="rows xgboost is trained on (default 100,000)"
     )
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--workdir", type=Path, help="keep the data here (default: a temp folder)")
     parser.add_argument("--child-build", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--child-naive", nargs=3, help=argparse.SUPPRESS)
@@ -224,7 +224,7 @@ def main() -> None:
         return
 
     games = args.games or (8_000 if args.quick else 100_000)
-    train_rows = args.train_rows or (20_000 if args.quick else 200_000)
+    train_rows = args.train_rows or (20_000 if args.quick else 100_000)
     with tempfile.TemporaryDirectory(prefix="rps-bench-") as tmp:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)

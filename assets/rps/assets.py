@@ -220,7 +220,7 @@ def training_data(
         ):
             for batch in record_batches(rows, config.chunk_rows):
                 writer.write_batch(batch)
-    ledger.enforce(stats.rounds_read)
+            ledger.enforce(stats.rounds_read)  # past the threshold: raise, publish nothing
     labels = stats.label_counts
     problem = trainability_problem(np.repeat(np.arange(3), labels), rps_training.min_training_rows)
     if counts["games"] and counts["games"] == counts["test_games"]:
