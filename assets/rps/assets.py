@@ -276,8 +276,9 @@ def _read_training_matrix(lake: LakeResource, max_rows: int):
 
 def train_family(
     registry: ModelRegistry, family: str, matrix, n_jobs: int, tags: dict[str, str]
-) -> list[dict]:
-    """Fit and log the four aliases' models of one family, then move its aliases together.
+) -> tuple[list[dict], dict[str, str]]:
+    """Fit, log and register the four aliases' models of one family; returns the results and the
+    alias -> new version assignment (not applied here: all families' aliases move together).
 
     Each alias is retrained with the experiment (hyperparameters) of the model it holds now, so a
     promotion's outcome survives retraining; a new family starts from the config's initial
@@ -308,8 +309,23 @@ def train_family(
         assignments[alias] = registered.version
         results.append({"family": family, "alias": alias, "experiment": experiment,
                         "version": registered.version, **fitted.metrics})  # fmt: skip
-    registry.set_aliases(family, assignments)
-    return results
+    return results, assignments
+
+
+def move_aliases(registry: ModelRegistry, assignments: dict[str, dict[str, str]]) -> None:
+    """Apply every family's new aliases, or none: a failure puts back the families already moved."""
+    previous = {f: {a: m.version for a, m in registry.aliases(f).items()} for f in assignments}
+    moved: list[str] = []
+    try:
+        for family, mapping in assignments.items():
+            registry.set_aliases(family, mapping)  # restores its own family on failure
+            moved.append(family)
+    except BaseException:
+        for family in moved:
+            registry.restore_aliases(
+                family, {a: previous[family].get(a) for a in assignments[family]}
+            )
+        raise
 
 
 @asset(
@@ -328,7 +344,7 @@ def bot_models(
     """Three model families (feedforward net, xgboost, multinomial logit) x four aliases
     (Production, B, shadow1, shadow2), trained on the newest training rows with hyperparameters
     from the versioned JSON experiment configs, logged to MLflow (params, action accuracy, log
-    loss, signature, model) and registered; each family's aliases move together at the end.
+    loss, signature, model) and registered; all aliases move together at the end, or none do.
     With no usable data no model is registered and the aliases stay as they were."""
     registry = mlflow_registry.registry()
     registry.check()  # unreachable MLflow: a clear error before any work
@@ -340,9 +356,13 @@ def bot_models(
             metadata={"registered_models": 0, "reason": problem, "rows": len(matrix.labels)}
         )
     tags = {"dagster_run_id": context.run_id}
-    results = []
+    results, assignments = [], {}
     for family in config.families:
-        results += train_family(registry, family, matrix, config.n_jobs, tags)
+        family_results, assignments[family] = train_family(
+            registry, family, matrix, config.n_jobs, tags
+        )
+        results += family_results
+    move_aliases(registry, assignments)
     per_alias = {
         f"{key}/{r['family']}/{r['alias']}": r[key]
         for r in results

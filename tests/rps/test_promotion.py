@@ -227,3 +227,43 @@ def test_failed_commit_puts_the_aliases_back(
     for alias, version in versions.items():
         assert str(client.get_model_version_by_alias("rps_bot_mnlogit", alias).version) == version
     assert _events(sqlite_store) == []
+
+
+def test_training_moves_all_families_aliases_or_none(
+    registry_with_aliases, mlflow_store, monkeypatch
+):
+    from assets.rps.assets import move_aliases
+
+    registry, mnlogit_before = registry_with_aliases
+    x = np.random.default_rng(0).random((30, 50))
+    model = LogisticRegression(max_iter=50).fit(x, np.arange(30) % 3)
+    log = lambda family: registry.log_model(family, "e", model, {}, {}, x[:2], {}).version  # noqa: E731
+    feedforward_before = {a: log("feedforward") for a in ("Production", "B", "shadow1", "shadow2")}
+    registry.set_aliases("feedforward", feedforward_before)
+    new = {
+        "mnlogit": {a: log("mnlogit") for a in mnlogit_before},
+        "feedforward": {a: log("feedforward") for a in feedforward_before},
+    }
+    real = registry.client.set_registered_model_alias
+
+    def refuse_feedforward(name, alias, version):  # fault injection on the second family
+        if name == "rps_bot_feedforward" and alias == "B":
+            raise ConnectionError("connection reset")
+        return real(name, alias, version)
+
+    monkeypatch.setattr(registry.client, "set_registered_model_alias", refuse_feedforward)
+    with pytest.raises(MlflowUnavailable):
+        move_aliases(registry, new)
+    monkeypatch.setattr(registry.client, "set_registered_model_alias", real)
+    client = mlflow_store.client()
+    for family, before in (("mnlogit", mnlogit_before), ("feedforward", feedforward_before)):
+        for alias, version in before.items():
+            assert (
+                str(client.get_model_version_by_alias(f"rps_bot_{family}", alias).version)
+                == version
+            )
+    move_aliases(registry, new)
+    assert (
+        str(client.get_model_version_by_alias("rps_bot_feedforward", "B").version)
+        == new["feedforward"]["B"]
+    )
