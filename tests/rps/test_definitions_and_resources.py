@@ -19,8 +19,8 @@ def test_code_location_loads_without_other_pipelines():
     code = (
         "import sys, pipelines.rps as p;"
         "d = p.defs;"
-        "assert d.get_job_def('rps_training_job').tags['pipeline/serial'] == 'rps';"
-        "assert d.get_job_def('rps_legacy_gameplay_job').tags['pipeline/serial'] == 'rps';"
+        "assert d.resolve_job_def('rps_training_job').tags['pipeline/serial'] == 'rps';"
+        "assert d.resolve_job_def('rps_legacy_gameplay_job').tags['pipeline/serial'] == 'rps';"
         "bad = [m for m in sys.modules if m.startswith(('assets.riot', 'assets.analytics', "
         "'assets.replay', 'peppi'))];"
         "assert not bad, bad"
@@ -102,3 +102,20 @@ def test_unreachable_mlflow_is_a_clear_error_without_secrets():
     message = str(info.value)
     assert "MLFLOW_TRACKING_URI" in message and "No model alias was changed" in message
     assert "s3cret" not in message
+
+
+def test_lineage_and_training_job_run_promotion_after_training():
+    from pipelines.rps import defs
+
+    graph = {
+        s.key.to_user_string(): {d.asset_key.to_user_string() for d in s.deps}
+        for s in defs.resolve_all_asset_specs()
+    }
+    assert graph["training_data"] == {"legacy_games", "simulated_human_games"}
+    assert graph["bot_models"] == {"training_data"}
+    assert "bot_models" in graph["model_promotion"]
+    assert graph["model_cache"] == {"model_promotion"}
+    job = defs.resolve_job_def("rps_training_job")
+    assert {n.name for n in job.graph.node_defs} == {
+        "training_data", "bot_models", "model_promotion", "model_cache",
+    }  # fmt: skip
