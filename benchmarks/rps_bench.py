@@ -1,7 +1,7 @@
 """rps benchmarks: training-data build (streaming, bounded memory) and training overhead.
 
-    uv run python -m benchmarks.rps_bench            # 100,000 games; xgboost on 100,000 rows
-    uv run python -m benchmarks.rps_bench --quick    # 8,000 games; 20,000 rows
+    uv run python -m benchmarks.rps_bench            # 100,000 games; xgboost on 25,000 rows
+    uv run python -m benchmarks.rps_bench --quick    # 8,000 games; 5,000 rows
 
 1. Building training data through the `training_data` asset (dagster.materialize), in a fresh
    child process per measurement so peak RSS is that of the build alone: at a quarter of the games
@@ -176,15 +176,16 @@ def training_overhead(workdir: Path, db_url: str, lake_root: str, rows: int, rep
             )
         return time.perf_counter() - started
 
-    def pipeline() -> float:
+    def pipeline(run_resources=resources) -> float:
         started = time.perf_counter()
         result = materialize(
-            [bot_models], resources=resources, run_config=config, instance=instance
+            [bot_models], resources=run_resources, run_config=config, instance=instance
         )
         assert result.success
         return time.perf_counter() - started
 
-    pipeline()  # warm-up: imports and the first log_model's one-off costs
+    # warm-up on a small matrix: imports and the first log_model's one-off costs
+    pipeline({**resources, "rps_training": RpsTrainingSettings(max_training_rounds=2000)})
     direct_times, pipeline_times = [], []
     for _ in range(repeats):
         direct_times.append(direct())
@@ -202,17 +203,41 @@ def training_overhead(workdir: Path, db_url: str, lake_root: str, rows: int, rep
     }
 
 
+def build_figures(games: int, db_url: str, lake_root: str) -> None:
+    """Generate the games, then build the training data three ways, one child process each."""
+    print(f"generating {games:,} games ...", flush=True)
+    started = time.perf_counter()
+    rounds, quarter_since = generate_games(db_url, games)
+    print(f"  {rounds:,} rounds in {time.perf_counter() - started:.0f} s\n", flush=True)
+
+    print("1. training data build (the training_data asset, one child process each)")
+    print(f"   {'measurement':<38}{'rounds read':>12}{'rows':>11}{'s':>8}{'s / M rounds':>14}"
+          f"{'peak RSS MB':>13}")  # fmt: skip
+    for label, kind, since in (
+        ("streaming, 1/4 of the games", "build", quarter_since),
+        ("streaming, all games", "build", "2025-10-01T00:00:00Z"),
+        ("baseline: load everything first", "naive", "2025-10-01T00:00:00Z"),
+    ):
+        r = run_child(kind, db_url, lake_root, since)
+        per_million = r["seconds"] / max(r["rounds_read"], 1) * 1e6
+        print(f"   {label:<38}{r['rounds_read']:>12,}{r['rows']:>11,}{r['seconds']:>8.1f}"
+              f"{per_million:>14.1f}{r['peak_rss_mb']:>13.0f}", flush=True)  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="8,000 games and 20,000 training rows")
+    parser.add_argument("--quick", action="store_true", help="8,000 games and 5,000 training rows")
     parser.add_argument("--games", type=int, help="games to generate (default 100,000)")
     parser.add_argument(
-        "--train-rows", type=int, help="rows xgboost is trained on (default 100,000)"
+        "--train-rows", type=int, help="rows xgboost is trained on (default 25,000)"
     )
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--workdir", type=Path, help="keep the data here (default: a temp folder)")
+    parser.add_argument(
+        "--training-only", action="store_true", help="part 2 only, on --workdir's training data"
+    )
     parser.add_argument("--child-build", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--child-naive", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -224,35 +249,19 @@ def main() -> None:
         return
 
     games = args.games or (8_000 if args.quick else 100_000)
-    train_rows = args.train_rows or (20_000 if args.quick else 100_000)
+    train_rows = args.train_rows or (5_000 if args.quick else 25_000)
     with tempfile.TemporaryDirectory(prefix="rps-bench-") as tmp:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         db_url = f"sqlite:///{workdir / 'rps.db'}"
         lake_root = str(workdir / "lake")
-        print(f"generating {games:,} games ...", flush=True)
-        started = time.perf_counter()
-        rounds, quarter_since = generate_games(db_url, games)
-        print(f"  {rounds:,} rounds in {time.perf_counter() - started:.0f} s\n", flush=True)
-
-        print("1. training data build (the training_data asset, one child process each)")
-        print(
-            f"   {'measurement':<38}{'rounds read':>12}{'rows':>11}{'s':>8}{'s / M rounds':>14}{'peak RSS MB':>13}"
-        )
-        for label, kind, since in (
-            ("streaming, 1/4 of the games", "build", quarter_since),
-            ("streaming, all games", "build", "2025-10-01T00:00:00Z"),
-            ("baseline: load everything first", "naive", "2025-10-01T00:00:00Z"),
-        ):
-            r = run_child(kind, db_url, lake_root, since)
-            per_million = r["seconds"] / max(r["rounds_read"], 1) * 1e6
-            print(f"   {label:<38}{r['rounds_read']:>12,}{r['rows']:>11,}{r['seconds']:>8.1f}"
-                  f"{per_million:>14.1f}{r['peak_rss_mb']:>13.0f}", flush=True)  # fmt: skip
+        if not args.training_only:
+            build_figures(games, db_url, lake_root)
 
         print(f"\n2. training overhead: xgboost family (4 experiments), {train_rows:,} newest rows")
         r = training_overhead(workdir, db_url, lake_root, train_rows, args.repeats)
         print(f"   rows {r['rows']:,} (train {r['train_rows']:,})")
-        print(f"   direct XGBClassifier.fit x4     : median {r['direct_median_s']:.2f} s  "
+        print(f"   direct XGBClassifier.fit x4      : median {r['direct_median_s']:.2f} s  "
               f"runs {', '.join(f'{t:.2f}' for t in r['direct_s'])}")  # fmt: skip
         print(f"   pipeline (bot_models materialize): median {r['pipeline_median_s']:.2f} s  "
               f"runs {', '.join(f'{t:.2f}' for t in r['pipeline_s'])}")  # fmt: skip
