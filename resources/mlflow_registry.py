@@ -45,6 +45,8 @@ class ModelRegistry:
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+        # no usage telemetry from training runs (offline machines; and it costs time per call)
+        os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
         logging.getLogger("mlflow").setLevel(logging.ERROR)  # its pip/pickle notices, per model
         import mlflow
         from mlflow import MlflowClient
