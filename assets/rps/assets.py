@@ -40,7 +40,7 @@ from assets.rps.training_data import (
     record_batches,
     timestamp_text,
 )
-from resources.lake import LakeResource
+from resources.lake import LakeResource, LocalLake
 from resources.mlflow_registry import MlflowRegistryResource, MlflowUnavailable, ModelRegistry
 from resources.rps_metrics import RpsMetrics, RpsMetricsResource
 from resources.rps_settings import RpsTrainingSettings
@@ -268,6 +268,8 @@ class ModelsConfig(Config):
 
 
 def _read_training_matrix(lake: LakeResource, max_rows: int):
+    if isinstance(lake.lake, LocalLake):  # read in place: only the tail's row groups are read
+        return read_training_tail(lake.lake.path(TRAINING_DATA_KEY), max_rows)
     with tempfile.TemporaryDirectory(prefix="rps-train-") as tmp:
         local = Path(tmp) / "training_data.parquet"
         lake.lake.download_to(TRAINING_DATA_KEY, local)
