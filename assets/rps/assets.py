@@ -5,6 +5,7 @@ this one, writes its output and reports metadata.
 """
 
 import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -298,7 +299,9 @@ def train_family(
         if experiment not in config.experiments:
             experiment = config.initial_aliases[alias]
         params = config.params(experiment)
+        started = time.perf_counter()
         fitted = fit_model(family, params, matrix.features, matrix.labels, matrix.game_ids, n_jobs)
+        fit_seconds = time.perf_counter() - started
         registered = registry.log_model(
             family,
             experiment,
@@ -310,7 +313,8 @@ def train_family(
         )
         assignments[alias] = registered.version
         results.append({"family": family, "alias": alias, "experiment": experiment,
-                        "version": registered.version, **fitted.metrics})  # fmt: skip
+                        "version": registered.version, "fit_seconds": fit_seconds,
+                        **fitted.metrics})  # fmt: skip
     return results, assignments
 
 
@@ -374,6 +378,7 @@ def bot_models(
         metadata={
             "registered_models": len(results),
             "rows": len(matrix.labels),
+            "fit_seconds": round(sum(r["fit_seconds"] for r in results), 3),
             "models": _md_table(
                 ["family", "alias", "experiment", "version", "accuracy", "log loss"],
                 [
