@@ -1,0 +1,80 @@
+"""Schedules of the rps pipeline (they replace the platform's CronJobs).
+
+Legacy gameplay every 150 minutes. No cron string says that: the old `*/150 * * * *` fires at
+minute 0 of every hour, and the pair `0 0,5,10,15,20 * * *` + `30 2,7,12,17,22 * * *` leaves a
+90-minute gap at midnight (a day is not a multiple of 150 minutes). So the schedule looks every
+30 minutes and runs only on the 150-minute grid counted from the Unix epoch: exactly 150 minutes
+apart, across midnights too (the grid repeats every 5 days).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from dagster import (
+    AssetSelection,
+    DefaultScheduleStatus,
+    RunRequest,
+    ScheduleEvaluationContext,
+    SkipReason,
+    define_asset_job,
+    schedule,
+)
+
+SERIAL_TAG = {"pipeline/serial": "rps"}  # dagster.yaml runs one rps run at a time
+GAMEPLAY_PERIOD_MINUTES = 150
+
+
+def on_gameplay_grid(moment: datetime) -> bool:
+    return int(moment.timestamp() // 60) % GAMEPLAY_PERIOD_MINUTES == 0
+
+
+legacy_gameplay_job = define_asset_job(
+    "rps_legacy_gameplay_job",
+    selection=AssetSelection.assets("legacy_games"),
+    tags=SERIAL_TAG,
+    description="Eight legacy bots play the served models to generate training data.",
+)
+
+training_job = define_asset_job(
+    "rps_training_job",
+    selection=AssetSelection.assets(
+        "training_data", "bot_models", "model_promotion", "model_cache"
+    ),
+    tags=SERIAL_TAG,
+    description="Build training data, train and register the 12 models, promote, sync the cache.",
+)
+
+
+@schedule(
+    job=legacy_gameplay_job,
+    cron_schedule="0,30 * * * *",
+    execution_timezone="UTC",
+    default_status=DefaultScheduleStatus.RUNNING,
+)
+def legacy_gameplay_schedule(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
+    """Every 150 minutes; the tick time names the batch, so a retried tick replaces its games."""
+    moment = context.scheduled_execution_time
+    if not on_gameplay_grid(moment):
+        return SkipReason("not on the 150-minute gameplay grid")
+    tick = moment.strftime("%Y-%m-%dT%H:%M")
+    return RunRequest(
+        run_key=tick,
+        run_config={"ops": {"legacy_games": {"config": {"batch": tick}}}},
+        tags={"rps/batch": tick},
+    )
+
+
+@schedule(
+    job=training_job,
+    cron_schedule="0 3 * * *",
+    execution_timezone="UTC",
+    default_status=DefaultScheduleStatus.RUNNING,
+)
+def training_schedule(context: ScheduleEvaluationContext) -> RunRequest:
+    """Daily trainer run at 03:00 UTC; promotion and the cache sync follow in the same run."""
+    return RunRequest(run_key=context.scheduled_execution_time.strftime("%Y-%m-%d"))
+
+
+rps_jobs = [legacy_gameplay_job, training_job]
+rps_schedules = [legacy_gameplay_schedule, training_schedule]

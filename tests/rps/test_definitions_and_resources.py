@@ -1,0 +1,121 @@
+"""The code location, its schedules, the metrics textfile and the MLflow error paths."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from dagster import RunRequest, build_schedule_context
+
+from resources.mlflow_registry import MlflowRegistryResource, MlflowUnavailable
+from resources.rps_metrics import RpsMetrics, RpsMetricsResource
+from schedules.rps import legacy_gameplay_schedule
+
+
+def test_code_location_loads_without_other_pipelines():
+    code = (
+        "import sys, pipelines.rps as p;"
+        "d = p.defs;"
+        "assert d.resolve_job_def('rps_training_job').tags['pipeline/serial'] == 'rps';"
+        "assert d.resolve_job_def('rps_legacy_gameplay_job').tags['pipeline/serial'] == 'rps';"
+        "bad = [m for m in sys.modules if m.startswith(('assets.riot', 'assets.analytics', "
+        "'assets.replay', 'peppi'))];"
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_assets_are_described_grouped_and_versioned():
+    from pipelines.rps import defs
+
+    specs = list(defs.resolve_all_asset_specs())
+    assert {s.key.to_user_string() for s in specs} == {
+        "legacy_games", "simulated_human_games", "training_data", "bot_models",
+        "model_promotion", "model_cache",
+    }  # fmt: skip
+    for spec in specs:
+        assert spec.group_name == "rps" and spec.description and spec.code_version and spec.kinds
+
+
+def test_legacy_gameplay_runs_every_150_minutes_across_midnights():
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    fired = []
+    for half_hour in range(7 * 48):  # a week of the schedule's 30-minute ticks
+        tick = start + timedelta(minutes=30 * half_hour)
+        result = legacy_gameplay_schedule(build_schedule_context(scheduled_execution_time=tick))
+        if isinstance(result, RunRequest):
+            fired.append(tick)
+    gaps = {b - a for a, b in zip(fired, fired[1:], strict=False)}
+    assert gaps == {timedelta(minutes=150)}
+    assert len(fired) == 7 * 24 * 60 // 150
+
+
+def test_schedule_names_the_batch_after_the_tick():
+    tick = datetime(2026, 1, 1, 1, 30, tzinfo=UTC)  # on the grid (minutes since epoch % 150 == 0)
+    request = legacy_gameplay_schedule(build_schedule_context(scheduled_execution_time=tick))
+    assert request.run_config["ops"]["legacy_games"]["config"]["batch"] == "2026-01-01T01:30"
+    assert request.run_key == "2026-01-01T01:30"
+
+
+def test_metrics_textfile_has_every_promotion_metric(tmp_path):
+    metrics = RpsMetrics(
+        promotion_events={("xgboost", "swap_production_b"): 2},
+        decision_state={("xgboost", "swap_production_b"): 1},
+        z_statistic={"xgboost": 1.5},
+        p_value={"xgboost": 0.13},
+        alias_rank={("xgboost", "B"): 2},
+        alias_reorders={"xgboost": 1},
+        games_since_swap={("xgboost", "Production"): 4},
+        cycles_since_swap={"xgboost": 3},
+        fallbacks={("xgboost", "no_model"): 7},
+    )
+    path = RpsMetricsResource(textfile_path=str(tmp_path / "m" / "rps.prom")).publish(metrics)
+    text = Path(path).read_text()
+    for line in (
+        'rps_model_promotion_events_total{decision="swap_production_b",model="xgboost"} 2.0',
+        'rps_model_promotion_decision_state{decision="swap_production_b",model="xgboost"} 1.0',
+        'rps_model_promotion_z_statistic{model="xgboost"} 1.5',
+        'rps_model_promotion_p_value{model="xgboost"} 0.13',
+        'rps_model_alias_rank{alias="B",model="xgboost"} 2.0',
+        'rps_model_alias_reorders_total{model="xgboost"} 1.0',
+        'rps_model_games_since_production_swap{alias="Production",model="xgboost"} 4.0',
+        'rps_model_promotion_cycles_since_swap{model="xgboost"} 3.0',
+        'rps_model_fallback_total{model="xgboost",reason="no_model"} 7.0',
+    ):
+        assert line in text
+
+
+def test_unreachable_mlflow_is_a_clear_error_without_secrets():
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    registry = MlflowRegistryResource(
+        tracking_uri=f"http://user:s3cret@127.0.0.1:{port}"
+    ).registry()
+    with pytest.raises(MlflowUnavailable) as info:
+        registry.check()
+    message = str(info.value)
+    assert "MLFLOW_TRACKING_URI" in message and "No model alias was changed" in message
+    assert "s3cret" not in message
+
+
+def test_lineage_and_training_job_run_promotion_after_training():
+    from pipelines.rps import defs
+
+    graph = {
+        s.key.to_user_string(): {d.asset_key.to_user_string() for d in s.deps}
+        for s in defs.resolve_all_asset_specs()
+    }
+    assert graph["training_data"] == {"legacy_games", "simulated_human_games"}
+    assert graph["bot_models"] == {"training_data"}
+    assert "bot_models" in graph["model_promotion"]
+    assert graph["model_cache"] == {"model_promotion"}
+    job = defs.resolve_job_def("rps_training_job")
+    assert {n.name for n in job.graph.node_defs} == {
+        "training_data", "bot_models", "model_promotion", "model_cache",
+    }  # fmt: skip
