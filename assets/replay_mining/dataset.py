@@ -12,13 +12,7 @@ from dagster import (
 
 from assets.common import SkipLedger
 from assets.replay_mining.parsed import parsed_replays
-from assets.replay_mining.partitions import (
-    GROUP,
-    POOL,
-    daily_partitions,
-    partition_days,
-    single_run,
-)
+from assets.replay_mining.partitions import STAGE, partition_days
 from assets.replay_mining.stages import DatasetCheckFailed, DatasetChecks, write_dataset
 from resources.lake import LakeResource
 
@@ -52,12 +46,9 @@ def _check_results(checks: DatasetChecks) -> list[AssetCheckResult]:
 
 
 @asset(
-    group_name=GROUP,
-    partitions_def=daily_partitions,
-    backfill_policy=single_run,
+    **STAGE,
     deps=[parsed_replays],
     kinds={"parquet", "s3"},
-    pool=POOL,
     code_version="2",
     check_specs=[
         AssetCheckSpec(name, asset="replay_dataset", description=text, blocking=True)

@@ -2,24 +2,15 @@
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from assets.replay_mining.partitions import (
-    GROUP,
-    POOL,
-    daily_partitions,
-    partition_days,
-    single_run,
-)
+from assets.replay_mining.partitions import STAGE, partition_days
 from assets.replay_mining.stages import index_key, write_index
 from resources.lake import LakeResource
 from resources.stats_api import StatsApiResource
 
 
 @asset(
-    group_name=GROUP,
-    partitions_def=daily_partitions,
-    backfill_policy=single_run,
+    **STAGE,
     kinds={"api", "parquet"},
-    pool=POOL,
     code_version="1",
 )
 def replay_index(

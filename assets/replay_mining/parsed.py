@@ -3,13 +3,7 @@
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from assets.common import SkipLedger
-from assets.replay_mining.partitions import (
-    GROUP,
-    POOL,
-    daily_partitions,
-    partition_days,
-    single_run,
-)
+from assets.replay_mining.partitions import STAGE, partition_days
 from assets.replay_mining.raw import raw_replays
 from assets.replay_mining.settings import ReplayMiningSettings
 from assets.replay_mining.stages import parse_day, parsed_prefix, read_index
@@ -17,12 +11,9 @@ from resources.lake import LakeResource
 
 
 @asset(
-    group_name=GROUP,
-    partitions_def=daily_partitions,
-    backfill_policy=single_run,
+    **STAGE,
     deps=[raw_replays],
     kinds={"python", "parquet"},
-    pool=POOL,
     code_version="2",
 )
 def parsed_replays(

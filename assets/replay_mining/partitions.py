@@ -15,6 +15,12 @@ GROUP = "replay_mining"
 POOL = "replay_mining"
 
 
+# What every replay_mining stage declares alike: `@asset(**STAGE, deps=..., kinds=...)`.
+STAGE = dict(
+    group_name=GROUP, partitions_def=daily_partitions, backfill_policy=single_run, pool=POOL
+)
+
+
 def partition_days(context: AssetExecutionContext) -> list[dt.date]:
     """The UTC days this run covers: one partition or a whole range."""
     return [dt.date.fromisoformat(key) for key in context.partition_keys]

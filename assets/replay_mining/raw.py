@@ -4,13 +4,7 @@ already present and identical."""
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from assets.replay_mining.index import replay_index
-from assets.replay_mining.partitions import (
-    GROUP,
-    POOL,
-    daily_partitions,
-    partition_days,
-    single_run,
-)
+from assets.replay_mining.partitions import STAGE, partition_days
 from assets.replay_mining.settings import ReplayMiningSettings
 from assets.replay_mining.stages import download_day, raw_prefix, read_index
 from resources.lake import LakeResource
@@ -18,12 +12,9 @@ from resources.stats_api import ReplayFilesResource
 
 
 @asset(
-    group_name=GROUP,
-    partitions_def=daily_partitions,
-    backfill_policy=single_run,
+    **STAGE,
     deps=[replay_index],
     kinds={"s3", "file"},
-    pool=POOL,
     code_version="1",
 )
 def raw_replays(

@@ -6,7 +6,6 @@ import json
 import uuid
 from datetime import datetime, timedelta
 
-import psycopg
 import pytest
 
 from assets.analytics.traffic import generate_span_copy_text
@@ -37,19 +36,6 @@ def any_layout_db(request, pg_url) -> AnalyticsDatabase:
     db.create_source_table(typed_columns=request.param == "typed_columns")
     db.migrate()
     return db
-
-
-@pytest.fixture
-def second_pg_url(pg_server_url):
-    """Another fresh database on the same server (a separate rollup database)."""
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    info = psycopg.conninfo.conninfo_to_dict(pg_server_url)
-    info["dbname"] = name
-    yield psycopg.conninfo.make_conninfo(**info)
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def load_traffic(db: AnalyticsDatabase, start: datetime, end: datetime, spans: int, seed: int):

