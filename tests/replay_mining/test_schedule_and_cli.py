@@ -79,3 +79,49 @@ def test_cli_partition_range_is_one_run_and_bad_keys_are_named(tmp_path, monkeyp
         assert len(instance.get_run_records()) == 1
     assert bad.returncode != 0
     assert "2099-13-01" in bad.stderr
+
+
+def test_two_concurrent_cli_runs_never_write_the_partition_at_once(tmp_path):
+    """dagster_home/dagster.yaml gives pool `replay_mining` one slot: the second run's steps wait."""
+    app = StatsServerSandbox(small_config(token=None))
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
+    with serve_in_background(app) as server:
+        app.base_url = server.url
+        env = {
+            **os.environ,
+            "DAGSTER_HOME": str(home),
+            "STATS_API_URL": server.url,
+            "LAKE_ROOT": str(tmp_path / "lake"),
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "dagster",
+            "asset",
+            "materialize",
+            "-m",
+            "pipelines.replay_mining",
+            "--select",
+            "group:replay_mining",
+            "--partition",
+            "2026-11-10",
+        ]
+        runs = [
+            subprocess.Popen(
+                command,
+                env=env,
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        outputs = [run.communicate(timeout=300)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
+    assert any("Step blocked by limit for pool replay_mining" in out for out in outputs)
+    assert [p.name for p in (tmp_path / "lake" / "datasets" / "replays").iterdir()] == [
+        "replays_20261110.parquet"
+    ]
