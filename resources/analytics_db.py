@@ -28,7 +28,7 @@ from resources.postgres import PostgresResource, _redact
 
 SOURCE_COMPONENT = "source"
 ROLLUP_COMPONENT = "rollup"
-SOURCE_VERSION = 1
+SOURCE_VERSION = 2  # 2: covering window indexes (index-only scans)
 ROLLUP_VERSION = 1
 
 
@@ -183,7 +183,7 @@ class AnalyticsDatabase(ConfigurableResource):
                 naive = columns["started_at"] == "timestamp without time zone"
                 for strict in (False, True):
                     conn.execute(sql.typed_view_sql(self.src, naive, strict, generated))
-                for statement in sql.source_index_sql(self.src, naive):
+                for statement in sql.source_index_sql(self.src, naive, generated):
                     conn.execute(statement)
                 conn.execute(
                     f"INSERT INTO {self.src}.analytics_schema_migrations (component, version) "
