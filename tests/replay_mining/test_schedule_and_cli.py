@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from dagster import DagsterInstance, build_schedule_context
@@ -31,32 +33,32 @@ def test_daily_schedule_targets_yesterday_at_two_utc():
     assert [r.partition_key for r in requests] == ["2026-11-22"]
 
 
-def test_cli_partition_range_is_one_run_and_bad_keys_are_named(tmp_path, monkeypatch):
+MATERIALIZE = [sys.executable, "-m", "dagster", "asset", "materialize"]
+MATERIALIZE += ["-m", "pipelines.replay_mining", "--select", "group:replay_mining"]
+
+
+@contextlib.contextmanager
+def cli_environment(tmp_path: Path) -> Iterator[dict]:
+    """The stats sandbox on loopback, and the environment a CLI run needs: a Dagster instance
+    configured like dagster_home/ (pools, run queue), the sandbox's URL, a lake in tmp_path."""
     app = StatsServerSandbox(small_config(token=None))
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
     with serve_in_background(app) as server:
         app.base_url = server.url
-        env = {
+        yield {
             **os.environ,
             "DAGSTER_HOME": str(home),
             "STATS_API_URL": server.url,
             "LAKE_ROOT": str(tmp_path / "lake"),
         }
-        command = [
-            sys.executable,
-            "-m",
-            "dagster",
-            "asset",
-            "materialize",
-            "-m",
-            "pipelines.replay_mining",
-            "--select",
-            "group:replay_mining",
-        ]
+
+
+def test_cli_partition_range_is_one_run_and_bad_keys_are_named(tmp_path, monkeypatch):
+    with cli_environment(tmp_path) as env:
         done = subprocess.run(
-            [*command, "--partition-range", "2026-11-09...2026-11-10"],
+            [*MATERIALIZE, "--partition-range", "2026-11-09...2026-11-10"],
             env=env,
             cwd=ROOT,
             capture_output=True,
@@ -64,7 +66,7 @@ def test_cli_partition_range_is_one_run_and_bad_keys_are_named(tmp_path, monkeyp
         )
         assert done.returncode == 0, done.stderr[-2000:]
         bad = subprocess.run(
-            [*command, "--partition", "2099-13-01"],
+            [*MATERIALIZE, "--partition", "2099-13-01"],
             env=env,
             cwd=ROOT,
             capture_output=True,
@@ -74,7 +76,7 @@ def test_cli_partition_range_is_one_run_and_bad_keys_are_named(tmp_path, monkeyp
         "replays_20261109.parquet",
         "replays_20261110.parquet",
     ]
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])
     with DagsterInstance.get() as instance:
         assert len(instance.get_run_records()) == 1
     assert bad.returncode != 0
@@ -83,31 +85,8 @@ def test_cli_partition_range_is_one_run_and_bad_keys_are_named(tmp_path, monkeyp
 
 def test_two_concurrent_cli_runs_never_write_the_partition_at_once(tmp_path):
     """dagster_home/dagster.yaml gives pool `replay_mining` one slot: the second run's steps wait."""
-    app = StatsServerSandbox(small_config(token=None))
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
-    with serve_in_background(app) as server:
-        app.base_url = server.url
-        env = {
-            **os.environ,
-            "DAGSTER_HOME": str(home),
-            "STATS_API_URL": server.url,
-            "LAKE_ROOT": str(tmp_path / "lake"),
-        }
-        command = [
-            sys.executable,
-            "-m",
-            "dagster",
-            "asset",
-            "materialize",
-            "-m",
-            "pipelines.replay_mining",
-            "--select",
-            "group:replay_mining",
-            "--partition",
-            "2026-11-10",
-        ]
+    with cli_environment(tmp_path) as env:
+        command = [*MATERIALIZE, "--partition", "2026-11-10"]
         runs = [
             subprocess.Popen(
                 command,
