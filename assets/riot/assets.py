@@ -6,6 +6,7 @@ discovered and analysed, detections, rate limiting).
 """
 
 import time
+from collections.abc import Callable
 
 from dagster import (
     AssetCheckResult,
@@ -68,6 +69,25 @@ def open_store(riot_db: PostgresResource) -> RiotStore:
     return store
 
 
+def run_flow(
+    context: AssetExecutionContext,
+    riot_api: RiotApiResource,
+    budget_seconds: float,
+    flow: Callable[..., StageReport],
+    store: RiotStore,
+    *args,
+) -> tuple[StageReport, RiotClient]:
+    """Run one stage's flow with an API client bounded by the stage's time budget."""
+    client = riot_api.client(deadline=time.time() + budget_seconds)
+    try:
+        report = flow(store, client, *args)
+    finally:
+        client.close()
+    if report.rate_limited:
+        context.log.warning(f"rate limited: {report.rate_limited}")
+    return report, client
+
+
 @asset(
     key=TRACKED,
     group_name=GROUP,
@@ -95,13 +115,15 @@ def tracked_player_updates(
     settings = riot_settings.values()
     store = open_store(riot_db)
     skips = SkipLedger(what="matches", max_share=settings.max_bad_match_share)
-    client = riot_api.client(deadline=time.time() + riot_settings.update_budget_seconds)
-    try:
-        report = update_tracked_players(store, client, settings, skips)
-    finally:
-        client.close()
-    if report.rate_limited:
-        context.log.warning(f"rate limited: {report.rate_limited}")
+    report, client = run_flow(
+        context,
+        riot_api,
+        riot_settings.update_budget_seconds,
+        update_tracked_players,
+        store,
+        settings,
+        skips,
+    )
     incomplete = store.scalar(
         "SELECT count(*) FROM riot_matches m WHERE jsonb_array_length(m.raw->'metadata'->"
         "'participants') <> (SELECT count(*) FROM riot_participants p WHERE p.match_id = m.match_id)"
@@ -161,13 +183,15 @@ def player_analyses(
     settings = riot_settings.values()
     store = open_store(riot_db)
     skips = SkipLedger(what="matches", max_share=settings.max_bad_match_share)
-    client = riot_api.client(deadline=time.time() + riot_settings.analysis_budget_seconds)
-    try:
-        report = analyse_players(store, client, settings, skips)
-    finally:
-        client.close()
-    if report.rate_limited:
-        context.log.warning(f"rate limited: {report.rate_limited}")
+    report, client = run_flow(
+        context,
+        riot_api,
+        riot_settings.analysis_budget_seconds,
+        analyse_players,
+        store,
+        settings,
+        skips,
+    )
     unexplained = store.scalar(
         "SELECT count(*) FROM riot_analyses WHERE confidence NOT BETWEEN 0 AND 1"
         " OR jsonb_array_length(signals) = 0"
@@ -217,13 +241,9 @@ def ban_checks(
     summoner still exist and whether it played since, stored as evidence with a status."""
     settings = riot_settings.values()
     store = open_store(riot_db)
-    client = riot_api.client(deadline=time.time() + riot_settings.ban_check_budget_seconds)
-    try:
-        report = check_bans(store, client, settings)
-    finally:
-        client.close()
-    if report.rate_limited:
-        context.log.warning(f"rate limited: {report.rate_limited}")
+    report, client = run_flow(
+        context, riot_api, riot_settings.ban_check_budget_seconds, check_bans, store, settings
+    )
     return MaterializeResult(
         metadata={
             **api_metadata(client),
