@@ -29,44 +29,30 @@ class RpsMetrics:
     fallbacks: dict[tuple[str, str], int] = field(default_factory=dict)  # (model, reason)
 
 
+# (metric class, name, help, labels, the RpsMetrics field holding its values)
+METRICS = [
+    (Counter, "rps_model_promotion_events", "Promotion decisions", ["model", "decision"], "promotion_events"),
+    (Gauge, "rps_model_promotion_decision_state", "1 for the latest decision", ["model", "decision"], "decision_state"),
+    (Gauge, "rps_model_promotion_z_statistic", "B vs Production z (display only)", ["model"], "z_statistic"),
+    (Gauge, "rps_model_promotion_p_value", "B vs Production p value (display only)", ["model"], "p_value"),
+    (Gauge, "rps_model_alias_rank", "Accuracy rank of the model each alias holds (1 best)", ["model", "alias"], "alias_rank"),
+    (Counter, "rps_model_alias_reorders", "Challenger re-rankings", ["model"], "alias_reorders"),
+    (Gauge, "rps_model_games_since_production_swap", "Games since the last swap", ["model", "alias"], "games_since_swap"),
+    (Gauge, "rps_model_promotion_cycles_since_swap", "Promotion cycles since the last swap", ["model"], "cycles_since_swap"),
+    (Counter, "rps_model_fallback", "Games served by the frequency baseline", ["model", "reason"], "fallbacks"),
+]  # fmt: skip
+
+
 def build_registry(metrics: RpsMetrics) -> CollectorRegistry:
     registry = CollectorRegistry()
-    events = Counter("rps_model_promotion_events", "Promotion decisions", ["model", "decision"],
-                     registry=registry)  # fmt: skip
-    for (model, decision), n in metrics.promotion_events.items():
-        events.labels(model, decision).inc(n)
-    state = Gauge("rps_model_promotion_decision_state", "1 for the latest decision",
-                  ["model", "decision"], registry=registry)  # fmt: skip
-    for (model, decision), v in metrics.decision_state.items():
-        state.labels(model, decision).set(v)
-    z = Gauge("rps_model_promotion_z_statistic", "B vs Production z (display only)", ["model"],
-              registry=registry)  # fmt: skip
-    for model, v in metrics.z_statistic.items():
-        z.labels(model).set(v)
-    p = Gauge("rps_model_promotion_p_value", "B vs Production p value (display only)", ["model"],
-              registry=registry)  # fmt: skip
-    for model, v in metrics.p_value.items():
-        p.labels(model).set(v)
-    rank = Gauge("rps_model_alias_rank", "Accuracy rank of the model each alias holds (1 best)",
-                 ["model", "alias"], registry=registry)  # fmt: skip
-    for (model, alias), v in metrics.alias_rank.items():
-        rank.labels(model, alias).set(v)
-    reorders = Counter("rps_model_alias_reorders", "Challenger re-rankings", ["model"],
-                       registry=registry)  # fmt: skip
-    for model, n in metrics.alias_reorders.items():
-        reorders.labels(model).inc(n)
-    games = Gauge("rps_model_games_since_production_swap", "Games since the last swap",
-                  ["model", "alias"], registry=registry)  # fmt: skip
-    for (model, alias), v in metrics.games_since_swap.items():
-        games.labels(model, alias).set(v)
-    cycles = Gauge("rps_model_promotion_cycles_since_swap", "Promotion cycles since the last swap",
-                   ["model"], registry=registry)  # fmt: skip
-    for model, v in metrics.cycles_since_swap.items():
-        cycles.labels(model).set(v)
-    fallbacks = Counter("rps_model_fallback", "Games served by the frequency baseline",
-                        ["model", "reason"], registry=registry)  # fmt: skip
-    for (model, reason), n in metrics.fallbacks.items():
-        fallbacks.labels(model, reason).inc(n)
+    for kind, name, help_text, labels, attribute in METRICS:
+        metric = kind(name, help_text, labels, registry=registry)
+        for key, value in getattr(metrics, attribute).items():
+            child = metric.labels(*key) if isinstance(key, tuple) else metric.labels(key)
+            if kind is Counter:
+                child.inc(value)
+            else:
+                child.set(value)
     return registry
 
 
