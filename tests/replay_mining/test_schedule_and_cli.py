@@ -45,6 +45,9 @@ def cli_environment(tmp_path: Path) -> Iterator[dict]:
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
+    # Create the instance's storage once, as a deployed instance has it: two processes that both
+    # find it missing would race to create the same SQLite tables.
+    DagsterInstance.from_config(str(home)).dispose()
     with serve_in_background(app) as server:
         app.base_url = server.url
         yield {
