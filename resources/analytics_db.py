@@ -66,6 +66,12 @@ def _row_dict(cursor) -> dict:
     }
 
 
+def _aggregate_settings(conn: psycopg.Connection) -> None:
+    """The planner settings of a rollup's aggregation, for the current transaction only."""
+    for statement in sql.AGGREGATE_SETTINGS:
+        conn.execute(statement)
+
+
 def _lock_key(name: str) -> str:
     return f"SELECT pg_advisory_xact_lock(hashtext('analytics:{name}'))"
 
@@ -254,6 +260,7 @@ class AnalyticsDatabase(ConfigurableResource):
     def _replace_window(self, conn, rollup, statements, params) -> dict:
         conn.execute(_lock_key(rollup.table))
         if self.same_database():
+            _aggregate_settings(conn)
             conn.execute(statements.create_agg, params)
         else:
             conn.execute(statements.create_agg_empty)
@@ -274,6 +281,7 @@ class AnalyticsDatabase(ConfigurableResource):
             conn.cursor().copy(f"COPY {sql.AGG_TABLE} ({columns}) FROM STDIN") as copy,
         ):
             rows.itersize = 5_000
+            _aggregate_settings(source)
             rows.execute(statements.aggregate, params)
             for row in rows:
                 copy.write_row(row)
@@ -287,6 +295,7 @@ class AnalyticsDatabase(ConfigurableResource):
     def aggregate_only(self, rollup: sql.Rollup, start: datetime, end: datetime) -> int:
         """The rollup's aggregation as a plain SELECT, rows fetched (the benchmark's baseline)."""
         with self.source_connection() as conn:
+            _aggregate_settings(conn)
             rows = conn.execute(
                 sql.plain_select_sql(rollup, self.src), {"start": start, "end": end}
             ).fetchall()

@@ -460,6 +460,10 @@ def _sum(col: str) -> str:
 # counters of what was read (so one pass gives rows, watermarks and bad-input counts). A plain
 # CREATE TABLE AS may use parallel workers, which an INSERT ... SELECT may not.
 AGG_TABLE = "analytics_window_agg"
+# The planner cannot estimate how many (bucket, user, entity|model) groups the computed keys make,
+# assumes one per span and sorts every span (spilling wide rows to disk); there are a few
+# thousand, so the aggregations hash. Applied with SET LOCAL to the aggregation's transaction.
+AGGREGATE_SETTINGS = ("SET LOCAL enable_sort = off",)
 _ENTITY_BOOKKEEPING = (
     ("run_spans_read", "bigint"),
     ("model_spans_read", "bigint"),
@@ -500,9 +504,23 @@ def _column_type(name: str) -> str:
     return "bigint"
 
 
-def _entity_ctes(rollup: Rollup, src: str, view: str) -> str:
+def _percentiles(levels: tuple[float, ...], column: str = "durations") -> str:
+    """Exact percentiles of a group's duration array (one sort of the group's own values)."""
+    array = ", ".join(str(level) for level in levels)
+    return (
+        f"(SELECT percentile_cont(ARRAY[{array}]) WITHIN GROUP (ORDER BY d) "
+        f"FROM unnest({column}) AS d)"
+    )
+
+
+def _entity_query(rollup: Rollup, src: str, view: str) -> str:
+    # Two hash aggregations into the few (bucket, user, entity) groups instead of a sort of every
+    # run: the runs' own counts and durations (each group's durations kept as an array for its
+    # percentiles), and the tokens and cost of the model spans joined to their finished runs.
+    # A model span counts once per finished run of its trace, as a run's tokens are its trace's.
+    f = "FILTER (WHERE finished)"
     return f"""
-runs AS MATERIALIZED (
+WITH runs AS MATERIALIZED (
     SELECT r.trace_id, r.status, r.ended_at, r.duration_ms,
            {rollup.bucket_expr} AS bucket_ts,
            coalesce(r.user_id, '{UNKNOWN}') {BYTEWISE} AS user_id,
@@ -514,79 +532,80 @@ runs AS MATERIALIZED (
     WHERE r.span_type IN {RUN_TYPES_SQL}
       AND r.started_at >= %(start)s AND r.started_at < %(end)s
 ),
-model AS (
-    SELECT m.trace_id, count(*) AS model_spans,
-           {_sum("m.prompt_tokens")} AS prompt_tokens,
-           {_sum("m.completion_tokens")} AS completion_tokens,
-           {_sum("m.total_tokens")} AS total_tokens,
-           {_sum("m.input_cost")} AS input_cost,
-           {_sum("m.output_cost")} AS output_cost,
-           {_sum("m.total_cost")} AS total_cost,
+run_groups AS (
+    SELECT bucket_ts, user_id, entity_type, entity_id,
+           count(*) {f} AS total_executions,
+           count(*) FILTER (WHERE status = 'completed') AS successful_executions,
+           count(*) FILTER (WHERE status = 'failed') AS failed_executions,
+           count(*) FILTER (WHERE status = 'cancelled') AS cancelled_executions,
+           count(duration_ms) {f} AS duration_count,
+           sum(duration_ms) {f} AS sum_duration_ms,
+           avg(duration_ms) {f} AS avg_duration_ms,
+           min(duration_ms) {f} AS min_duration_ms,
+           max(duration_ms) {f} AS max_duration_ms,
+           array_agg(duration_ms) FILTER (WHERE finished AND duration_ms IS NOT NULL) AS durations,
+           count(*) AS run_spans_read,
+           count(*) FILTER (WHERE status = '{RUNNING_STATUS}') AS still_running,
+           count(*) FILTER (WHERE NOT finished AND status <> '{RUNNING_STATUS}') AS unknown_status,
+           count(*) FILTER (WHERE finished AND duration_ms IS NULL) AS bad_duration,
+           count(*) FILTER (WHERE finished AND missing_user) AS missing_user,
+           max(coalesce(ended_at, bucket_ts)) {f} AS last_ended_at
+    FROM runs
+    GROUP BY bucket_ts, user_id, entity_type, entity_id
+),
+model_groups AS (
+    SELECT r.bucket_ts, r.user_id, r.entity_type, r.entity_id,
+           count(*) AS model_spans_read,
+           sum(m.prompt_tokens) AS prompt_tokens,
+           sum(m.completion_tokens) AS completion_tokens,
+           sum(m.total_tokens) AS total_tokens,
+           sum(m.input_cost) AS input_cost,
+           sum(m.output_cost) AS output_cost,
+           sum(m.total_cost) AS total_cost,
            count(*) FILTER (WHERE m.total_cost IS NULL) AS missing_cost,
            count(*) FILTER (WHERE m.total_tokens IS NULL) AS missing_tokens
-    FROM {src}.{view} m
+    FROM {src}.{view} m JOIN runs r ON r.trace_id = m.trace_id AND r.finished
     WHERE m.span_type = '{MODEL_SPAN_TYPE}'
       AND m.started_at >= %(start)s::timestamptz - {CLOCK_SKEW}
       AND m.started_at <= (SELECT max(coalesce(ended_at, %(end)s)) FROM runs WHERE finished)
                           + {CLOCK_SKEW}
-      AND m.trace_id IN (SELECT trace_id FROM runs WHERE finished)
-    GROUP BY m.trace_id
-),
-facts AS (
-    SELECT runs.*, coalesce(model.prompt_tokens, 0) AS prompt_tokens,
-           coalesce(model.completion_tokens, 0) AS completion_tokens,
-           coalesce(model.total_tokens, 0) AS total_tokens,
-           coalesce(model.input_cost, 0) AS input_cost,
-           coalesce(model.output_cost, 0) AS output_cost,
-           coalesce(model.total_cost, 0) AS total_cost,
-           coalesce(model.model_spans, 0) AS model_spans,
-           coalesce(model.missing_cost, 0) AS missing_cost,
-           coalesce(model.missing_tokens, 0) AS missing_tokens
-    FROM runs LEFT JOIN model USING (trace_id)
-)"""
+    GROUP BY r.bucket_ts, r.user_id, r.entity_type, r.entity_id
+)
+SELECT {rollup.key_of("g.bucket_ts")} AS {rollup.key_column},
+       g.user_id, g.entity_type, g.entity_id,
+       g.total_executions, g.successful_executions, g.failed_executions, g.cancelled_executions,
+       round(g.successful_executions::numeric / NULLIF(g.total_executions, 0), 6) AS success_rate,
+       coalesce(m.prompt_tokens, 0) AS prompt_tokens,
+       coalesce(m.completion_tokens, 0) AS completion_tokens,
+       coalesce(m.total_tokens, 0) AS total_tokens,
+       coalesce(round(m.input_cost, 6), 0) AS input_cost,
+       coalesce(round(m.output_cost, 6), 0) AS output_cost,
+       coalesce(round(m.total_cost, 6), 0) AS total_cost,
+       g.duration_count, g.sum_duration_ms, g.avg_duration_ms,
+       g.min_duration_ms, g.max_duration_ms,
+       p.levels[1] AS p50_duration_ms,
+       p.levels[2] AS p95_duration_ms,
+       g.bucket_ts,
+       g.run_spans_read,
+       coalesce(m.model_spans_read, 0) AS model_spans_read,
+       g.still_running, g.unknown_status, g.bad_duration, g.missing_user,
+       coalesce(m.missing_cost, 0) AS missing_cost,
+       coalesce(m.missing_tokens, 0) AS missing_tokens,
+       g.last_ended_at
+FROM run_groups g
+CROSS JOIN LATERAL (SELECT {_percentiles((0.5, 0.95), "g.durations")} AS levels OFFSET 0) p
+LEFT JOIN model_groups m
+  ON m.bucket_ts = g.bucket_ts AND m.user_id = g.user_id
+ AND m.entity_type = g.entity_type AND m.entity_id = g.entity_id"""
 
 
-def _entity_aggregate(rollup: Rollup) -> str:
+def _model_query(rollup: Rollup, src: str, view: str) -> str:
+    # One hash aggregation into the few (day, user, provider, model) groups, each group's
+    # durations kept as an array for its percentiles, instead of a sort of every model span.
     f = "FILTER (WHERE finished)"
+    calls = f"NULLIF(count(*) {f}, 0)"
     return f"""
-SELECT {rollup.key_of("bucket_ts")} AS {rollup.key_column},
-       user_id, entity_type, entity_id,
-       count(*) {f} AS total_executions,
-       count(*) FILTER (WHERE status = 'completed') AS successful_executions,
-       count(*) FILTER (WHERE status = 'failed') AS failed_executions,
-       count(*) FILTER (WHERE status = 'cancelled') AS cancelled_executions,
-       round(count(*) FILTER (WHERE status = 'completed')::numeric
-             / NULLIF(count(*) {f}, 0), 6) AS success_rate,
-       coalesce(sum(prompt_tokens) {f}, 0) AS prompt_tokens,
-       coalesce(sum(completion_tokens) {f}, 0) AS completion_tokens,
-       coalesce(sum(total_tokens) {f}, 0) AS total_tokens,
-       coalesce(round(sum(input_cost) {f}, 6), 0) AS input_cost,
-       coalesce(round(sum(output_cost) {f}, 6), 0) AS output_cost,
-       coalesce(round(sum(total_cost) {f}, 6), 0) AS total_cost,
-       count(duration_ms) {f} AS duration_count,
-       sum(duration_ms) {f} AS sum_duration_ms,
-       avg(duration_ms) {f} AS avg_duration_ms,
-       min(duration_ms) {f} AS min_duration_ms,
-       max(duration_ms) {f} AS max_duration_ms,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) {f} AS p50_duration_ms,
-       percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) {f} AS p95_duration_ms,
-       bucket_ts,
-       count(*) AS run_spans_read,
-       sum(model_spans) AS model_spans_read,
-       count(*) FILTER (WHERE status = '{RUNNING_STATUS}') AS still_running,
-       count(*) FILTER (WHERE NOT finished AND status <> '{RUNNING_STATUS}') AS unknown_status,
-       count(*) FILTER (WHERE finished AND duration_ms IS NULL) AS bad_duration,
-       count(*) FILTER (WHERE finished AND missing_user) AS missing_user,
-       sum(missing_cost) AS missing_cost,
-       sum(missing_tokens) AS missing_tokens,
-       max(coalesce(ended_at, bucket_ts)) {f} AS last_ended_at
-FROM facts
-GROUP BY bucket_ts, user_id, entity_type, entity_id"""
-
-
-def _model_ctes(rollup: Rollup, src: str, view: str) -> str:
-    return f"""
-model AS (
+WITH model AS (
     SELECT m.trace_id, m.status, m.ended_at, m.duration_ms, m.user_id AS own_user,
            {rollup.bucket_expr} AS bucket_ts,
            coalesce(m.provider, '{UNKNOWN}') {BYTEWISE} AS provider,
@@ -619,46 +638,52 @@ facts AS (
                      WHERE r2.trace_id = model.trace_id AND r2.span_type IN {RUN_TYPES_SQL}),
                     '{UNKNOWN}') {BYTEWISE} AS user_id
     FROM model LEFT JOIN run_users USING (trace_id)
-)"""
-
-
-def _model_aggregate(rollup: Rollup) -> str:
-    f = "FILTER (WHERE finished)"
-    calls = f"NULLIF(count(*) {f}, 0)"
-    return f"""
-SELECT {rollup.key_of("bucket_ts")} AS {rollup.key_column}, user_id, provider, model,
-       count(*) {f} AS total_calls,
-       count(*) FILTER (WHERE status = 'completed') AS successful_calls,
-       count(*) FILTER (WHERE status = 'failed') AS failed_calls,
-       count(*) FILTER (WHERE status = 'cancelled') AS cancelled_calls,
-       coalesce(sum(prompt_tokens) {f}, 0) AS prompt_tokens,
-       coalesce(sum(completion_tokens) {f}, 0) AS completion_tokens,
-       coalesce(sum(total_tokens) {f}, 0) AS total_tokens,
-       coalesce(sum(total_tokens) {f}::double precision / {calls}, 0) AS avg_tokens_per_call,
-       coalesce(round(sum(input_cost) {f}, 6), 0) AS input_cost,
-       coalesce(round(sum(output_cost) {f}, 6), 0) AS output_cost,
-       coalesce(round(sum(total_cost) {f}, 6), 0) AS total_cost,
-       coalesce(round(sum(total_cost) {f} / {calls}, 9), 0) AS avg_cost_per_call,
-       count(duration_ms) {f} AS duration_count,
-       sum(duration_ms) {f} AS sum_duration_ms,
-       avg(duration_ms) {f} AS avg_duration_ms,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) {f} AS p50_duration_ms,
-       percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) {f} AS p95_duration_ms,
-       percentile_cont(0.99) WITHIN GROUP (ORDER BY duration_ms) {f} AS p99_duration_ms,
-       bucket_ts,
-       count(*) AS model_spans_read,
-       count(*) FILTER (WHERE status = '{RUNNING_STATUS}') AS still_running,
-       count(*) FILTER (WHERE NOT finished AND status <> '{RUNNING_STATUS}') AS unknown_status,
-       count(*) FILTER (WHERE finished AND duration_ms IS NULL) AS bad_duration,
-       count(*) FILTER (WHERE finished AND unknown_model) AS unknown_model,
-       count(*) FILTER (WHERE finished AND missing_cost) AS missing_cost,
-       count(*) FILTER (WHERE finished AND missing_tokens) AS missing_tokens,
-       count(*) FILTER (WHERE finished AND own_user IS NULL AND user_id <> '{UNKNOWN}')
-           AS user_from_run,
-       count(*) FILTER (WHERE finished AND user_id = '{UNKNOWN}') AS missing_user,
-       max(coalesce(ended_at, bucket_ts)) {f} AS last_ended_at
-FROM facts
-GROUP BY bucket_ts, user_id, provider, model"""
+),
+groups AS (
+    SELECT bucket_ts, user_id, provider, model,
+           count(*) {f} AS total_calls,
+           count(*) FILTER (WHERE status = 'completed') AS successful_calls,
+           count(*) FILTER (WHERE status = 'failed') AS failed_calls,
+           count(*) FILTER (WHERE status = 'cancelled') AS cancelled_calls,
+           coalesce(sum(prompt_tokens) {f}, 0) AS prompt_tokens,
+           coalesce(sum(completion_tokens) {f}, 0) AS completion_tokens,
+           coalesce(sum(total_tokens) {f}, 0) AS total_tokens,
+           coalesce(sum(total_tokens) {f}::double precision / {calls}, 0) AS avg_tokens_per_call,
+           coalesce(round(sum(input_cost) {f}, 6), 0) AS input_cost,
+           coalesce(round(sum(output_cost) {f}, 6), 0) AS output_cost,
+           coalesce(round(sum(total_cost) {f}, 6), 0) AS total_cost,
+           coalesce(round(sum(total_cost) {f} / {calls}, 9), 0) AS avg_cost_per_call,
+           count(duration_ms) {f} AS duration_count,
+           sum(duration_ms) {f} AS sum_duration_ms,
+           avg(duration_ms) {f} AS avg_duration_ms,
+           array_agg(duration_ms) FILTER (WHERE finished AND duration_ms IS NOT NULL) AS durations,
+           count(*) AS model_spans_read,
+           count(*) FILTER (WHERE status = '{RUNNING_STATUS}') AS still_running,
+           count(*) FILTER (WHERE NOT finished AND status <> '{RUNNING_STATUS}') AS unknown_status,
+           count(*) FILTER (WHERE finished AND duration_ms IS NULL) AS bad_duration,
+           count(*) FILTER (WHERE finished AND unknown_model) AS unknown_model,
+           count(*) FILTER (WHERE finished AND missing_cost) AS missing_cost,
+           count(*) FILTER (WHERE finished AND missing_tokens) AS missing_tokens,
+           count(*) FILTER (WHERE finished AND own_user IS NULL AND user_id <> '{UNKNOWN}')
+               AS user_from_run,
+           count(*) FILTER (WHERE finished AND user_id = '{UNKNOWN}') AS missing_user,
+           max(coalesce(ended_at, bucket_ts)) {f} AS last_ended_at
+    FROM facts
+    GROUP BY bucket_ts, user_id, provider, model
+)
+SELECT {rollup.key_of("g.bucket_ts")} AS {rollup.key_column}, g.user_id, g.provider, g.model,
+       g.total_calls, g.successful_calls, g.failed_calls, g.cancelled_calls,
+       g.prompt_tokens, g.completion_tokens, g.total_tokens, g.avg_tokens_per_call,
+       g.input_cost, g.output_cost, g.total_cost, g.avg_cost_per_call,
+       g.duration_count, g.sum_duration_ms, g.avg_duration_ms,
+       p.levels[1] AS p50_duration_ms,
+       p.levels[2] AS p95_duration_ms,
+       p.levels[3] AS p99_duration_ms,
+       g.bucket_ts, g.model_spans_read, g.still_running, g.unknown_status, g.bad_duration,
+       g.unknown_model, g.missing_cost, g.missing_tokens, g.user_from_run, g.missing_user,
+       g.last_ended_at
+FROM groups g
+CROSS JOIN LATERAL (SELECT {_percentiles((0.5, 0.95, 0.99), "g.durations")} AS levels OFFSET 0) p"""
 
 
 @dataclass(frozen=True)
@@ -685,8 +710,7 @@ class RollupSql:
 
 def rollup_sql(rollup: Rollup, src: str, dst: str, view: str = FAST_VIEW) -> RollupSql:
     is_model = rollup.table == MODEL_USAGE.table
-    ctes = _model_ctes(rollup, src, view) if is_model else _entity_ctes(rollup, src, view)
-    aggregate = f"WITH {ctes}{_model_aggregate(rollup) if is_model else _entity_aggregate(rollup)}"
+    aggregate = (_model_query if is_model else _entity_query)(rollup, src, view)
     bookkeeping = _MODEL_BOOKKEEPING if is_model else _ENTITY_BOOKKEEPING
     agg_columns = (*rollup.columns, "bucket_ts", *(name for name, _ in bookkeeping))
     table = f"{dst}.{rollup.table}"

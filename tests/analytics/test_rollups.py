@@ -202,6 +202,25 @@ def test_defect_5_run_tokens_and_cost_come_from_the_traces_model_calls(analytics
     assert str(row[3]) == "0.007590"
 
 
+def test_each_finished_run_of_a_trace_carries_the_traces_model_calls(analytics_db, spans):
+    # A workflow run and the agent run inside it share a trace: each is an execution whose
+    # tokens are the trace's. A still-running run's model calls wait for a later rollup.
+    trace = spans.run(DAY0, entity="wf-1", models=[("openai", "gpt-4o", 100, 50, 0.002)])
+    spans.run(DAY0, span_type="agent_run", entity="ag-1", trace_id=trace)
+    spans.run(DAY0, status="started", entity="wf-2", models=[("openai", "gpt-4o", 7, 7, 0.5)])
+    report = analytics_db.roll_up(sql.HOURLY, DAY0, DAY0 + H)
+    with analytics_db.rollup_connection() as conn:
+        rows = conn.execute(
+            "SELECT entity_type, entity_id, total_executions, total_tokens, total_cost "
+            "FROM hourly_analytics ORDER BY entity_id"
+        ).fetchall()
+    assert [(t, e, n, tokens, str(cost)) for t, e, n, tokens, cost in rows] == [
+        ("agent", "ag-1", 1, 150, "0.002000"),
+        ("workflow", "wf-1", 1, 150, "0.002000"),
+    ]
+    assert report.stats["still_running"] == 1 and report.stats["model_spans_read"] == 2
+
+
 def test_defect_6_statuses_follow_the_documented_rule(analytics_db, spans):
     for status in ("completed", "completed", "failed", "cancelled", "error", "started"):
         spans.run(DAY0, status=status)
