@@ -320,11 +320,11 @@ def train_family(
 
 def move_aliases(registry: ModelRegistry, assignments: dict[str, dict[str, str]]) -> None:
     """Apply every family's new aliases, or none: a failure puts back the families already moved."""
-    previous = {f: {a: m.version for a, m in registry.aliases(f).items()} for f in assignments}
+    previous = {f: registry.alias_versions(f) for f in assignments}
     moved: list[str] = []
     try:
         for family, mapping in assignments.items():
-            registry.set_aliases(family, mapping)  # restores its own family on failure
+            registry.set_aliases(family, mapping, previous[family])  # restores its own on failure
             moved.append(family)
     except BaseException:
         for family in moved:
