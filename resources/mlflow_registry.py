@@ -13,7 +13,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,31 +102,33 @@ class ModelRegistry:
                 raise self._unavailable("create the experiment", exc) from exc
         return self._experiment_id
 
-    def alias_versions(self, family: str) -> dict[str, str]:
-        """alias -> the version it names now (one call, no per-version lookups); {} if none."""
+    def aliases(self, family: str, names: Iterable[str]) -> dict[str, RegisteredModel]:
+        """alias -> the version it names, with that version's experiment lineage, for each of
+        `names` that is set; {} if the model is not registered yet.
+
+        One lookup per alias, not `get_registered_model`: that loads every version ever
+        registered (to compute the deprecated per-stage "latest versions"), and each training run
+        adds four per family."""
         from mlflow.exceptions import MlflowException
 
         name = self.registered_name(family)
-        try:
-            model = self.client.get_registered_model(name)
-        except MlflowException as exc:
-            if getattr(exc, "error_code", "") == "RESOURCE_DOES_NOT_EXIST":
-                return {}
-            raise self._unavailable(f"read {name}", exc) from exc
-        except Exception as exc:  # noqa: BLE001
-            raise self._unavailable(f"read {name}", exc) from exc
-        return {alias: str(version) for alias, version in model.aliases.items()}
-
-    def aliases(self, family: str) -> dict[str, RegisteredModel]:
-        """alias -> the version it names, with that version's experiment lineage; {} if none."""
-        name = self.registered_name(family)
         result = {}
-        for alias, version in self.alias_versions(family).items():
+        for alias in names:
             try:
-                mv = self.client.get_model_version(name, version)
+                mv = self.client.get_model_version_by_alias(name, alias)
+            except MlflowException as exc:
+                code = getattr(exc, "error_code", "")
+                if code == "RESOURCE_DOES_NOT_EXIST":  # no such registered model
+                    return {}
+                if code == "INVALID_PARAMETER_VALUE":  # the alias is not set
+                    continue
+                raise self._unavailable(f"read {name}@{alias}", exc) from exc
             except Exception as exc:  # noqa: BLE001
-                raise self._unavailable(f"read {name}", exc) from exc
-            result[alias] = RegisteredModel(version, mv.tags.get("experiment", ""), mv.run_id)
+                raise self._unavailable(f"read {name}@{alias}", exc) from exc
+            self._registered.add(name)
+            result[alias] = RegisteredModel(
+                str(mv.version), mv.tags.get("experiment", ""), mv.run_id
+            )
         return result
 
     def log_model(
@@ -226,11 +228,11 @@ class ModelRegistry:
         previous: Mapping[str, str] | None = None,
     ) -> None:
         """Point each alias at its version, all or nothing: on any failure the aliases already
-        moved are put back and MlflowUnavailable is raised. `previous` (alias -> version, as
-        `alias_versions` returns) saves re-reading them when the caller just did."""
+        moved are put back and MlflowUnavailable is raised. `previous` (alias -> version now)
+        saves re-reading them when the caller just did."""
         name = self.registered_name(family)
         if previous is None:
-            previous = self.alias_versions(family)
+            previous = {a: m.version for a, m in self.aliases(family, assignments).items()}
         done: list[str] = []
         try:
             for alias, version in assignments.items():

@@ -80,7 +80,7 @@ def _serve_models(registry: ModelRegistry | None, failure: str | None) -> dict:
             fam.load_failures = dict.fromkeys(ALIASES, failure or "load_error")
             continue
         try:
-            registered = registry.aliases(family)
+            registered = registry.aliases(family, ALIASES)
         except MlflowUnavailable:
             fam.load_failures = dict.fromkeys(ALIASES, "registry_unreachable")
             continue
@@ -290,7 +290,7 @@ def train_family(
     from assets.rps.modeling import fit_model
 
     config = load_experiments(family)
-    current = registry.aliases(family)
+    current = registry.aliases(family, ALIASES)
     results, assignments = [], {}
     for alias in ALIASES:
         experiment = (
@@ -320,7 +320,10 @@ def train_family(
 
 def move_aliases(registry: ModelRegistry, assignments: dict[str, dict[str, str]]) -> None:
     """Apply every family's new aliases, or none: a failure puts back the families already moved."""
-    previous = {f: registry.alias_versions(f) for f in assignments}
+    previous = {
+        f: {a: m.version for a, m in registry.aliases(f, mapping).items()}
+        for f, mapping in assignments.items()
+    }
     moved: list[str] = []
     try:
         for family, mapping in assignments.items():
@@ -406,7 +409,7 @@ def promote_family(store: GamesStore, registry: ModelRegistry, family: str, sour
     alias moves commit together, or none of them do."""
     current = {
         a: promotion.AliasHolder(m.version, m.experiment)
-        for a, m in registry.aliases(family).items()
+        for a, m in registry.aliases(family, ALIASES).items()
     }
     moved: dict[str, str | None] = {}
     try:
@@ -561,7 +564,7 @@ def model_cache(
     registry.check()
     desired = []
     for family in FAMILIES:
-        for alias, m in sorted(registry.aliases(family).items()):
+        for alias, m in sorted(registry.aliases(family, ALIASES).items()):
             desired.append(
                 cache_logic.CacheEntry(
                     family, alias, registry.registered_name(family), m.version, m.run_id
