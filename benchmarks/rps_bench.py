@@ -135,7 +135,6 @@ def training_overhead(
 ) -> list[dict]:
     """Per size: `repeats` interleaved pairs of (four direct fits, one pipeline run), CPU time."""
     from dagster import DagsterInstance, materialize
-    from sklearn.preprocessing import StandardScaler
 
     from assets.rps.assets import TRAINING_DATA_KEY, bot_models
     from assets.rps.modeling import (
@@ -143,7 +142,7 @@ def training_overhead(
         load_experiments,
         make_classifier,
         read_training_tail,
-        validation_mask,
+        split_and_scale,
     )
     from resources.lake import LakeResource
     from resources.mlflow_registry import MlflowRegistryResource
@@ -179,12 +178,14 @@ def training_overhead(
         assert result.success
         return time.perf_counter() - started, time.process_time() - cpu
 
-    def direct(x_train, y_train, x_val, y_val) -> tuple[float, float]:
+    def direct(split) -> tuple[float, float]:
         started, cpu = time.perf_counter(), time.process_time()
         for alias in ALIASES:
             params = experiments.params(experiments.initial_aliases[alias])
             model = make_classifier("xgboost", params, n_jobs=n_jobs)
-            model.fit(x_train, y_train, eval_set=[(x_val, y_val)], verbose=False)
+            model.fit(
+                split.x_train, split.y_train, eval_set=[(split.x_val, split.y_val)], verbose=False
+            )
         return time.perf_counter() - started, time.process_time() - cpu
 
     # warm-up on a small matrix: imports and the first model's one-off costs
@@ -192,18 +193,15 @@ def training_overhead(
     results = []
     for rows in sizes:
         matrix = read_training_tail(lake.lake.path(TRAINING_DATA_KEY), rows)
-        val = validation_mask(matrix.game_ids)
-        scaler = StandardScaler().fit(matrix.features[~val])
-        same = (scaler.transform(matrix.features[~val]), matrix.labels[~val],
-                scaler.transform(matrix.features[val]), matrix.labels[val])  # fmt: skip
+        split = split_and_scale(matrix.features, matrix.labels, matrix.game_ids)
 
         pairs = []
         for i in range(repeats):  # interleaved, alternating which goes first
             if i % 2:
                 p = pipeline(rows)
-                pairs.append((direct(*same), p))
+                pairs.append((direct(split), p))
             else:
-                d = direct(*same)
+                d = direct(split)
                 pairs.append((d, pipeline(rows)))
         # CPU time (all threads of this process) is the fair figure on a shared machine: wall
         # time there mostly measures the other tenants. Each pair's two halves ran back to back,
@@ -213,7 +211,7 @@ def training_overhead(
         results.append(
             {
                 "rows": int(len(matrix.labels)),
-                "train_rows": int((~val).sum()),
+                "train_rows": len(split.y_train),
                 "pairs": pairs,
                 "direct_cpu_s": statistics.median(d[1] for d, _ in pairs),
                 "pipeline_cpu_s": statistics.median(p[1] for _, p in pairs),

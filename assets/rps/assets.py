@@ -28,8 +28,10 @@ from assets.rps import gameplay, promotion
 from assets.rps.modeling import (
     ALIASES,
     FAMILIES,
+    Split,
     load_experiments,
     read_training_tail,
+    split_and_scale,
     trainability_problem,
 )
 from assets.rps.players import LEGACY_BOTS, LEGACY_POLICIES, simulated_human
@@ -278,10 +280,16 @@ def _read_training_matrix(lake: LakeResource, max_rows: int):
 
 
 def train_family(
-    registry: ModelRegistry, family: str, matrix, n_jobs: int, tags: dict[str, str]
+    registry: ModelRegistry,
+    family: str,
+    split: Split,
+    example: np.ndarray,
+    n_jobs: int,
+    tags: dict[str, str],
 ) -> tuple[list[dict], dict[str, str]]:
     """Fit, log and register the four aliases' models of one family; returns the results and the
     alias -> new version assignment (not applied here: all families' aliases move together).
+    `example`: a few raw feature rows, for the logged signature.
 
     Each alias is retrained with the experiment (hyperparameters) of the model it holds now, so a
     promotion's outcome survives retraining; a new family starts from the config's initial
@@ -300,7 +308,7 @@ def train_family(
             experiment = config.initial_aliases[alias]
         params = config.params(experiment)
         started = time.perf_counter()
-        fitted = fit_model(family, params, matrix.features, matrix.labels, matrix.game_ids, n_jobs)
+        fitted = fit_model(family, params, split, n_jobs)
         fit_seconds = time.perf_counter() - started
         registered = registry.log_model(
             family,
@@ -308,7 +316,7 @@ def train_family(
             fitted.model,
             params,
             fitted.metrics,
-            matrix.features[:5],
+            example,
             {**tags, "alias": alias, "config_version": config.version},
         )
         assignments[alias] = registered.version
@@ -365,10 +373,11 @@ def bot_models(
             metadata={"registered_models": 0, "reason": problem, "rows": len(matrix.labels)}
         )
     tags = {"dagster_run_id": context.run_id}
+    split = split_and_scale(matrix.features, matrix.labels, matrix.game_ids)
     results, assignments = [], {}
     for family in config.families:
         family_results, assignments[family] = train_family(
-            registry, family, matrix, config.n_jobs, tags
+            registry, family, split, matrix.features[:5], config.n_jobs, tags
         )
         results += family_results
     move_aliases(registry, assignments)
