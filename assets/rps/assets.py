@@ -28,8 +28,10 @@ from assets.rps import gameplay, promotion
 from assets.rps.modeling import (
     ALIASES,
     FAMILIES,
+    Split,
     load_experiments,
     read_training_tail,
+    split_and_scale,
     trainability_problem,
 )
 from assets.rps.players import LEGACY_BOTS, LEGACY_POLICIES, simulated_human
@@ -80,7 +82,7 @@ def _serve_models(registry: ModelRegistry | None, failure: str | None) -> dict:
             fam.load_failures = dict.fromkeys(ALIASES, failure or "load_error")
             continue
         try:
-            registered = registry.aliases(family)
+            registered = registry.aliases(family, ALIASES)
         except MlflowUnavailable:
             fam.load_failures = dict.fromkeys(ALIASES, "registry_unreachable")
             continue
@@ -278,10 +280,16 @@ def _read_training_matrix(lake: LakeResource, max_rows: int):
 
 
 def train_family(
-    registry: ModelRegistry, family: str, matrix, n_jobs: int, tags: dict[str, str]
+    registry: ModelRegistry,
+    family: str,
+    split: Split,
+    example: np.ndarray,
+    n_jobs: int,
+    tags: dict[str, str],
 ) -> tuple[list[dict], dict[str, str]]:
     """Fit, log and register the four aliases' models of one family; returns the results and the
     alias -> new version assignment (not applied here: all families' aliases move together).
+    `example`: a few raw feature rows, for the logged signature.
 
     Each alias is retrained with the experiment (hyperparameters) of the model it holds now, so a
     promotion's outcome survives retraining; a new family starts from the config's initial
@@ -290,7 +298,7 @@ def train_family(
     from assets.rps.modeling import fit_model
 
     config = load_experiments(family)
-    current = registry.aliases(family)
+    current = registry.aliases(family, ALIASES)
     results, assignments = [], {}
     for alias in ALIASES:
         experiment = (
@@ -299,32 +307,36 @@ def train_family(
         if experiment not in config.experiments:
             experiment = config.initial_aliases[alias]
         params = config.params(experiment)
-        started = time.perf_counter()
-        fitted = fit_model(family, params, matrix.features, matrix.labels, matrix.game_ids, n_jobs)
-        fit_seconds = time.perf_counter() - started
+        started, cpu = time.perf_counter(), time.process_time()
+        fitted = fit_model(family, params, split, n_jobs)
+        fit_seconds, fit_cpu = time.perf_counter() - started, time.process_time() - cpu
         registered = registry.log_model(
             family,
             experiment,
             fitted.model,
             params,
             fitted.metrics,
-            matrix.features[:5],
+            example,
             {**tags, "alias": alias, "config_version": config.version},
         )
         assignments[alias] = registered.version
         results.append({"family": family, "alias": alias, "experiment": experiment,
                         "version": registered.version, "fit_seconds": fit_seconds,
+                        "fit_cpu_seconds": fit_cpu,
                         **fitted.metrics})  # fmt: skip
     return results, assignments
 
 
 def move_aliases(registry: ModelRegistry, assignments: dict[str, dict[str, str]]) -> None:
     """Apply every family's new aliases, or none: a failure puts back the families already moved."""
-    previous = {f: {a: m.version for a, m in registry.aliases(f).items()} for f in assignments}
+    previous = {
+        f: {a: m.version for a, m in registry.aliases(f, mapping).items()}
+        for f, mapping in assignments.items()
+    }
     moved: list[str] = []
     try:
         for family, mapping in assignments.items():
-            registry.set_aliases(family, mapping)  # restores its own family on failure
+            registry.set_aliases(family, mapping, previous[family])  # restores its own on failure
             moved.append(family)
     except BaseException:
         for family in moved:
@@ -362,10 +374,11 @@ def bot_models(
             metadata={"registered_models": 0, "reason": problem, "rows": len(matrix.labels)}
         )
     tags = {"dagster_run_id": context.run_id}
+    split = split_and_scale(matrix.features, matrix.labels, matrix.game_ids)
     results, assignments = [], {}
     for family in config.families:
         family_results, assignments[family] = train_family(
-            registry, family, matrix, config.n_jobs, tags
+            registry, family, split, matrix.features[:5], config.n_jobs, tags
         )
         results += family_results
     move_aliases(registry, assignments)
@@ -379,6 +392,8 @@ def bot_models(
             "registered_models": len(results),
             "rows": len(matrix.labels),
             "fit_seconds": round(sum(r["fit_seconds"] for r in results), 3),
+            # CPU of fitting and evaluating alone (all threads): the rest of the run is overhead
+            "fit_cpu_seconds": round(sum(r["fit_cpu_seconds"] for r in results), 3),
             "models": _md_table(
                 ["family", "alias", "experiment", "version", "accuracy", "log loss"],
                 [
@@ -406,7 +421,7 @@ def promote_family(store: GamesStore, registry: ModelRegistry, family: str, sour
     alias moves commit together, or none of them do."""
     current = {
         a: promotion.AliasHolder(m.version, m.experiment)
-        for a, m in registry.aliases(family).items()
+        for a, m in registry.aliases(family, ALIASES).items()
     }
     moved: dict[str, str | None] = {}
     try:
@@ -561,7 +576,7 @@ def model_cache(
     registry.check()
     desired = []
     for family in FAMILIES:
-        for alias, m in sorted(registry.aliases(family).items()):
+        for alias, m in sorted(registry.aliases(family, ALIASES).items()):
             desired.append(
                 cache_logic.CacheEntry(
                     family, alias, registry.registered_name(family), m.version, m.run_id

@@ -106,19 +106,21 @@ class FitResult:
     metrics: dict[str, float]
 
 
-def fit_model(
-    family: str,
-    params: dict[str, Any],
-    features: np.ndarray,
-    labels: np.ndarray,
-    game_ids: np.ndarray,
-    n_jobs: int = 1,
-    seed: int = 0,
-) -> FitResult:
-    """Fit one model on the game-stratified training part; metrics on the validation games."""
+@dataclass
+class Split:
+    """One matrix split game-stratified and scaled, shared by every model trained on it (the
+    split and the scaler depend only on the data, not on the family or the hyperparameters)."""
+
+    scaler: Any  # StandardScaler fitted on the training part
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+
+
+def split_and_scale(features: np.ndarray, labels: np.ndarray, game_ids: np.ndarray) -> Split:
+    """Validation games by `validation_mask`; the scaler is fitted on the training part only."""
     # imported here: loading the code location should not pay for scikit-learn
-    from sklearn.metrics import accuracy_score, log_loss
-    from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
 
     val = validation_mask(game_ids)
@@ -126,21 +128,38 @@ def fit_model(
         val = np.zeros(len(labels), bool)
         val[int(len(labels) * 0.8) :] = True
     scaler = StandardScaler().fit(features[~val])
-    x_train, x_val = scaler.transform(features[~val]), scaler.transform(features[val])
+    return Split(
+        scaler,
+        scaler.transform(features[~val]),
+        labels[~val],
+        scaler.transform(features[val]),
+        labels[val],
+    )
+
+
+def fit_model(
+    family: str, params: dict[str, Any], split: Split, n_jobs: int = 1, seed: int = 0
+) -> FitResult:
+    """Fit one model on the split's training part; metrics on its validation games."""
+    from sklearn.metrics import accuracy_score, log_loss
+    from sklearn.pipeline import Pipeline
+
     classifier = make_classifier(family, params, n_jobs, seed)
     if family == "xgboost":
-        classifier.fit(x_train, labels[~val], eval_set=[(x_val, labels[val])], verbose=False)
+        classifier.fit(
+            split.x_train, split.y_train, eval_set=[(split.x_val, split.y_val)], verbose=False
+        )
     else:
-        classifier.fit(x_train, labels[~val])
-    model = Pipeline([("scale", scaler), ("model", classifier)])
-    probabilities = classifier.predict_proba(x_val)
+        classifier.fit(split.x_train, split.y_train)
+    model = Pipeline([("scale", split.scaler), ("model", classifier)])
+    probabilities = classifier.predict_proba(split.x_val)
     return FitResult(
         model,
         {
-            "action_accuracy": float(accuracy_score(labels[val], probabilities.argmax(axis=1))),
-            "log_loss": float(log_loss(labels[val], probabilities, labels=[0, 1, 2])),
-            "train_rows": float((~val).sum()),
-            "validation_rows": float(val.sum()),
+            "action_accuracy": float(accuracy_score(split.y_val, probabilities.argmax(axis=1))),
+            "log_loss": float(log_loss(split.y_val, probabilities, labels=[0, 1, 2])),
+            "train_rows": float(len(split.y_train)),
+            "validation_rows": float(len(split.y_val)),
         },
     )
 

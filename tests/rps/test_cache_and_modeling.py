@@ -11,6 +11,7 @@ from assets.rps.modeling import (
     FAMILIES,
     fit_model,
     load_experiments,
+    split_and_scale,
     trainability_problem,
     validation_mask,
 )
@@ -111,7 +112,7 @@ def test_each_family_fits_and_predicts_probabilities(family):
     x = rng.random((1000, 50)).astype(np.float32)
     y = (x[:, 0] * 3).astype(np.int8)  # learnable
     params = load_experiments(family).params(load_experiments(family).initial_aliases["Production"])
-    result = fit_model(family, params, x, y, np.repeat(np.arange(200), 5))
+    result = fit_model(family, params, split_and_scale(x, y, np.repeat(np.arange(200), 5)))
     probabilities = result.model.predict_proba(x[:4])
     assert probabilities.shape == (4, 3)
     assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)

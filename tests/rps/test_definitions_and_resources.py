@@ -119,3 +119,58 @@ def test_lineage_and_training_job_run_promotion_after_training():
     assert {n.name for n in job.graph.node_defs} == {
         "training_data", "bot_models", "model_promotion", "model_cache",
     }  # fmt: skip
+
+
+def _tiny_model():
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.random.default_rng(0).random((30, 50)).astype(np.float32)
+    return LogisticRegression(max_iter=50).fit(x, np.arange(30) % 3), x
+
+
+def test_logged_model_is_a_finished_run_with_params_metrics_signature_and_a_version(mlflow_store):
+    from mlflow.models import Model
+
+    registry = mlflow_store.resource().registry()
+    model, x = _tiny_model()
+    logged = registry.log_model(
+        "mnlogit", "mnl_c1", model, {"C": 1.0}, {"log_loss": 0.5}, x[:2], {"alias": "B"}
+    )
+    client = mlflow_store.client()
+    run = client.get_run(logged.run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.params == {"C": "1.0"} and run.data.metrics == {"log_loss": 0.5}
+    assert {
+        "alias": "B",
+        "family": "mnlogit",
+        "experiment": "mnl_c1",
+    }.items() <= run.data.tags.items()
+    mv = client.get_model_version("rps_bot_mnlogit", logged.version)
+    assert mv.run_id == logged.run_id and mv.tags["experiment"] == "mnl_c1"
+
+    registry.set_aliases("mnlogit", {"Production": logged.version})
+    loaded, version = registry.load_model("mnlogit", "Production")
+    assert version == logged
+    assert (loaded.predict_proba(x[:2]) == model.predict_proba(x[:2])).all()
+    files = registry.download_model("mnlogit", logged.version, mlflow_store.artifacts.parent)
+    signature = Model.load(files).signature
+    assert tuple(signature.inputs.to_dict()[0]["tensor-spec"]["shape"]) == (-1, 50)
+
+
+def test_a_model_that_fails_to_register_leaves_a_failed_run_and_no_version(
+    mlflow_store, monkeypatch
+):
+    registry = mlflow_store.resource().registry()
+    model, x = _tiny_model()
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("registry refused")
+
+    monkeypatch.setattr(registry.client, "create_model_version", refuse)
+    with pytest.raises(MlflowUnavailable, match="registry refused"):
+        registry.log_model("mnlogit", "mnl_c1", model, {}, {}, x[:2], {})
+    client = mlflow_store.client()
+    [run] = client.search_runs([registry.experiment_id()])
+    assert run.info.status == "FAILED"
+    assert client.search_model_versions("name='rps_bot_mnlogit'") == []
