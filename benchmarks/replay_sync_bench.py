@@ -128,7 +128,10 @@ def rclone_transfers(output: str) -> int:
 
 
 def ours(endpoint: str, bucket: str, prefix: str, folder: Path, workers: int):
-    tree = BucketTree(client(endpoint), bucket, prefix)
+    # As ReplayStoreResource.tree() builds it (without importing Dagster into the measurement).
+    pool = max(32, workers * 2)
+    s3 = make_s3_client(endpoint, REGION, KEY_ID, SECRET, max_pool_connections=pool, bulk=True)
+    tree = BucketTree(s3, bucket, prefix)
     return sync_up(LocalTree(folder), tree, workers=workers, log=lambda _m: None)
 
 

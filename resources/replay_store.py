@@ -72,6 +72,7 @@ class ReplayStoreResource(ConfigurableResource):
                 self.access_key_id,
                 self.secret_access_key,
                 max_pool_connections=max(32, self.transfers * 2),
+                bulk=True,
             )
         return self._client
 

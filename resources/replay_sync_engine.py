@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import concurrent.futures
+import functools
 import hashlib
 import os
 import threading
@@ -147,21 +148,26 @@ class LocalTree:
         states: dict[str, FileState] = {}
         if not self.root.is_dir():
             return states
-        stack = [self.root]
+        skip = len(os.path.join(self.root, ""))  # entry paths start with the root and a separator
+        stack = [str(self.root)]
         while stack:
             folder = stack.pop()
             with os.scandir(folder) as entries:
                 for entry in entries:
                     if entry.is_dir(follow_symlinks=False):
-                        stack.append(Path(entry.path))
+                        stack.append(entry.path)
                     elif entry.is_file() and not is_partial(entry.name):
                         stat = entry.stat()
-                        rel = Path(entry.path).relative_to(self.root).as_posix()
+                        rel = entry.path[skip:].replace(os.sep, "/")
                         states[rel] = FileState(rel, stat.st_size, stat.st_mtime_ns)
         return states
 
     def path(self, relative: str) -> Path:
-        return safe_local_path(self.root, relative)
+        return safe_local_path(self.root, relative, self._resolved_root)
+
+    @functools.cached_property
+    def _resolved_root(self) -> Path:
+        return self.root.resolve()  # once, not per file
 
     def fill(self, state: FileState) -> FileState:
         """Add the MD5 (reads the file)."""
@@ -208,16 +214,19 @@ class BucketTree:
         return explain_s3_error(exc, self.bucket, action)
 
     def list(
-        self, hints: list[str] | None = None, parts: int = 4, min_keys_per_part: int = 500
+        self, hints: list[str] | None = None, keys_per_range: int = 900, threads: int = 8
     ) -> tuple[dict[str, FileState], list[tuple[str, str]]]:
         """(listing, refused keys). Keys that are no plain relative path are refused, not listed.
 
         `hints` (relative names expected in the bucket, e.g. the local side's) let a large
-        listing run as `parts` concurrent key ranges instead of one page after another.
+        listing run as concurrent key ranges of about one page each (< 1,000 keys): a second
+        page per range would cost one more request, and stores that sort the whole prefix for
+        every page (moto does) a full scan each.
         """
         prefix = self.prefix + "/" if self.prefix else ""
         hint_keys = sorted(prefix + h for h in hints or [])
-        ranges = listing_ranges(hint_keys, parts, min_keys_per_part)
+        parts = -(-len(hint_keys) // keys_per_range)
+        ranges = listing_ranges(hint_keys, parts, min_keys_per_part=keys_per_range // 2)
         states: dict[str, FileState] = {}
         refused: list[tuple[str, str]] = []
         try:
@@ -230,7 +239,7 @@ class BucketTree:
                     for _, hi in ranges
                 ]
                 expected = [n - m for n, m in zip(expected, [0, *expected[:-1]], strict=True)]
-                with concurrent.futures.ThreadPoolExecutor(len(ranges)) as pool:
+                with concurrent.futures.ThreadPoolExecutor(min(len(ranges), threads)) as pool:
                     pages = list(
                         pool.map(
                             lambda r, n: self._list_range(prefix, *r, expected=n),
@@ -291,8 +300,8 @@ class BucketTree:
         key = self.key(state.path)
         try:
             if state.size <= SMALL_BODY:
-                # Bytes, not a file object: botocore sends `Expect: 100-continue` (one more round
-                # trip per object) for every file object, which dominates for small replays.
+                # Bytes, not a file object: a bulk client (make_s3_client(bulk=True)) then skips
+                # `Expect: 100-continue`, one more round trip per object.
                 self.client.put_object(
                     Bucket=self.bucket, Key=key, Body=local.read_bytes(), Metadata=metadata
                 )
@@ -377,15 +386,20 @@ def _run_transfers(
 ) -> tuple[int, int]:
     progress = Progress(log, len(plan.transfers), plan.transfer_bytes, what)
     failures: list[tuple[str, str]] = []
+
+    def transfer(state: FileState) -> None:
+        try:
+            action(state)
+        except BaseException as exc:  # noqa: BLE001 - every failure is collected and reported
+            failures.append((state.path, str(exc) or type(exc).__name__))
+        else:
+            progress.done(state.size)
+
+    # The workers record their own outcome: waiting on each future (as_completed) woke this
+    # thread once per file, a GIL hand-off per small upload that cost ~15 % of the client CPU.
     with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="transfer") as pool:
-        futures = {pool.submit(action, state): state for state, _ in plan.transfers}
-        for future in concurrent.futures.as_completed(futures):
-            state = futures[future]
-            try:
-                future.result()
-                progress.done(state.size)
-            except Exception as exc:  # noqa: BLE001 - every failure is collected and reported
-                failures.append((state.path, str(exc)))
+        for state, _ in plan.transfers:
+            pool.submit(transfer, state)
     if failures:
         examples = "; ".join(f"{path}: {reason}" for path, reason in failures[:3])
         raise SyncFailed(
@@ -396,26 +410,11 @@ def _run_transfers(
     return progress.files, progress.bytes
 
 
-def _hash_batch(local: LocalTree, states: list[FileState]) -> list[FileState]:
-    return [local.fill(state) for state in states]
-
-
-def _list_both(local: LocalTree, remote: BucketTree, pool, batch: int = 64):
-    """(local listing, (bucket listing, refused keys)). While the bucket is listed, the small
-    local files are hashed: an unchanged file is then settled by its MD5 against the listing's
-    ETag without waiting. Hashing the listing makes unnecessary (an empty bucket) is cancelled."""
+def _list_both(local: LocalTree, remote: BucketTree):
+    """(local listing, (bucket listing, refused keys)). Local files are hashed afterwards, and
+    only those the bucket holds with the same size (`transfer_reason` fills them lazily)."""
     states = local.list()
-    listing = pool.submit(remote.list, list(states))
-    small = [state for state in states.values() if state.size <= SMALL_BODY]
-    batches = [small[i : i + batch] for i in range(0, len(small), batch)]
-    hashing = [pool.submit(_hash_batch, local, states_batch) for states_batch in batches]
-    bucket = listing.result()
-    for future in hashing:
-        future.cancel()
-    for future in hashing:
-        if not future.cancelled():
-            states.update((state.path, state) for state in future.result())
-    return states, bucket
+    return states, remote.list(list(states))
 
 
 def sync_up(
@@ -429,7 +428,7 @@ def sync_up(
     """Make `remote` mirror `local` (rclone sync; with delete=False, rclone copy)."""
     started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="check") as checkers:
-        source, (destination, refused) = _list_both(local, remote, checkers)
+        source, (destination, refused) = _list_both(local, remote)
         decide = partial(transfer_reason, fill_source=local.fill, fill_destination=remote.fill)
         plan = plan_sync(source, destination, decide, delete, mapper=checkers.map)
     plan.refused = refused
@@ -462,7 +461,7 @@ def sync_down(
     if not dry_run:
         local.clean_partials()
     with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="check") as checkers:
-        destination, (source, refused) = _list_both(local, remote, checkers)
+        destination, (source, refused) = _list_both(local, remote)
         decide = partial(
             transfer_reason,
             fill_source=remote.fill,

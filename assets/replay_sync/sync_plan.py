@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 import posixpath
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 
 class UnsafeKey(ValueError):
@@ -212,7 +213,7 @@ def check_relative_path(relative: str) -> str:
     backslashes, empty or `.` segments, NUL bytes."""
     if not relative or "\x00" in relative or "\\" in relative:
         raise UnsafeKey(f"refused key {relative!r}: empty, NUL byte or backslash")
-    if relative.startswith("/") or PurePosixPath(relative).is_absolute() or ":" in relative[:3]:
+    if relative.startswith("/") or ":" in relative[:3]:  # (a POSIX path is absolute iff so)
         raise UnsafeKey(f"refused key {relative!r}: absolute path")
     parts = relative.split("/")
     if any(part in ("", ".", "..") for part in parts):
@@ -222,12 +223,16 @@ def check_relative_path(relative: str) -> str:
     return relative
 
 
-def safe_local_path(root: Path, relative: str) -> Path:
-    """`root/relative`, refusing keys that would escape `root` (also through symlinks)."""
+def safe_local_path(root: Path, relative: str, resolved_root: Path | None = None) -> Path:
+    """`root/relative`, refusing keys that would escape `root` (also through symlinks).
+
+    `resolved_root` is `root.resolve()` when the caller has it (it is the same for every file);
+    strings rather than Paths because this runs once per transferred file."""
     check_relative_path(relative)
-    root = root.resolve()
-    target = (root / relative).resolve()
-    if not target.is_relative_to(root):
+    root = resolved_root or root.resolve()
+    target = os.path.realpath(os.path.join(root, relative))
+    # With the trailing separator: /a/bc is not inside /a/b.
+    if target != str(root) and not target.startswith(os.path.join(root, "")):
         raise UnsafeKey(f"refused key {relative!r}: it resolves outside {root}")
     return root / relative
 

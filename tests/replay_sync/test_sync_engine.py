@@ -250,5 +250,5 @@ def test_ranged_listing_equals_the_plain_listing(store):
     tree = store.tree("fox")
     plain, _ = tree.list()
     hints = [k[len("fox/") :] for k in keys[::2]] + ["not/in/bucket.slp"]  # half the names
-    ranged, _ = tree.list(hints, parts=4, min_keys_per_part=5)
+    ranged, _ = tree.list(hints, keys_per_range=10)  # 4 ranges
     assert len(plain) == 60 and ranged == plain

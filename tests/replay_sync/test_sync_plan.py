@@ -141,8 +141,13 @@ def test_symlink_escape_is_refused(tmp_path):
     root.mkdir()
     outside.mkdir()
     os.symlink(outside, root / "link")
-    with pytest.raises(UnsafeKey):
-        safe_local_path(root, "link/file.slp")
+    (tmp_path / "root2").mkdir()  # a sibling whose name starts with the root's
+    os.symlink(tmp_path / "root2", root / "sibling")
+    for relative in ("link/file.slp", "sibling/file.slp"):
+        with pytest.raises(UnsafeKey):
+            safe_local_path(root, relative)
+        with pytest.raises(UnsafeKey):
+            safe_local_path(root, relative, resolved_root=root.resolve())
     assert safe_local_path(root, "sub/file.slp") == root / "sub/file.slp"
     assert check_relative_path("a/b.slp") == "a/b.slp"
 
