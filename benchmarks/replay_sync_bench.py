@@ -27,7 +27,7 @@ from pathlib import Path
 
 import psutil
 
-from resources.object_store import make_s3_client
+from resources.object_store import SmallObjectPut, make_s3_client
 from resources.replay_sync_engine import BucketTree, LocalTree, sync_up
 
 KEY_ID, SECRET, REGION = "bench-key-id", "bench-secret-key", "us-east-1"
@@ -131,7 +131,8 @@ def ours(endpoint: str, bucket: str, prefix: str, folder: Path, workers: int):
     # As ReplayStoreResource.tree() builds it (without importing Dagster into the measurement).
     pool = max(32, workers * 2)
     s3 = make_s3_client(endpoint, REGION, KEY_ID, SECRET, max_pool_connections=pool, bulk=True)
-    tree = BucketTree(s3, bucket, prefix)
+    small_put = SmallObjectPut.for_endpoint(endpoint, REGION, KEY_ID, SECRET, pool)
+    tree = BucketTree(s3, bucket, prefix, small_put=small_put)
     return sync_up(LocalTree(folder), tree, workers=workers, log=lambda _m: None)
 
 

@@ -11,7 +11,7 @@ from dagster import ConfigurableResource, EnvVar
 from pydantic import PrivateAttr
 
 from assets.replay_sync.sync_plan import clean_prefix, join_key
-from resources.object_store import ObjectStoreError, make_s3_client
+from resources.object_store import ObjectStoreError, SmallObjectPut, make_s3_client
 from resources.replay_sync_engine import BucketTree
 from resources.settings import env_or
 
@@ -49,6 +49,7 @@ class ReplayStoreResource(ConfigurableResource):
     multipart_concurrency: int = 4
 
     _client: object | None = PrivateAttr(default=None)
+    _small_put: SmallObjectPut | None = PrivateAttr(default=None)
 
     def client(self):
         if self._client is None:
@@ -71,17 +72,29 @@ class ReplayStoreResource(ConfigurableResource):
                 self.region,
                 self.access_key_id,
                 self.secret_access_key,
-                max_pool_connections=max(32, self.transfers * 2),
+                max_pool_connections=self._pool_size(),
                 bulk=True,
+            )
+            self._small_put = SmallObjectPut.for_endpoint(
+                self.endpoint_url,
+                self.region,
+                self.access_key_id,
+                self.secret_access_key,
+                max_pool_connections=self._pool_size(),
             )
         return self._client
 
+    def _pool_size(self) -> int:
+        return max(32, self.transfers * 2)
+
     def tree(self, *parts: str) -> BucketTree:
+        client = self.client()  # also sets up self._small_put
         return BucketTree(
-            self.client(),
+            client,
             self.bucket,
             join_key(clean_prefix(self.prefix), *parts),
             max_concurrency=self.multipart_concurrency,
+            small_put=self._small_put,
         )
 
     def usage(self, *parts: str) -> tuple[int, int]:

@@ -47,6 +47,7 @@ from assets.replay_sync.sync_plan import (
 from resources.object_store import (
     MULTIPART_THRESHOLD,
     ObjectStoreError,
+    SmallObjectPut,
     explain_s3_error,
     transfer_config,
 )
@@ -193,8 +194,10 @@ class BucketTree:
         prefix: str,
         max_concurrency: int = 4,
         multipart_threshold: int = MULTIPART_THRESHOLD,
+        small_put: SmallObjectPut | None = None,
     ):
         self.client = client
+        self.small_put = small_put  # small uploads bypass botocore's per-request CPU when set
         self.bucket = bucket
         self.prefix = clean_prefix(prefix)
         # Memory of one large transfer is about max_concurrency parts of the chunk size.
@@ -299,7 +302,9 @@ class BucketTree:
         metadata = {"mtime": mtime_to_metadata(state.mtime_ns or os.stat(local).st_mtime_ns)}
         key = self.key(state.path)
         try:
-            if state.size <= SMALL_BODY:
+            if state.size <= SMALL_BODY and self.small_put is not None:
+                self.small_put.put(self.bucket, key, local.read_bytes(), metadata)
+            elif state.size <= SMALL_BODY:
                 # Bytes, not a file object: a bulk client (make_s3_client(bulk=True)) then skips
                 # `Expect: 100-continue`, one more round trip per object.
                 self.client.put_object(
