@@ -1,4 +1,5 @@
-"""replay_sync benchmark: our sync engine beside rclone against the same moto S3 server over HTTP.
+"""replay_sync benchmark: our sync engine beside rclone, each against its own fresh moto S3 server
+over HTTP (the same server software and version).
 
     uv run python -m benchmarks.replay_sync_bench            # 5,000 small files, a 1 GiB file
     uv run python -m benchmarks.replay_sync_bench --quick    # 500 files, a 64 MiB file
@@ -165,24 +166,30 @@ def main() -> None:
     if not shutil.which("rclone"):
         sys.exit("rclone is missing: apt-get update && apt-get install -y rclone")
 
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    moto = start_moto(port)
+    # One fresh moto server per client: moto's PUTs slow down as it holds more objects, so a
+    # shared server would favour whoever uploads first.
+    servers = {}
+    for side in ("ours", "rclone"):
+        port = free_port()
+        servers[side] = (f"http://127.0.0.1:{port}", start_moto(port))
+    endpoint, r_endpoint = servers["ours"][0], servers["rclone"][0]
     work = Path(tempfile.mkdtemp(prefix="replay-sync-bench-"))
     rows = []
     try:
-        s3 = client(endpoint)
-        for bucket in ("ours", "rclone"):
-            s3.create_bucket(Bucket=bucket)
+        client(endpoint).create_bucket(Bucket="ours")
+        client(r_endpoint).create_bucket(Bucket="rclone")
         small = work / "small"
         total = make_small_files(small, files)
-        print(f"{files} files, {total / 1e6:.1f} MB; moto at {endpoint}", flush=True)
+        print(
+            f"{files} files, {total / 1e6:.1f} MB; moto at {endpoint} and {r_endpoint}", flush=True
+        )
 
-        moto_cpu = psutil.Process(moto.pid)
+        moto_cpu = psutil.Process(servers["ours"][1].pid)
+        r_moto_cpu = psutil.Process(servers["rclone"][1].pid)
         with cpu_seconds() as f_cpu, cpu_seconds(moto_cpu) as f_moto:
             first = ours(endpoint, "ours", "mewtwo", small, args.workers)
-        with cpu_seconds(children=True) as rf_cpu, cpu_seconds(moto_cpu) as rf_moto:
-            r_first, _, out = rclone(endpoint, str(small), "bench:rclone/mewtwo")
+        with cpu_seconds(children=True) as rf_cpu, cpu_seconds(r_moto_cpu) as rf_moto:
+            r_first, _, out = rclone(r_endpoint, str(small), "bench:rclone/mewtwo")
         assert first.transferred_files == files and rclone_transfers(out) == files
         rows.append(("first upload, s", first.seconds, r_first, "ours <= rclone"))
         rows.append(("  first upload CPU s: client", f_cpu[0], rf_cpu[0], ""))
@@ -190,10 +197,10 @@ def main() -> None:
 
         with cpu_seconds() as ours_cpu, cpu_seconds(moto_cpu) as ours_moto:
             again = ours(endpoint, "ours", "mewtwo", small, args.workers)
-        with cpu_seconds(children=True) as r_cpu, cpu_seconds(moto_cpu) as r_moto:
-            r_again, _, out = rclone(endpoint, str(small), "bench:rclone/mewtwo")
+        with cpu_seconds(children=True) as r_cpu, cpu_seconds(r_moto_cpu) as r_moto:
+            r_again, _, out = rclone(r_endpoint, str(small), "bench:rclone/mewtwo")
         r_fast, _, out_fast = rclone(
-            endpoint, str(small), "bench:rclone/mewtwo", "--checksum", "--fast-list"
+            r_endpoint, str(small), "bench:rclone/mewtwo", "--checksum", "--fast-list"
         )
         rows.append(("re-sync nothing changed, s", again.seconds, r_again, "< 2 s"))
         rows.append(("  rclone --checksum --fast-list, s", None, r_fast, ""))
@@ -220,14 +227,15 @@ def main() -> None:
         seconds, polled, out = run_measured(child)
         result = json.loads(out.strip().splitlines()[-1])
         assert result["files"] == 1
-        r_seconds, r_peak, _ = rclone(endpoint, str(big), "bench:rclone/big")
+        r_seconds, r_peak, _ = rclone(r_endpoint, str(big), "bench:rclone/big")
         size = f"{large >> 20} MiB"
         rows.append((f"{size} upload, peak RSS MiB", result["peak_mib"], r_peak, "< 200 MiB"))
         rows.append((f"{size} upload, s (sync itself)", result["seconds"], None, ""))
         rows.append((f"{size} upload, s (whole process)", seconds, r_seconds, ""))
     finally:
-        moto.terminate()
-        moto.wait(10)
+        for _, moto in servers.values():
+            moto.terminate()
+            moto.wait(10)
         shutil.rmtree(work, ignore_errors=True)
 
     print(f"\nload average (1, 5, 15 min) at the end: {os.getloadavg()} on {os.cpu_count()} CPUs")
