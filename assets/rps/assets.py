@@ -28,10 +28,10 @@ from assets.rps import gameplay, promotion
 from assets.rps.modeling import (
     ALIASES,
     FAMILIES,
-    Split,
+    Splits,
     load_experiments,
+    prepare_splits,
     read_training_tail,
-    split_and_scale,
     trainability_problem,
 )
 from assets.rps.players import LEGACY_BOTS, LEGACY_POLICIES, simulated_human
@@ -282,20 +282,20 @@ def _read_training_matrix(lake: LakeResource, max_rows: int):
 def train_family(
     registry: ModelRegistry,
     family: str,
-    split: Split,
+    splits: Splits,
     example: np.ndarray,
     n_jobs: int,
     tags: dict[str, str],
 ) -> tuple[list[dict], dict[str, str]]:
-    """Fit, log and register the four aliases' models of one family; returns the results and the
-    alias -> new version assignment (not applied here: all families' aliases move together).
+    """Evaluate, fit, log and register the four aliases' models of one family; returns the results
+    and the alias -> new version assignment (not applied here: all families' aliases move together).
     `example`: a few raw feature rows, for the logged signature.
 
     Each alias is retrained with the experiment (hyperparameters) of the model it holds now, so a
     promotion's outcome survives retraining; a new family starts from the config's initial
     assignment.
     """
-    from assets.rps.modeling import fit_model
+    from assets.rps.modeling import evaluate_and_fit
 
     config = load_experiments(family)
     current = registry.aliases(family, ALIASES)
@@ -308,7 +308,7 @@ def train_family(
             experiment = config.initial_aliases[alias]
         params = config.params(experiment)
         started, cpu = time.perf_counter(), time.process_time()
-        fitted = fit_model(family, params, split, n_jobs)
+        fitted = evaluate_and_fit(family, params, splits, n_jobs)
         fit_seconds, fit_cpu = time.perf_counter() - started, time.process_time() - cpu
         registered = registry.log_model(
             family,
@@ -346,6 +346,30 @@ def move_aliases(registry: ModelRegistry, assignments: dict[str, dict[str, str]]
         raise
 
 
+# (table heading, metric): the registered fit's validation games, then the held-out report and CV
+_MODEL_COLUMNS = (
+    ("accuracy", "action_accuracy"),
+    ("log loss", "log_loss"),
+    ("held-out accuracy", "holdout_action_accuracy"),
+    ("held-out log loss", "holdout_log_loss"),
+    ("CV accuracy", "cv_action_accuracy_mean"),
+    ("CV std", "cv_action_accuracy_std"),
+    ("CV log loss", "cv_log_loss_mean"),
+)
+# also per family/alias as numbers, so the UI plots them over training runs
+_CHARTED_METRICS = (
+    "action_accuracy",
+    "log_loss",
+    "holdout_action_accuracy",
+    "holdout_log_loss",
+    "cv_action_accuracy_mean",
+)
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"  # "-": that part was missing a class
+
+
 @asset(
     group_name=GROUP,
     kinds={"xgboost", "scikitlearn", "mlflow"},
@@ -361,8 +385,9 @@ def bot_models(
 ) -> MaterializeResult:
     """Three model families (feedforward net, xgboost, multinomial logit) x four aliases
     (Production, B, shadow1, shadow2), trained on the newest training rows with hyperparameters
-    from the versioned JSON experiment configs, logged to MLflow (params, action accuracy, log
-    loss, signature, model) and registered; all aliases move together at the end, or none do.
+    from the versioned JSON experiment configs. Each is evaluated on a chronological 60/20/20
+    held-out split and by 3-fold CV by game, then fitted on a game-stratified 80/20 split; logged
+    to MLflow (params, those metrics, signature, model) and registered; all aliases move together at the end, or none do.
     With no usable data no model is registered and the aliases stay as they were."""
     registry = mlflow_registry.registry()
     registry.check()  # unreachable MLflow: a clear error before any work
@@ -374,18 +399,19 @@ def bot_models(
             metadata={"registered_models": 0, "reason": problem, "rows": len(matrix.labels)}
         )
     tags = {"dagster_run_id": context.run_id}
-    split = split_and_scale(matrix.features, matrix.labels, matrix.game_ids)
+    splits = prepare_splits(matrix)  # data-only: shared by every family and experiment
     results, assignments = [], {}
     for family in config.families:
         family_results, assignments[family] = train_family(
-            registry, family, split, matrix.features[:5], config.n_jobs, tags
+            registry, family, splits, matrix.features[:5], config.n_jobs, tags
         )
         results += family_results
     move_aliases(registry, assignments)
     per_alias = {
         f"{key}/{r['family']}/{r['alias']}": r[key]
         for r in results
-        for key in ("action_accuracy", "log_loss")
+        for key in _CHARTED_METRICS
+        if key in r  # a held-out or CV part missing a class has no metric
     }
     return MaterializeResult(
         metadata={
@@ -395,15 +421,14 @@ def bot_models(
             # CPU of fitting and evaluating alone (all threads): the rest of the run is overhead
             "fit_cpu_seconds": round(sum(r["fit_cpu_seconds"] for r in results), 3),
             "models": _md_table(
-                ["family", "alias", "experiment", "version", "accuracy", "log loss"],
+                ["family", "alias", "experiment", "version", *(h for h, _ in _MODEL_COLUMNS)],
                 [
                     [
                         r["family"],
                         r["alias"],
                         r["experiment"],
                         r["version"],
-                        f"{r['action_accuracy']:.3f}",
-                        f"{r['log_loss']:.3f}",
+                        *(_fmt(r.get(key)) for _, key in _MODEL_COLUMNS),
                     ]
                     for r in results
                 ],

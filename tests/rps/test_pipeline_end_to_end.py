@@ -60,7 +60,10 @@ def test_full_graph_trains_promotes_serves_and_caches(
     assert first.success
     # before any model exists every game is a counted fallback to the frequency baseline
     assert _metadata(first, "legacy_games")["fallback_games"] == 48
-    assert _metadata(first, "bot_models")["registered_models"] == 12
+    models = _metadata(first, "bot_models")
+    assert models["registered_models"] == 12
+    assert "held-out accuracy" in models["models"] and "CV accuracy" in models["models"]
+    assert 0 <= models["cv_action_accuracy_mean/xgboost/Production"] <= 1
 
     client = mlflow_store.client()
     registered = _aliases(client)
@@ -71,7 +74,16 @@ def test_full_graph_trains_promotes_serves_and_caches(
         for alias in ALIASES:
             mv = client.get_model_version(REGISTERED_NAMES[family], registered[(family, alias)])
             run = client.get_run(mv.run_id)
-            assert {"action_accuracy", "log_loss"} <= set(run.data.metrics)
+            assert {
+                "action_accuracy",
+                "log_loss",
+                "holdout_action_accuracy",
+                "holdout_log_loss",
+                "cv_action_accuracy_mean",
+                "cv_action_accuracy_std",
+                "cv_log_loss_mean",
+            } <= set(run.data.metrics)
+            assert run.data.metrics["cv_folds"] == 3
             assert mv.tags["experiment"]
 
     # baseline games never count toward promotion: nothing is eligible after the first run
