@@ -255,6 +255,12 @@ class ModelRegistry:
             except Exception:  # noqa: BLE001, S110 - best effort; the raise that follows explains
                 pass
 
+    def _use_store(self) -> None:
+        # `models:/` URIs resolve through MLflow's global URIs; left unset, MLflow 3 opens its
+        # default store, a new mlflow.db in the working directory.
+        self._mlflow.set_registry_uri(self.tracking_uri)
+        self._mlflow.set_tracking_uri(self.tracking_uri)
+
     def load_model(self, family: str, alias: str) -> tuple[Any, RegisteredModel]:
         """The model an alias names now, with the exact version loaded."""
         import mlflow.sklearn
@@ -262,7 +268,7 @@ class ModelRegistry:
         name = self.registered_name(family)
         try:
             mv = self.client.get_model_version_by_alias(name, alias)
-            self._mlflow.set_registry_uri(self.tracking_uri)
+            self._use_store()
             model = mlflow.sklearn.load_model(f"models:/{name}/{mv.version}")
         except Exception as exc:  # noqa: BLE001
             raise self._unavailable(f"load {name}@{alias}", exc) from exc
@@ -272,8 +278,7 @@ class ModelRegistry:
         """The model's artifact directory (MLmodel, model file, requirements) under destination."""
         name = self.registered_name(family)
         try:
-            self._mlflow.set_registry_uri(self.tracking_uri)
-            self._mlflow.set_tracking_uri(self.tracking_uri)
+            self._use_store()
             path = self._mlflow.artifacts.download_artifacts(
                 artifact_uri=f"models:/{name}/{version}", dst_path=str(destination)
             )
