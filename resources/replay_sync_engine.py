@@ -62,9 +62,9 @@ class SyncFailed(ObjectStoreError):
     """Some transfers failed; nothing was deleted. Re-running the sync resumes where it stopped."""
 
 
-def file_md5(path: Path) -> str:
+def file_md5(path: Path | str) -> str:
     digest = hashlib.md5()
-    with path.open("rb") as fh:
+    with open(path, "rb") as fh:
         while chunk := fh.read(HASH_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
@@ -171,8 +171,10 @@ class LocalTree:
         return self.root.resolve()  # once, not per file
 
     def fill(self, state: FileState) -> FileState:
-        """Add the MD5 (reads the file)."""
-        return FileState(state.path, state.size, state.mtime_ns, file_md5(self.path(state.path)))
+        """Add the MD5 (reads the file). Its name comes from this tree's own listing, so it
+        skips the escape guard of `path` (meant for names from the bucket; ~70 us per file)."""
+        md5 = file_md5(os.path.join(self.root, state.path))
+        return FileState(state.path, state.size, state.mtime_ns, md5)
 
     def clean_partials(self) -> int:
         """Remove downloads an interrupted sync left half-written."""
