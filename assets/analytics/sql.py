@@ -513,6 +513,24 @@ def _percentiles(levels: tuple[float, ...], column: str = "durations") -> str:
     )
 
 
+def _outcome_aggregates(noun: str) -> str:
+    """What every rollup keeps per group of runs or calls: counts by status, the duration sums
+    (the durations also as an array, for their exact percentiles) and the read counters."""
+    f = "FILTER (WHERE finished)"
+    return f"""count(*) {f} AS total_{noun},
+           count(*) FILTER (WHERE status = 'completed') AS successful_{noun},
+           count(*) FILTER (WHERE status = 'failed') AS failed_{noun},
+           count(*) FILTER (WHERE status = 'cancelled') AS cancelled_{noun},
+           count(duration_ms) {f} AS duration_count,
+           sum(duration_ms) {f} AS sum_duration_ms,
+           avg(duration_ms) {f} AS avg_duration_ms,
+           array_agg(duration_ms) FILTER (WHERE finished AND duration_ms IS NOT NULL) AS durations,
+           count(*) FILTER (WHERE status = '{RUNNING_STATUS}') AS still_running,
+           count(*) FILTER (WHERE NOT finished AND status <> '{RUNNING_STATUS}') AS unknown_status,
+           count(*) FILTER (WHERE finished AND duration_ms IS NULL) AS bad_duration,
+           max(coalesce(ended_at, bucket_ts)) {f} AS last_ended_at"""
+
+
 def _entity_query(rollup: Rollup, src: str, view: str) -> str:
     # Two hash aggregations into the few (bucket, user, entity) groups instead of a sort of every
     # run: the runs' own counts and durations (each group's durations kept as an array for its
@@ -534,22 +552,11 @@ WITH runs AS MATERIALIZED (
 ),
 run_groups AS (
     SELECT bucket_ts, user_id, entity_type, entity_id,
-           count(*) {f} AS total_executions,
-           count(*) FILTER (WHERE status = 'completed') AS successful_executions,
-           count(*) FILTER (WHERE status = 'failed') AS failed_executions,
-           count(*) FILTER (WHERE status = 'cancelled') AS cancelled_executions,
-           count(duration_ms) {f} AS duration_count,
-           sum(duration_ms) {f} AS sum_duration_ms,
-           avg(duration_ms) {f} AS avg_duration_ms,
+           {_outcome_aggregates("executions")},
            min(duration_ms) {f} AS min_duration_ms,
            max(duration_ms) {f} AS max_duration_ms,
-           array_agg(duration_ms) FILTER (WHERE finished AND duration_ms IS NOT NULL) AS durations,
            count(*) AS run_spans_read,
-           count(*) FILTER (WHERE status = '{RUNNING_STATUS}') AS still_running,
-           count(*) FILTER (WHERE NOT finished AND status <> '{RUNNING_STATUS}') AS unknown_status,
-           count(*) FILTER (WHERE finished AND duration_ms IS NULL) AS bad_duration,
-           count(*) FILTER (WHERE finished AND missing_user) AS missing_user,
-           max(coalesce(ended_at, bucket_ts)) {f} AS last_ended_at
+           count(*) FILTER (WHERE finished AND missing_user) AS missing_user
     FROM runs
     GROUP BY bucket_ts, user_id, entity_type, entity_id
 ),
@@ -641,10 +648,7 @@ facts AS (
 ),
 groups AS (
     SELECT bucket_ts, user_id, provider, model,
-           count(*) {f} AS total_calls,
-           count(*) FILTER (WHERE status = 'completed') AS successful_calls,
-           count(*) FILTER (WHERE status = 'failed') AS failed_calls,
-           count(*) FILTER (WHERE status = 'cancelled') AS cancelled_calls,
+           {_outcome_aggregates("calls")},
            coalesce(sum(prompt_tokens) {f}, 0) AS prompt_tokens,
            coalesce(sum(completion_tokens) {f}, 0) AS completion_tokens,
            coalesce(sum(total_tokens) {f}, 0) AS total_tokens,
@@ -653,21 +657,13 @@ groups AS (
            coalesce(round(sum(output_cost) {f}, 6), 0) AS output_cost,
            coalesce(round(sum(total_cost) {f}, 6), 0) AS total_cost,
            coalesce(round(sum(total_cost) {f} / {calls}, 9), 0) AS avg_cost_per_call,
-           count(duration_ms) {f} AS duration_count,
-           sum(duration_ms) {f} AS sum_duration_ms,
-           avg(duration_ms) {f} AS avg_duration_ms,
-           array_agg(duration_ms) FILTER (WHERE finished AND duration_ms IS NOT NULL) AS durations,
            count(*) AS model_spans_read,
-           count(*) FILTER (WHERE status = '{RUNNING_STATUS}') AS still_running,
-           count(*) FILTER (WHERE NOT finished AND status <> '{RUNNING_STATUS}') AS unknown_status,
-           count(*) FILTER (WHERE finished AND duration_ms IS NULL) AS bad_duration,
            count(*) FILTER (WHERE finished AND unknown_model) AS unknown_model,
            count(*) FILTER (WHERE finished AND missing_cost) AS missing_cost,
            count(*) FILTER (WHERE finished AND missing_tokens) AS missing_tokens,
            count(*) FILTER (WHERE finished AND own_user IS NULL AND user_id <> '{UNKNOWN}')
                AS user_from_run,
-           count(*) FILTER (WHERE finished AND user_id = '{UNKNOWN}') AS missing_user,
-           max(coalesce(ended_at, bucket_ts)) {f} AS last_ended_at
+           count(*) FILTER (WHERE finished AND user_id = '{UNKNOWN}') AS missing_user
     FROM facts
     GROUP BY bucket_ts, user_id, provider, model
 )
