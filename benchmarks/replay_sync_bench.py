@@ -3,6 +3,7 @@ over HTTP (the same server software and version).
 
     uv run python -m benchmarks.replay_sync_bench            # 5,000 small files, a 1 GiB file
     uv run python -m benchmarks.replay_sync_bench --quick    # 500 files, a 64 MiB file
+    uv run python -m benchmarks.replay_sync_bench --pairs 4  # and 4 more first-upload pairs
 
 Figures (the issue's targets): first upload of N small files (no slower than rclone), re-sync
 with nothing changed (< 2 s, zero uploads), peak memory of a process uploading one large file
@@ -20,6 +21,7 @@ import random
 import resource
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -154,6 +156,12 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=None)
     parser.add_argument("--large-mib", type=int, default=None)
     parser.add_argument("--workers", type=int, default=8, help="as rclone --transfers 8")
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=0,
+        help="extra first-upload pairs first, alternating who goes first, each on fresh servers",
+    )
     parser.add_argument("--child-upload", action="store_true", help=argparse.SUPPRESS)
     for hidden in ("--endpoint", "--bucket", "--prefix", "--folder"):  # the child's arguments
         parser.add_argument(hidden, help=argparse.SUPPRESS)
@@ -184,6 +192,8 @@ def main() -> None:
             f"{files} files, {total / 1e6:.1f} MB; moto at {endpoint} and {r_endpoint}", flush=True
         )
 
+        if args.pairs:
+            first_upload_pairs(small, args.pairs, args.workers)
         moto_cpu = psutil.Process(servers["ours"][1].pid)
         r_moto_cpu = psutil.Process(servers["rclone"][1].pid)
         with cpu_seconds() as f_cpu, cpu_seconds(moto_cpu) as f_moto:
@@ -242,6 +252,35 @@ def main() -> None:
     print(f"\n| figure | ours | rclone {rclone_version()} | target |\n|---|---|---|---|")
     for name, value, baseline, target in rows:
         print(f"| {name} | {_fmt(value)} | {_fmt(baseline)} | {target} |")
+
+
+def first_upload_pairs(folder: Path, pairs: int, workers: int) -> None:
+    """First uploads of `folder`, ours and rclone's, each on a fresh moto server, alternating
+    who goes first (the machine's speed drifts); prints each pair and the median ratio."""
+
+    def upload(side: str) -> float:
+        port = free_port()
+        endpoint, moto = f"http://127.0.0.1:{port}", start_moto(port)
+        try:
+            client(endpoint).create_bucket(Bucket=side)
+            if side == "ours":
+                return ours(endpoint, side, "mewtwo", folder, workers).seconds
+            return rclone(endpoint, str(folder), f"bench:{side}/mewtwo")[0]
+        finally:
+            moto.terminate()
+            moto.wait(10)
+
+    ratios = []
+    for i in range(pairs):
+        order = ("ours", "rclone") if i % 2 == 0 else ("rclone", "ours")
+        seconds = {side: upload(side) for side in order}
+        ratios.append(seconds["ours"] / seconds["rclone"])
+        print(
+            f"  pair {i + 1}: ours {seconds['ours']:.2f} s, rclone {seconds['rclone']:.2f} s "
+            f"({' first, '.join(order)} second)",
+            flush=True,
+        )
+    print(f"  first upload ours / rclone, median of {pairs} pairs: {statistics.median(ratios):.2f}")
 
 
 @contextlib.contextmanager
