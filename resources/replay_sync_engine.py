@@ -419,11 +419,21 @@ def _run_transfers(
 
 def _list_both(local: LocalTree, remote: BucketTree):
     """(local listing, (bucket listing, refused keys)), with the MD5 of each local file that the
-    comparison will need: one the bucket holds with the same size and an MD5 ETag. They are
-    hashed here, one after another: small files hash 2-3x slower from a thread pool (a GIL
-    hand-off per file). Other hashes and HEADs are left to `transfer_reason`, on the pool."""
+    comparison will need: one the bucket holds with the same size and an MD5 ETag.
+
+    Small files are hashed on this thread while the bucket listing is in flight (it mostly waits
+    on the store), until the listing is back; then the rest of those needed, one after another:
+    small files hash 2-3x slower from a thread pool (a GIL hand-off per file). Other hashes and
+    HEADs are left to `transfer_reason`, on the pool."""
     states = local.list()
-    listing, refused = remote.list(list(states))
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="listing") as background:
+        listed = background.submit(remote.list, list(states))
+        for name, state in states.items():
+            if listed.done():
+                break
+            if state.size <= SMALL_BODY:
+                states[name] = local.fill(state)
+        listing, refused = listed.result()
     for name, state in states.items():
         other = listing.get(name)
         if other is not None and other.md5 and state.md5 is None and other.size == state.size:
