@@ -441,6 +441,22 @@ def _list_both(local: LocalTree, remote: BucketTree):
     return states, (listing, refused)
 
 
+def _announce_and_transfer(
+    report: SyncReport, transfer: Callable[[FileState], None], workers: int, log
+) -> bool:
+    """Log what the plan will do; unless it is a dry run, run its transfers into the report.
+    True when the transfers ran (all succeeded: a failure raises), so deletes may follow."""
+    summary = report.summary()
+    log(summary if report.dry_run else summary.replace("did", "will"))
+    if report.dry_run:
+        _log_dry_run(report.plan, log)
+        return False
+    report.transferred_files, report.transferred_bytes = _run_transfers(
+        report.plan, transfer, workers, log, report.direction
+    )
+    return True
+
+
 def sync_up(
     local: LocalTree,
     remote: BucketTree,
@@ -457,17 +473,14 @@ def sync_up(
         plan = plan_sync(source, destination, decide, delete, mapper=checkers.map)
     plan.refused = refused
     report = SyncReport("upload", local.describe(), remote.describe(), dry_run, plan)
-    log(report.summary().replace("did", "will") if not dry_run else report.summary())
-    if dry_run:
-        _log_dry_run(plan, log)
-    else:
-        files, size = _run_transfers(
-            plan, lambda s: remote.upload(local.path(s.path), s), workers, log, "upload"
-        )
-        report.transferred_files, report.transferred_bytes = files, size
-        if plan.deletes:  # only after every transfer succeeded
-            report.deleted = remote.delete(plan.deletes)
-            log(f"deleted {len(report.deleted)} objects the source no longer has")
+
+    def upload(state: FileState) -> None:
+        remote.upload(local.path(state.path), state)
+
+    # Deletes only after every transfer succeeded (a failed one raises).
+    if _announce_and_transfer(report, upload, workers, log) and plan.deletes:
+        report.deleted = remote.delete(plan.deletes)
+        log(f"deleted {len(report.deleted)} objects the source no longer has")
     report.seconds = time.monotonic() - started
     return report
 
@@ -503,14 +516,11 @@ def sync_down(
             refused.append((state.path, str(exc)))
     plan.transfers, plan.refused = kept, refused
     report = SyncReport("download", remote.describe(), local.describe(), dry_run, plan)
-    log(report.summary().replace("did", "will") if not dry_run else report.summary())
-    if dry_run:
-        _log_dry_run(plan, log)
-    else:
-        files, size = _run_transfers(
-            plan, lambda s: remote.download(s, local.path(s.path)), workers, log, "download"
-        )
-        report.transferred_files, report.transferred_bytes = files, size
+
+    def download(state: FileState) -> None:
+        remote.download(state, local.path(state.path))
+
+    if _announce_and_transfer(report, download, workers, log):
         for rel in plan.deletes:  # only after every transfer succeeded
             local.path(rel).unlink(missing_ok=True)
             report.deleted.append(rel)
