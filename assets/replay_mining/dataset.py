@@ -49,7 +49,7 @@ def _check_results(checks: DatasetChecks) -> list[AssetCheckResult]:
     **STAGE,
     deps=[parsed_replays],
     kinds={"parquet", "s3"},
-    code_version="2",
+    code_version="3",
     check_specs=[
         AssetCheckSpec(name, asset="replay_dataset", description=text, blocking=True)
         for name, text in CHECKS.items()

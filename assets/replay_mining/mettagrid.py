@@ -654,9 +654,12 @@ def _parse_replay(data: bytes, episode: Episode) -> ParsedReplay:
     if not agents:
         raise ReplayError("the replay has no agents")
     try:
+        for agent in agents:  # an agent that joined late has `[[0, 0], [k, agent_id]]`
+            if isinstance(agent["agent_id"], list):
+                agent["agent_id"] = agent["agent_id"][-1][1]
         agents.sort(key=lambda o: int(o["agent_id"]))
         agent_ids = [int(o["agent_id"]) for o in agents]
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, IndexError) as exc:
         raise ReplayError(f"an agent_id is not an integer: {exc}") from exc
     if len(set(agent_ids)) != len(agent_ids):
         raise ReplayError("two agent objects share an agent_id")

@@ -1,4 +1,4 @@
-"""Stage 3, parsed replays: one parquet part per replay, one row per agent per step."""
+"""Stage 3, parsed replays: one Arrow IPC part per replay, one row per agent per step."""
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
@@ -14,12 +14,12 @@ from resources.lake import LakeResource
     **STAGE,
     deps=[raw_replays],
     kinds={"python", "parquet"},
-    code_version="2",
+    code_version="3",
 )
 def parsed_replays(
     context: AssetExecutionContext, lake: LakeResource, replay_mining_settings: ReplayMiningSettings
 ) -> MaterializeResult:
-    """Replays decompressed and parsed (format versions 1 and 2) into per-replay parquet parts.
+    """Replays decompressed and parsed (format versions 1 to 4) into per-replay Arrow IPC parts.
 
     Parts already written from the same raw file by the same parser are kept, so a crashed day
     resumes where it stopped. A bad replay is skipped with its reason; the day fails only when more
