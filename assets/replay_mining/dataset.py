@@ -12,7 +12,7 @@ from dagster import (
 
 from assets.common import SkipLedger
 from assets.replay_mining.parsed import parsed_replays
-from assets.replay_mining.partitions import STAGE, partition_days
+from assets.replay_mining.partitions import STAGE, partition_days, stage_errors
 from assets.replay_mining.stages import DatasetCheckFailed, DatasetChecks, write_dataset
 from resources.lake import LakeResource
 
@@ -67,7 +67,8 @@ def replay_dataset(context: AssetExecutionContext, lake: LakeResource) -> Materi
     per_day, rows, episodes, size, preview, last_key = {}, 0, 0, 0, [], None
     for day in partition_days(context):
         try:
-            result = write_dataset(lake.lake, day)
+            with stage_errors():
+                result = write_dataset(lake.lake, day)
         except DatasetCheckFailed as exc:
             raise Failure(
                 description=str(exc),

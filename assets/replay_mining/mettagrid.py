@@ -557,8 +557,10 @@ def _policy_changes(values: list, fallback: str | None) -> tuple[pa.Array, np.nd
                 )
             step, info = entry
             if isinstance(info, dict):
-                name = info.get("policy_name", fallback)
-                if name is not None and not isinstance(name, str):
+                name = info.get("policy_name")
+                if name is None:
+                    name = fallback
+                elif not isinstance(name, str):
                     raise ReplayError(
                         f"agent {agent_id}: policy_infos.policy_name at step {step} is {name!r}, not a string"
                     )

@@ -3,7 +3,7 @@
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from assets.common import SkipLedger
-from assets.replay_mining.partitions import STAGE, partition_days
+from assets.replay_mining.partitions import STAGE, partition_days, stage_errors
 from assets.replay_mining.raw import raw_replays
 from assets.replay_mining.settings import ReplayMiningSettings
 from assets.replay_mining.stages import parse_day, parsed_prefix, read_index
@@ -28,7 +28,10 @@ def parsed_replays(
     ledger = SkipLedger(what="replays", max_share=replay_mining_settings.max_failed_percent / 100)
     totals = {"parsed": 0, "resumed": 0, "rows": 0, "replays": 0}
     for day in partition_days(context):
-        result = parse_day(lake.lake, day, read_index(lake.lake, day), progress=context.log.info)
+        with stage_errors():
+            result = parse_day(
+                lake.lake, day, read_index(lake.lake, day), progress=context.log.info
+            )
         day_ledger = SkipLedger(what="replays", max_share=ledger.max_share)
         for episode_id, reason in result.failed.items():
             day_ledger.skip(f"{day} {episode_id}", reason)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 
 from dagster import AssetExecutionContext, BackfillPolicy, DailyPartitionsDefinition, Failure
+
+from assets.replay_mining.stages import CorruptIntermediate, MissingUpstream
 
 # The stats server's history starts in 2025; the newest partition is yesterday (a complete day).
 daily_partitions = DailyPartitionsDefinition(start_date="2025-01-01", timezone="UTC", end_offset=0)
@@ -35,3 +39,13 @@ def partition_days(context: AssetExecutionContext) -> list[dt.date]:
             )
         )
     return days
+
+
+@contextlib.contextmanager
+def stage_errors() -> Iterator[None]:
+    """A missing or damaged upstream file fails the step with the stage's own message (which
+    names the file and what to re-run), not a wrapped traceback."""
+    try:
+        yield
+    except (MissingUpstream, CorruptIntermediate) as exc:
+        raise Failure(description=str(exc)) from exc
