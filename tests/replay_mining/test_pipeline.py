@@ -13,6 +13,7 @@ from dagster import DagsterInstance, materialize
 
 from assets.replay_mining import replay_mining_assets
 from assets.replay_mining.mettagrid import DATASET_SCHEMA, SORT_KEYS
+from assets.replay_mining.partitions import asset_key
 from assets.replay_mining.settings import ReplayMiningSettings
 from assets.replay_mining.stages import dataset_key, parse_day, parsed_prefix, read_index
 from resources.lake import LocalLake, open_lake
@@ -60,7 +61,7 @@ def test_local_lake_day_end_to_end(stats_sandbox, tmp_path):
         == replay["num_agents"] * replay["max_steps"]
     )
 
-    materialization = result.asset_materializations_for_node("replay_dataset")[0]
+    materialization = result.asset_materializations_for_node("replay_mining__replay_dataset")[0]
     assert materialization.metadata["rows"].value == table.num_rows
     assert materialization.metadata["episodes"].value == len(episodes)
     checks = result.get_asset_check_evaluations()
@@ -76,9 +77,9 @@ def test_running_a_partition_twice_gives_the_same_file(stats_sandbox, tmp_path):
     second_run = run(resources, DAY)
     assert second_run.success
     assert lake.read_bytes(dataset_key(DAY)) == first
-    raw = second_run.asset_materializations_for_node("raw_replays")[0].metadata
+    raw = second_run.asset_materializations_for_node("replay_mining__raw_replays")[0].metadata
     assert raw["replays_downloaded"].value == 0 and raw["replays_already_present"].value >= 5
-    parsed = second_run.asset_materializations_for_node("parsed_replays")[0].metadata
+    parsed = second_run.asset_materializations_for_node("replay_mining__parsed_replays")[0].metadata
     assert parsed["replays_parsed_now"].value == 0
     # Nothing but the dataset and its inputs: no temporary or duplicate files left behind.
     names = [o.key for o in lake.list("datasets")]
@@ -89,7 +90,7 @@ def test_bad_replays_are_skipped_and_reported(stats_sandbox, tmp_path):
     _, url = stats_sandbox
     result = run(make_resources(url, str(tmp_path / "lake")), BUSY_DAY)
     assert result.success  # 5 of 100 failed: at the 5% threshold, not past it
-    metadata = result.asset_materializations_for_node("replay_dataset")[0].metadata
+    metadata = result.asset_materializations_for_node("replay_mining__replay_dataset")[0].metadata
     assert metadata["skipped_replays"].value == 5
     reasons = metadata["skipped_replays_reasons"].value
     for reason in (
@@ -123,7 +124,9 @@ def test_empty_day_publishes_an_empty_dataset_with_the_schema(stats_sandbox, tmp
     assert table.num_rows == 0 and table.schema.equals(DATASET_SCHEMA)
     assert (
         "no rows"
-        in result.asset_materializations_for_node("replay_dataset")[0].metadata["preview"].value
+        in result.asset_materializations_for_node("replay_mining__replay_dataset")[0]
+        .metadata["preview"]
+        .value
     )
 
 
@@ -200,9 +203,7 @@ def test_partition_range_runs_as_one_run(stats_sandbox, tmp_path):
     for day in (dt.date(2026, 11, 8), dt.date(2026, 11, 9), dt.date(2026, 11, 10)):
         assert read_dataset(lake, day).num_rows > 0
     assert len(instance.get_run_records()) == 1
-    materialized = instance.get_materialized_partitions(
-        __import__("dagster").AssetKey("replay_dataset")
-    )
+    materialized = instance.get_materialized_partitions(asset_key("replay_dataset"))
     assert materialized == {"2026-11-08", "2026-11-09", "2026-11-10"}
 
 
