@@ -125,7 +125,7 @@ result = materialize(replay_mining_assets, partition_key=day, resources={
     "lake": LakeResource(root=lake_root),
     "replay_mining_settings": ReplayMiningSettings(),
 })
-rows = result.asset_materializations_for_node("replay_dataset")[0].metadata["rows"].value
+rows = result.asset_materializations_for_node("replay_mining__replay_dataset")[0].metadata["rows"].value
 print(json.dumps({"rows": rows, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 

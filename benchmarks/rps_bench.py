@@ -159,7 +159,7 @@ def training_overhead(
     registry.check()  # a deployed store exists already: create it outside the timing
     registry.experiment_id()
     config = {
-        "ops": {"bot_models": {"config": {"families": ["xgboost"], "n_jobs": n_jobs}}},
+        "ops": {"rps__bot_models": {"config": {"families": ["xgboost"], "n_jobs": n_jobs}}},
         **QUIET,
     }
     instance = DagsterInstance.ephemeral()

@@ -12,16 +12,13 @@ from schedules.analytics import (
     late_spans_sensor,
     observe_job,
     observe_schedule,
-    span_freshness_checks,
-    span_freshness_sensor,
 )
 
 defs = Definitions(
     assets=[execution_spans, *rollup_assets],
-    asset_checks=span_freshness_checks,
     jobs=[hourly_job, daily_job, observe_job],
     schedules=[hourly_schedule, daily_schedule, observe_schedule],
-    sensors=[late_spans_sensor, span_freshness_sensor],
+    sensors=[late_spans_sensor],
     resources={"analytics_db": analytics_db_from_env()},
     executor=in_process_executor,
 )

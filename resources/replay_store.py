@@ -10,9 +10,9 @@ import boto3
 from dagster import ConfigurableResource, EnvVar
 from pydantic import PrivateAttr
 
-from assets.replay_sync.sync_plan import clean_prefix, join_key
 from resources.object_store import ObjectStoreError, SmallObjectPut, make_s3_client
 from resources.replay_sync_engine import BucketTree
+from resources.replay_sync_plan import clean_prefix, join_key
 from resources.settings import env_or
 
 CREDENTIAL_HELP = (

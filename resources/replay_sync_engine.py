@@ -2,7 +2,7 @@
 
 Plain code with no Dagster import (a command-line tool or a benchmark can use it as it is). The
 decisions (what to copy, skip, delete; the guards) are plain functions in
-`assets/replay_sync/sync_plan.py`; this module does the I/O: listing, hashing, transfers with a
+`resources/replay_sync_plan.py`; this module does the I/O: listing, hashing, transfers with a
 thread pool (boto3 + s3transfer, multipart with bounded memory above the threshold), atomic
 downloads, and deletes that happen only after every transfer succeeded.
 """
@@ -25,7 +25,14 @@ from pathlib import Path
 import botocore.exceptions
 from boto3.exceptions import S3UploadFailedError
 
-from assets.replay_sync.sync_plan import (
+from resources.object_store import (
+    MULTIPART_THRESHOLD,
+    ObjectStoreError,
+    SmallObjectPut,
+    explain_s3_error,
+    transfer_config,
+)
+from resources.replay_sync_plan import (
     FileState,
     SyncPlan,
     UnsafeKey,
@@ -43,13 +50,6 @@ from assets.replay_sync.sync_plan import (
     relative_key,
     safe_local_path,
     transfer_reason,
-)
-from resources.object_store import (
-    MULTIPART_THRESHOLD,
-    ObjectStoreError,
-    SmallObjectPut,
-    explain_s3_error,
-    transfer_config,
 )
 
 PARTIAL_MARK = ".partial-"  # downloads land as `.<name>.partial-<id>` and are renamed when whole

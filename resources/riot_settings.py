@@ -9,16 +9,30 @@ override any of them for one run.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 from dagster import ConfigurableResource, EnvVar
 
-from assets.riot.flows import RiotJobSettings
 from resources.riot_api import SANDBOX_BASE_URL, SANDBOX_KEY, RiotApiResource
 from resources.settings import env_or, postgres_from_env
 
 
 def int_env_or(name: str, default: int):
     return EnvVar.int(name) if os.environ.get(name) else default
+
+
+@dataclass(frozen=True)
+class RiotJobSettings:
+    """The replaced backend's job settings, with its defaults (re-read on every run)."""
+
+    max_tracked_players: int = 10
+    max_new_matches_per_player: int = 20
+    unanalyzed_players_per_run: int = 15
+    min_smurf_confidence: float = 0.5
+    ban_check_days: float = 7
+    analysis_match_count: int = 10
+    ban_checks_per_run: int = 10
+    max_bad_match_share: float = 0.2
 
 
 class RiotSettingsResource(ConfigurableResource):

@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"loaded {spans:,} spans ({start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M} UTC) in "
         f"{time.perf_counter() - began:.1f} s; now materialize the analytics assets, e.g.\n"
-        f"  dagster asset materialize -m pipelines.analytics --select daily_analytics "
+        f"  dagster asset materialize -m pipelines.analytics --select analytics/daily_analytics "
         f"--partition {(end - timedelta(days=1)):%Y-%m-%d}"
     )
 

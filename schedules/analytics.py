@@ -1,5 +1,6 @@
-"""When analytics runs: hourly at :05 and daily at 00:05 UTC for the bucket just closed, a
-sensor that re-rolls buckets whose spans changed after their rollup, and span freshness."""
+"""When analytics runs: hourly at :05 and daily at 00:05 UTC for the bucket just closed, the
+span observation every 15 minutes, and a sensor that re-rolls buckets whose spans changed after
+their rollup. (Freshness is the assets' own FreshnessPolicy and the observation's check.)"""
 
 from datetime import UTC, datetime, timedelta
 
@@ -23,7 +24,6 @@ from resources.analytics_db import AnalyticsDatabase
 RUN_TAGS = {"pipeline/serial": "analytics"}
 # How far back the late-span sensor looks; older changes need a backfill by hand.
 LATE_SPAN_LOOKBACK = timedelta(hours=48)
-SPANS_STALE_AFTER = timedelta(hours=2)
 
 hourly_job = dg.define_asset_job(
     "analytics_hourly",
@@ -55,13 +55,6 @@ observe_schedule = dg.ScheduleDefinition(
     job=observe_job,
     cron_schedule="*/15 * * * *",
     execution_timezone="UTC",
-)
-
-span_freshness_checks = dg.build_last_update_freshness_checks(
-    assets=[execution_spans], lower_bound_delta=SPANS_STALE_AFTER
-)
-span_freshness_sensor = dg.build_sensor_for_freshness_checks(
-    freshness_checks=span_freshness_checks, name="analytics_span_freshness_sensor"
 )
 
 

@@ -7,8 +7,6 @@ import time
 
 from dagster import (
     AssetSelection,
-    DefaultScheduleStatus,
-    DefaultSensorStatus,
     RunRequest,
     ScheduleEvaluationContext,
     SensorEvaluationContext,
@@ -34,34 +32,34 @@ from resources.replay_folders import ReplayFoldersResource, folder_fingerprint
 SERIAL_TAGS = {"pipeline/serial": "replay_sync"}
 SETTLE_SECONDS = float(os.environ.get("REPLAY_SYNC_SETTLE_SECONDS", "30"))
 
-replay_upload_job = define_asset_job(
-    "replay_upload_job",
+replay_sync_upload_job = define_asset_job(
+    "replay_sync_upload_job",
     selection=AssetSelection.assets(bucket_replays, replay_index),
     partitions_def=character_partitions,
     tags=SERIAL_TAGS,
     description="Push one character's replays to the bucket and index them.",
 )
-training_pull_job = define_asset_job(
-    "training_pull_job",
+replay_sync_training_pull_job = define_asset_job(
+    "replay_sync_training_pull_job",
     selection=AssetSelection.assets(training_replays),
     partitions_def=character_partitions,
     tags=SERIAL_TAGS,
     description="Pull one character's replays from the bucket into the training workspace.",
 )
-checkpoint_push_job = define_asset_job(
-    "checkpoint_push_job",
+replay_sync_checkpoint_push_job = define_asset_job(
+    "replay_sync_checkpoint_push_job",
     selection=AssetSelection.assets(bucket_checkpoints),
     tags=SERIAL_TAGS,
     description="Push the workspace's checkpoints to the bucket (copy: nothing deleted).",
 )
-checkpoint_pull_job = define_asset_job(
-    "checkpoint_pull_job",
+replay_sync_checkpoint_pull_job = define_asset_job(
+    "replay_sync_checkpoint_pull_job",
     selection=AssetSelection.assets(workspace_checkpoints),
     tags=SERIAL_TAGS,
     description="Pull checkpoints from the bucket into the workspace.",
 )
-storage_report_job = define_asset_job(
-    "storage_report_job",
+replay_sync_storage_report_job = define_asset_job(
+    "replay_sync_storage_report_job",
     selection=AssetSelection.assets(replay_storage_report),
     tags=SERIAL_TAGS,
 )
@@ -83,12 +81,13 @@ def changed_folders(
 
 
 @sensor(
-    job=replay_upload_job,
+    job=replay_sync_upload_job,
     minimum_interval_seconds=60,
-    default_status=DefaultSensorStatus.STOPPED,
     description="New or changed replays in `SLP_ROOT/<character>/` -> that character's upload.",
 )
-def local_replays_sensor(context: SensorEvaluationContext, replay_folders: ReplayFoldersResource):
+def replay_sync_local_replays_sensor(
+    context: SensorEvaluationContext, replay_folders: ReplayFoldersResource
+):
     cursor = json.loads(context.cursor) if context.cursor else {}
     now = time.time_ns()
     fingerprints = {
@@ -109,12 +108,13 @@ def local_replays_sensor(context: SensorEvaluationContext, replay_folders: Repla
 
 
 @sensor(
-    job=checkpoint_push_job,
+    job=replay_sync_checkpoint_push_job,
     minimum_interval_seconds=120,
-    default_status=DefaultSensorStatus.STOPPED,
     description="New or changed files in `<workspace>/checkpoints/` -> checkpoint push.",
 )
-def checkpoints_sensor(context: SensorEvaluationContext, replay_folders: ReplayFoldersResource):
+def replay_sync_checkpoints_sensor(
+    context: SensorEvaluationContext, replay_folders: ReplayFoldersResource
+):
     cursor = json.loads(context.cursor) if context.cursor else {}
     fingerprint = folder_fingerprint(replay_folders.checkpoints(), SETTLE_SECONDS, time.time_ns())
     due, next_cursor = changed_folders({"checkpoints": fingerprint}, cursor)
@@ -125,13 +125,12 @@ def checkpoints_sensor(context: SensorEvaluationContext, replay_folders: ReplayF
 
 
 @schedule(
-    job=training_pull_job,
+    job=replay_sync_training_pull_job,
     cron_schedule=os.environ.get("REPLAY_SYNC_PULL_CRON", "15 * * * *"),
     execution_timezone="UTC",
-    default_status=DefaultScheduleStatus.STOPPED,
     description="Training machines: pull every character's replays (one run per character).",
 )
-def training_pull_schedule(context: ScheduleEvaluationContext):
+def replay_sync_training_pull_schedule(context: ScheduleEvaluationContext):
     stamp = context.scheduled_execution_time.isoformat()
     return [
         RunRequest(run_key=f"{character}:{stamp}", partition_key=character, tags=SERIAL_TAGS)
@@ -140,22 +139,21 @@ def training_pull_schedule(context: ScheduleEvaluationContext):
 
 
 @schedule(
-    job=storage_report_job,
+    job=replay_sync_storage_report_job,
     cron_schedule="0 6 * * *",
     execution_timezone="UTC",
-    default_status=DefaultScheduleStatus.STOPPED,
     description="Daily bucket usage and cost report.",
 )
-def storage_report_schedule(context: ScheduleEvaluationContext):
+def replay_sync_storage_report_schedule(context: ScheduleEvaluationContext):
     return RunRequest(tags=SERIAL_TAGS)
 
 
 jobs = [
-    replay_upload_job,
-    training_pull_job,
-    checkpoint_push_job,
-    checkpoint_pull_job,
-    storage_report_job,
+    replay_sync_upload_job,
+    replay_sync_training_pull_job,
+    replay_sync_checkpoint_push_job,
+    replay_sync_checkpoint_pull_job,
+    replay_sync_storage_report_job,
 ]
-sensors = [local_replays_sensor, checkpoints_sensor]
-schedules = [training_pull_schedule, storage_report_schedule]
+sensors = [replay_sync_local_replays_sensor, replay_sync_checkpoints_sensor]
+schedules = [replay_sync_training_pull_schedule, replay_sync_storage_report_schedule]

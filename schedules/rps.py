@@ -13,12 +13,19 @@ from datetime import datetime
 
 from dagster import (
     AssetSelection,
-    DefaultScheduleStatus,
     RunRequest,
     ScheduleEvaluationContext,
     SkipReason,
     define_asset_job,
     schedule,
+)
+
+from assets.rps.assets import (
+    bot_models,
+    legacy_games,
+    model_cache,
+    model_promotion,
+    training_data,
 )
 
 SERIAL_TAG = {"pipeline/serial": "rps"}  # dagster.yaml runs one rps run at a time
@@ -31,16 +38,14 @@ def on_gameplay_grid(moment: datetime) -> bool:
 
 legacy_gameplay_job = define_asset_job(
     "rps_legacy_gameplay_job",
-    selection=AssetSelection.assets("legacy_games"),
+    selection=AssetSelection.assets(legacy_games),
     tags=SERIAL_TAG,
     description="Eight legacy bots play the served models to generate training data.",
 )
 
 training_job = define_asset_job(
     "rps_training_job",
-    selection=AssetSelection.assets(
-        "training_data", "bot_models", "model_promotion", "model_cache"
-    ),
+    selection=AssetSelection.assets(training_data, bot_models, model_promotion, model_cache),
     tags=SERIAL_TAG,
     description="Build training data, train and register the 12 models, promote, sync the cache.",
 )
@@ -50,9 +55,8 @@ training_job = define_asset_job(
     job=legacy_gameplay_job,
     cron_schedule="0,30 * * * *",
     execution_timezone="UTC",
-    default_status=DefaultScheduleStatus.RUNNING,
 )
-def legacy_gameplay_schedule(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
+def rps_legacy_gameplay_schedule(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
     """Every 150 minutes; the tick time names the batch, so a retried tick replaces its games."""
     moment = context.scheduled_execution_time
     if not on_gameplay_grid(moment):
@@ -60,7 +64,7 @@ def legacy_gameplay_schedule(context: ScheduleEvaluationContext) -> RunRequest |
     tick = moment.strftime("%Y-%m-%dT%H:%M")
     return RunRequest(
         run_key=tick,
-        run_config={"ops": {"legacy_games": {"config": {"batch": tick}}}},
+        run_config={"ops": {"rps__legacy_games": {"config": {"batch": tick}}}},
         tags={"rps/batch": tick},
     )
 
@@ -69,12 +73,11 @@ def legacy_gameplay_schedule(context: ScheduleEvaluationContext) -> RunRequest |
     job=training_job,
     cron_schedule="0 3 * * *",
     execution_timezone="UTC",
-    default_status=DefaultScheduleStatus.RUNNING,
 )
-def training_schedule(context: ScheduleEvaluationContext) -> RunRequest:
+def rps_training_schedule(context: ScheduleEvaluationContext) -> RunRequest:
     """Daily trainer run at 03:00 UTC; promotion and the cache sync follow in the same run."""
     return RunRequest(run_key=context.scheduled_execution_time.strftime("%Y-%m-%d"))
 
 
 rps_jobs = [legacy_gameplay_job, training_job]
-rps_schedules = [legacy_gameplay_schedule, training_schedule]
+rps_schedules = [rps_legacy_gameplay_schedule, rps_training_schedule]

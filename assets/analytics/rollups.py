@@ -19,10 +19,20 @@ from assets.analytics.windows import DAY, chunks
 from resources.analytics_db import AnalyticsDatabase, RollupReport
 
 GROUP = "analytics"
+# Asset keys carry the pipeline (`analytics/hourly_analytics`): unique across the workspace.
+KEY_PREFIX = "analytics"
 START = "2024-01-01"
 HOURLY_PARTITIONS = dg.HourlyPartitionsDefinition(start_date=f"{START}-00:00", timezone="UTC")
 DAILY_PARTITIONS = dg.DailyPartitionsDefinition(start_date=START, timezone="UTC")
 CODE_VERSION = "1"
+# The schedules roll each hour up at :05 and each day at 00:05 UTC; a rollup older than one
+# missed run plus slack is late (the UI's freshness, evaluated by the daemon, no sensor needed).
+HOURLY_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=2), warn_window=timedelta(minutes=75)
+)
+DAILY_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=26), warn_window=timedelta(hours=25)
+)
 
 
 class RollupConfig(dg.Config):
@@ -34,37 +44,65 @@ class RollupConfig(dg.Config):
 SPANS_DESCRIPTION = """The workflow platform's raw spans (one row per workflow run, agent run,
 model call, tool call). Observed, not materialised: the newest run start is its data version and
 its freshness."""
+# The platform starts runs all day: none for this long means its span writer is down.
+SPANS_STALE_AFTER = timedelta(hours=2)
+EXECUTION_SPANS = dg.AssetKey([KEY_PREFIX, "execution_spans"])
 
 
-@dg.observable_source_asset(group_name=GROUP, description=SPANS_DESCRIPTION)
-def execution_spans(analytics_db: AnalyticsDatabase) -> dg.ObserveResult:
+@dg.multi_observable_source_asset(
+    specs=[dg.AssetSpec(EXECUTION_SPANS, group_name=GROUP, description=SPANS_DESCRIPTION)],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "spans_arriving",
+            asset=EXECUTION_SPANS,
+            description=f"A run span started within the last {SPANS_STALE_AFTER}.",
+        )
+    ],
+    name="analytics__execution_spans",
+)
+def execution_spans(analytics_db: AnalyticsDatabase):
     """Observe the newest run start (index-only on the run-span index)."""
     latest = analytics_db.latest_span_start()
+    now = datetime.now(UTC)
     metadata: dict = {"latest_run_start": latest.isoformat() if latest else "none"}
     if latest:
         metadata["dagster/last_updated_timestamp"] = dg.MetadataValue.timestamp(latest)
-    return dg.ObserveResult(
-        data_version=dg.DataVersion(latest.isoformat() if latest else "empty"), metadata=metadata
+    yield dg.ObserveResult(
+        asset_key=EXECUTION_SPANS,
+        data_version=dg.DataVersion(latest.isoformat() if latest else "empty"),
+        metadata=metadata,
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="spans_arriving",
+                passed=latest is not None and now - latest <= SPANS_STALE_AFTER,
+                severity=dg.AssetCheckSeverity.WARN,
+                description=(
+                    f"newest run start {latest.isoformat() if latest else 'none'}; "
+                    "if the platform is running, check that its span writer reaches this database"
+                ),
+            )
+        ],
     )
 
 
 def _check_specs(name: str) -> list[dg.AssetCheckSpec]:
+    asset = dg.AssetKey([KEY_PREFIX, name])
     return [
         dg.AssetCheckSpec(
             "reconciles_with_spans",
-            asset=name,
+            asset=asset,
             blocking=True,
             description="Executions written equal the finished spans read from the source.",
         ),
         dg.AssetCheckSpec(
             "values_in_range",
-            asset=name,
+            asset=asset,
             blocking=True,
             description="Counts add up, rates in [0, 1], tokens and cost >= 0, p50 <= p95.",
         ),
         dg.AssetCheckSpec(
             "span_quality",
-            asset=name,
+            asset=asset,
             blocking=True,
             description="Share of spans defaulted or excluded for bad data within max_bad_share.",
         ),
@@ -130,9 +168,16 @@ def _materialize_rollup(
     )
 
 
-def _rollup_asset(rollup: sql.Rollup, partitions, chunk: timedelta, description: str):
+def _rollup_asset(
+    rollup: sql.Rollup,
+    partitions,
+    chunk: timedelta,
+    freshness: dg.FreshnessPolicy,
+    description: str,
+):
     @dg.asset(
         name=rollup.table,
+        key_prefix=KEY_PREFIX,
         group_name=GROUP,
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
@@ -142,6 +187,7 @@ def _rollup_asset(rollup: sql.Rollup, partitions, chunk: timedelta, description:
         check_specs=_check_specs(rollup.table),
         description=description,
         owners=["team:analytics"],
+        freshness_policy=freshness,
     )
     def _asset(
         context: dg.AssetExecutionContext, config: RollupConfig, analytics_db: AnalyticsDatabase
@@ -155,6 +201,7 @@ hourly_analytics = _rollup_asset(
     sql.HOURLY,
     HOURLY_PARTITIONS,
     DAY,
+    HOURLY_FRESHNESS,
     """Per UTC hour, user, entity type (workflow/agent) and entity: executions (completed,
     failed, cancelled), success rate, tokens and cost (summed over each run's model calls),
     duration average/min/max and exact p50/p95. Runs are bucketed by start; a partition's rows
@@ -164,6 +211,7 @@ daily_analytics = _rollup_asset(
     sql.DAILY,
     DAILY_PARTITIONS,
     DAY,
+    DAILY_FRESHNESS,
     """Per UTC day, user, entity type and entity: the same measures as hourly_analytics,
     computed from the raw spans (percentiles do not combine from hours).""",
 )
@@ -171,6 +219,7 @@ model_usage_stats = _rollup_asset(
     sql.MODEL_USAGE,
     DAILY_PARTITIONS,
     DAY,
+    DAILY_FRESHNESS,
     """Per UTC day, user, provider and model: calls (completed/failed/cancelled), tokens and
     cost with averages per call, latency average and exact p50/p95/p99. A model call's user is
     its trace's run user.""",
@@ -178,15 +227,17 @@ model_usage_stats = _rollup_asset(
 
 
 @dg.asset(
+    key_prefix=KEY_PREFIX,
     group_name=GROUP,
     deps=[daily_analytics],
     kinds={"postgres"},
     code_version=CODE_VERSION,
     owners=["team:analytics"],
+    freshness_policy=DAILY_FRESHNESS,
     check_specs=[
         dg.AssetCheckSpec(
             "matches_daily_analytics",
-            asset="recent_activity_summary",
+            asset=dg.AssetKey([KEY_PREFIX, "recent_activity_summary"]),
             description="The view's executions equal daily_analytics' over the same 7 days.",
         )
     ],

@@ -12,7 +12,7 @@ from dagster import (
 
 from assets.common import SkipLedger
 from assets.replay_mining.parsed import parsed_replays
-from assets.replay_mining.partitions import STAGE, partition_days, stage_errors
+from assets.replay_mining.partitions import STAGE, asset_key, partition_days, stage_errors
 from assets.replay_mining.stages import DatasetCheckFailed, DatasetChecks, write_dataset
 from resources.lake import LakeResource
 
@@ -51,7 +51,7 @@ def _check_results(checks: DatasetChecks) -> list[AssetCheckResult]:
     kinds={"parquet", "s3"},
     code_version="3",
     check_specs=[
-        AssetCheckSpec(name, asset="replay_dataset", description=text, blocking=True)
+        AssetCheckSpec(name, asset=asset_key("replay_dataset"), description=text, blocking=True)
         for name, text in CHECKS.items()
     ],
 )

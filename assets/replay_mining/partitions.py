@@ -6,7 +6,13 @@ import contextlib
 import datetime as dt
 from collections.abc import Iterator
 
-from dagster import AssetExecutionContext, BackfillPolicy, DailyPartitionsDefinition, Failure
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    BackfillPolicy,
+    DailyPartitionsDefinition,
+    Failure,
+)
 
 from assets.replay_mining.stages import CorruptIntermediate, MissingUpstream
 
@@ -15,14 +21,24 @@ daily_partitions = DailyPartitionsDefinition(start_date="2025-01-01", timezone="
 # A range of days runs as one run: a year of backfill is one process start, not 365.
 single_run = BackfillPolicy.single_run()
 GROUP = "replay_mining"
+# Asset keys carry the pipeline (`replay_mining/replay_index`): unique across the workspace.
+KEY_PREFIX = "replay_mining"
 # One slot (dagster_home/dagster.yaml): a partition is never written by two runs at once.
 POOL = "replay_mining"
 
 
 # What every replay_mining stage declares alike: `@asset(**STAGE, deps=..., kinds=...)`.
 STAGE = dict(
-    group_name=GROUP, partitions_def=daily_partitions, backfill_policy=single_run, pool=POOL
+    key_prefix=KEY_PREFIX,
+    group_name=GROUP,
+    partitions_def=daily_partitions,
+    backfill_policy=single_run,
+    pool=POOL,
 )
+
+
+def asset_key(name: str) -> AssetKey:
+    return AssetKey([KEY_PREFIX, name])
 
 
 def partition_days(context: AssetExecutionContext) -> list[dt.date]:

@@ -1,6 +1,7 @@
 """replay_sync's assets: replays in the bucket, on the training machine and indexed; checkpoints
-both ways; what the bucket costs. Thin wiring over `sync_plan`, `slp_index` and `storage_cost`
-(plain code) and the `replay_store` / `replay_folders` resources (the I/O)."""
+both ways; what the bucket costs. Thin wiring over `slp_index` and `storage_cost` (plain code)
+and the `replay_store` / `replay_folders` resources (the I/O; the sync's plain decisions live
+beside its engine in `resources/replay_sync_plan.py`)."""
 
 import json
 import os
@@ -11,6 +12,7 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
+    AssetKey,
     Config,
     MaterializeResult,
     MetadataValue,
@@ -30,6 +32,8 @@ from resources.replay_store import ReplayStoreResource
 from resources.replay_sync_engine import LocalTree, SyncReport, sync_down, sync_up
 
 GROUP = "replay_sync"
+# Asset keys carry the pipeline (`replay_sync/...`): unique across the workspace.
+KEY_PREFIX = "replay_sync"
 # Partition keys are read when the code location loads: a partition set is part of the definition.
 character_partitions = StaticPartitionsDefinition(
     parse_character_list(os.environ.get("REPLAY_SYNC_CHARACTERS"))
@@ -145,11 +149,16 @@ def _pull(context, config: SyncConfig, remote, local: LocalTree, transfers: int,
 
 
 @asset(
+    key_prefix=KEY_PREFIX,
     partitions_def=character_partitions,
     group_name=GROUP,
     kinds={"s3", "python"},
     code_version="1",
-    check_specs=[AssetCheckSpec("bucket_matches_local", asset="bucket_replays", blocking=True)],
+    check_specs=[
+        AssetCheckSpec(
+            "bucket_matches_local", asset=AssetKey([KEY_PREFIX, "bucket_replays"]), blocking=True
+        )
+    ],
 )
 def bucket_replays(
     context: AssetExecutionContext,
@@ -177,15 +186,22 @@ def bucket_replays(
 
 
 @asset(
+    key_prefix=KEY_PREFIX,
     partitions_def=character_partitions,
     group_name=GROUP,
     kinds={"parquet", "python"},
     code_version="1",
     deps=[bucket_replays],
     check_specs=[
-        AssetCheckSpec("index_schema_and_keys", asset="replay_index", blocking=True),
-        AssetCheckSpec("valid_replay_share", asset="replay_index", blocking=True),
-        AssetCheckSpec("replays_feature_their_character", asset="replay_index"),
+        AssetCheckSpec(
+            "index_schema_and_keys", asset=AssetKey([KEY_PREFIX, "replay_index"]), blocking=True
+        ),
+        AssetCheckSpec(
+            "valid_replay_share", asset=AssetKey([KEY_PREFIX, "replay_index"]), blocking=True
+        ),
+        AssetCheckSpec(
+            "replays_feature_their_character", asset=AssetKey([KEY_PREFIX, "replay_index"])
+        ),
     ],
 )
 def replay_index(
@@ -254,12 +270,15 @@ def replay_index(
 
 
 @asset(
+    key_prefix=KEY_PREFIX,
     partitions_def=character_partitions,
     group_name=GROUP,
     kinds={"s3", "python"},
     code_version="1",
     deps=[bucket_replays],
-    check_specs=[AssetCheckSpec("workspace_matches_bucket", asset="training_replays")],
+    check_specs=[
+        AssetCheckSpec("workspace_matches_bucket", asset=AssetKey([KEY_PREFIX, "training_replays"]))
+    ],
 )
 def training_replays(
     context: AssetExecutionContext,
@@ -279,10 +298,13 @@ def training_replays(
 
 
 @asset(
+    key_prefix=KEY_PREFIX,
     group_name=GROUP,
     kinds={"s3", "python"},
     code_version="1",
-    check_specs=[AssetCheckSpec("bucket_has_checkpoints", asset="bucket_checkpoints")],
+    check_specs=[
+        AssetCheckSpec("bucket_has_checkpoints", asset=AssetKey([KEY_PREFIX, "bucket_checkpoints"]))
+    ],
 )
 def bucket_checkpoints(
     context: AssetExecutionContext,
@@ -301,11 +323,16 @@ def bucket_checkpoints(
 
 
 @asset(
+    key_prefix=KEY_PREFIX,
     group_name=GROUP,
     kinds={"s3", "python"},
     code_version="1",
     deps=[bucket_checkpoints],
-    check_specs=[AssetCheckSpec("workspace_has_checkpoints", asset="workspace_checkpoints")],
+    check_specs=[
+        AssetCheckSpec(
+            "workspace_has_checkpoints", asset=AssetKey([KEY_PREFIX, "workspace_checkpoints"])
+        )
+    ],
 )
 def workspace_checkpoints(
     context: AssetExecutionContext,
@@ -329,6 +356,7 @@ class StorageReportConfig(Config):
 
 
 @asset(
+    key_prefix=KEY_PREFIX,
     group_name=GROUP,
     kinds={"s3", "json"},
     code_version="1",

@@ -15,20 +15,7 @@ from assets.riot.detection import GameStats, PlayerProfile, RankPoint, detect
 from assets.riot.matches import MalformedMatch, parse_match
 from resources.riot_rate_limit import RateBudgetExhausted
 from resources.riot_routing import region_of
-
-
-@dataclass(frozen=True)
-class RiotJobSettings:
-    """The replaced backend's job settings, with its defaults (re-read on every run)."""
-
-    max_tracked_players: int = 10
-    max_new_matches_per_player: int = 20
-    unanalyzed_players_per_run: int = 15
-    min_smurf_confidence: float = 0.5
-    ban_check_days: float = 7
-    analysis_match_count: int = 10
-    ban_checks_per_run: int = 10
-    max_bad_match_share: float = 0.2
+from resources.riot_settings import RiotJobSettings
 
 
 class UnknownPlayer(ValueError):

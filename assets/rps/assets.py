@@ -16,6 +16,7 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
+    AssetKey,
     Config,
     MaterializeResult,
     MetadataValue,
@@ -50,6 +51,8 @@ from resources.rps_settings import RpsTrainingSettings
 from resources.rps_store import GamesStore, GamesStoreResource, PromotionState
 
 GROUP = "rps"
+# Asset keys carry the pipeline (`rps/...`): unique across the workspace.
+KEY_PREFIX = "rps"
 TRAINING_DATA_KEY = "rps/training_data/training_data.parquet"
 MODEL_CACHE_PREFIX = "rps/model_cache"
 
@@ -147,6 +150,7 @@ def _play(context, config, store_resource, mlflow_resource, players, kind) -> Ma
 
 
 @asset(
+    key_prefix=KEY_PREFIX,
     group_name=GROUP,
     kinds={"python", "sqlite"},
     code_version="1",
@@ -163,7 +167,7 @@ def legacy_games(
     return _play(context, config, rps_games, mlflow_registry, players, "legacy")
 
 
-@asset(group_name=GROUP, kinds={"python", "sqlite"}, code_version="1")
+@asset(key_prefix=KEY_PREFIX, group_name=GROUP, kinds={"python", "sqlite"}, code_version="1")
 def simulated_human_games(
     context: AssetExecutionContext,
     config: GameplayConfig,
@@ -185,13 +189,16 @@ class TrainingDataConfig(Config):
 
 
 @asset(
+    key_prefix=KEY_PREFIX,
     group_name=GROUP,
     kinds={"python", "parquet"},
     code_version="1",
     deps=[legacy_games, simulated_human_games],
     check_specs=[
-        AssetCheckSpec("labels_in_range", asset="training_data", blocking=True),
-        AssetCheckSpec("trainable", asset="training_data"),
+        AssetCheckSpec(
+            "labels_in_range", asset=AssetKey([KEY_PREFIX, "training_data"]), blocking=True
+        ),
+        AssetCheckSpec("trainable", asset=AssetKey([KEY_PREFIX, "training_data"])),
     ],
 )
 def training_data(
@@ -371,6 +378,7 @@ def _fmt(value: float | None) -> str:
 
 
 @asset(
+    key_prefix=KEY_PREFIX,
     group_name=GROUP,
     kinds={"xgboost", "scikitlearn", "mlflow"},
     code_version="1",
@@ -484,6 +492,7 @@ def promote_family(store: GamesStore, registry: ModelRegistry, family: str, sour
 
 
 @asset(
+    key_prefix=KEY_PREFIX,
     group_name=GROUP,
     kinds={"mlflow", "sqlite", "prometheus"},
     code_version="1",
@@ -583,11 +592,12 @@ def _metrics_snapshot(store: GamesStore, decisions) -> RpsMetrics:
 
 
 @asset(
+    key_prefix=KEY_PREFIX,
     group_name=GROUP,
     kinds={"s3", "mlflow"},
     code_version="1",
     deps=[model_promotion],
-    check_specs=[AssetCheckSpec("twelve_models", asset="model_cache")],
+    check_specs=[AssetCheckSpec("twelve_models", asset=AssetKey([KEY_PREFIX, "model_cache"]))],
 )
 def model_cache(
     context: AssetExecutionContext,

@@ -59,12 +59,15 @@ def test_code_location_loads_with_its_schedules_sensors_and_checks():
         "analytics_daily_schedule",
         "analytics_observe_spans_schedule",
     }
-    assert {s.name for s in repo.sensor_defs} == {
-        "analytics_late_spans_sensor",
-        "analytics_span_freshness_sensor",
-    }
+    assert {s.name for s in repo.sensor_defs} == {"analytics_late_spans_sensor"}
     graph = defs.resolve_asset_graph()
-    assert len(list(graph.asset_check_keys)) == 3 * 3 + 1 + 1  # rollups, view, freshness
+    assert len(list(graph.asset_check_keys)) == 3 * 3 + 1 + 1  # rollups, view, spans_arriving
+    hourly = graph.get(hourly_analytics.key).freshness_policy
+    assert hourly.fail_window.to_timedelta() == timedelta(hours=2)
+    for asset in (daily_analytics, model_usage_stats, recent_activity_summary):
+        assert graph.get(asset.key).freshness_policy.fail_window.to_timedelta() == timedelta(
+            hours=26
+        )
 
 
 def test_asset_specs_snapshot():
@@ -178,7 +181,7 @@ def test_end_to_end_hourly_range_daily_and_view(analytics_db):
         },
     )
     assert ranged.success
-    events = ranged.asset_materializations_for_node("hourly_analytics")
+    events = ranged.asset_materializations_for_node("analytics__hourly_analytics")
     assert sorted(e.partition for e in events)[0] == "2024-11-09-00:00" and len(events) == 24
     meta = events[0].metadata
     assert meta["partitions"].value == 24 and meta["rows_written"].value > 100
@@ -194,7 +197,7 @@ def test_end_to_end_hourly_range_daily_and_view(analytics_db):
         instance=instance,
     )
     assert single.success
-    md = single.asset_materializations_for_node("hourly_analytics")[0].metadata
+    md = single.asset_materializations_for_node("analytics__hourly_analytics")[0].metadata
     assert "| user | entity_type | entity_id | cost USD | count |" in md["top_by_cost"].value
 
     daily = (
@@ -206,9 +209,9 @@ def test_end_to_end_hourly_range_daily_and_view(analytics_db):
     checks = _check_results(daily)
     assert checks.pop("recent_activity_summary:matches_daily_analytics")
     assert all(checks.values()) and len(checks) == 6
-    daily_meta = daily.asset_materializations_for_node("daily_analytics")[0].metadata
+    daily_meta = daily.asset_materializations_for_node("analytics__daily_analytics")[0].metadata
     assert daily_meta["executions"].value == executions_day
-    assert daily.asset_materializations_for_node("recent_activity_summary")
+    assert daily.asset_materializations_for_node("analytics__recent_activity_summary")
     with analytics_db.rollup_connection() as conn:
         hourly_total = conn.execute("SELECT sum(total_executions) FROM hourly_analytics").fetchone()
     assert hourly_total[0] == executions_day

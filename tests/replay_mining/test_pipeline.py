@@ -10,10 +10,11 @@ import json
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from dagster import AssetKey, DagsterInstance, materialize
+from dagster import DagsterInstance, materialize
 
 from assets.replay_mining import replay_mining_assets
 from assets.replay_mining.mettagrid import DATASET_SCHEMA, SORT_KEYS
+from assets.replay_mining.partitions import asset_key
 from assets.replay_mining.settings import ReplayMiningSettings
 from assets.replay_mining.stages import (
     PART_SUFFIX,
@@ -77,7 +78,7 @@ def test_local_lake_day_end_to_end(stats_sandbox, tmp_path):
     assert set(first_steps["state_source"].to_pylist()) <= {"configured", "absent"}
     assert first_steps["position_x"].null_count == first_steps.num_rows
 
-    materialization = result.asset_materializations_for_node("replay_dataset")[0]
+    materialization = result.asset_materializations_for_node("replay_mining__replay_dataset")[0]
     assert materialization.metadata["rows"].value == table.num_rows
     assert materialization.metadata["episodes"].value == len(episodes)
     checks = result.get_asset_check_evaluations()
@@ -93,9 +94,9 @@ def test_running_a_partition_twice_gives_the_same_file(stats_sandbox, tmp_path):
     second_run = run(resources, DAY)
     assert second_run.success
     assert lake.read_bytes(dataset_key(DAY)) == first
-    raw = second_run.asset_materializations_for_node("raw_replays")[0].metadata
+    raw = second_run.asset_materializations_for_node("replay_mining__raw_replays")[0].metadata
     assert raw["replays_downloaded"].value == 0 and raw["replays_already_present"].value >= 5
-    parsed = second_run.asset_materializations_for_node("parsed_replays")[0].metadata
+    parsed = second_run.asset_materializations_for_node("replay_mining__parsed_replays")[0].metadata
     assert parsed["replays_parsed_now"].value == 0
     # Nothing but the dataset and its inputs: no temporary or duplicate files left behind.
     names = [o.key for o in lake.list("datasets")]
@@ -109,7 +110,7 @@ def test_bad_replays_are_skipped_and_reported(stats_sandbox, tmp_path):
     result = run(resources, BUSY_DAY)
     assert result.success  # 9 of 100 failed: at the 9% threshold, not past it
     for stage in ("parsed_replays", "replay_dataset"):  # counted in the day's metadata
-        metadata = result.asset_materializations_for_node(stage)[0].metadata
+        metadata = result.asset_materializations_for_node(f"replay_mining__{stage}")[0].metadata
         assert metadata["skipped_replays"].value == 9
     reasons = metadata["skipped_replays_reasons"].value
     for reason in (
@@ -148,7 +149,9 @@ def test_empty_day_publishes_an_empty_dataset_with_the_schema(stats_sandbox, tmp
     assert table.num_rows == 0 and table.schema.equals(DATASET_SCHEMA)
     assert (
         "no rows"
-        in result.asset_materializations_for_node("replay_dataset")[0].metadata["preview"].value
+        in result.asset_materializations_for_node("replay_mining__replay_dataset")[0]
+        .metadata["preview"]
+        .value
     )
 
 
@@ -224,14 +227,8 @@ def test_partition_range_runs_as_one_run(stats_sandbox, tmp_path):
         table = read_dataset(lake, day)
         assert table.num_rows > 0 and set(table["replay_version"].to_pylist()) == {version}
     assert len(instance.get_run_records()) == 1
-    materialized = instance.get_materialized_partitions(dataset_asset_key())
+    materialized = instance.get_materialized_partitions(asset_key("replay_dataset"))
     assert materialized == {"2026-11-08", "2026-11-09", "2026-11-10"}
-
-
-def dataset_asset_key() -> AssetKey:
-    from assets.replay_mining.dataset import replay_dataset
-
-    return replay_dataset.key
 
 
 def range_tags(start: str, end: str) -> dict:

@@ -30,8 +30,8 @@ from resources.lake import LakeResource
 from resources.replay_folders import ReplayFoldersResource
 from schedules.replay_sync import (
     changed_folders,
-    local_replays_sensor,
-    training_pull_schedule,
+    replay_sync_local_replays_sensor,
+    replay_sync_training_pull_schedule,
 )
 from tests.replay_sync.conftest import bucket_listing, local_listing, write_file
 
@@ -117,7 +117,7 @@ def test_upload_index_and_pull_one_character(resources, store, tmp_path):
 def test_dry_run_with_delete_changes_nothing(resources, store, tmp_path):
     seed_replays(tmp_path / "slp", "link", 2)
     store.client().put_object(Bucket=store.bucket, Key="link/gone.slp", Body=b"old")
-    config = {"ops": {"bucket_replays": {"config": {"delete": True, "dry_run": True}}}}
+    config = {"ops": {"replay_sync__bucket_replays": {"config": {"delete": True, "dry_run": True}}}}
     result = materialize(
         [bucket_replays],
         partition_key="link",
@@ -141,7 +141,7 @@ def test_delete_refuses_an_empty_source_folder(resources, store):
         [bucket_replays],
         partition_key="marth",
         resources=resources,
-        run_config={"ops": {"bucket_replays": {"config": {"delete": True}}}},
+        run_config={"ops": {"replay_sync__bucket_replays": {"config": {"delete": True}}}},
         instance=DagsterInstance.ephemeral(),
         raise_on_error=False,
     )
@@ -183,14 +183,14 @@ def test_checkpoints_both_ways_and_storage_report(resources, store, tmp_path):
 def test_sensor_requests_changed_settled_characters(resources, tmp_path):
     seed_replays(tmp_path / "slp", "mewtwo", 2)
     with build_sensor_context(resources=resources) as context:
-        first = list(local_replays_sensor(context))
+        first = list(replay_sync_local_replays_sensor(context))
         assert [(r.partition_key, r.tags["pipeline/serial"]) for r in first] == [
             ("mewtwo", "replay_sync")
         ]
         with build_sensor_context(resources=resources, cursor=context.cursor) as second:
-            assert "no change" in str(local_replays_sensor(second))
+            assert "no change" in str(replay_sync_local_replays_sensor(second))
             write_file(tmp_path / "slp", "mewtwo/recording.slp", b"{U\x03raw", None)  # just now
-            assert "still being written" in str(local_replays_sensor(second))
+            assert "still being written" in str(replay_sync_local_replays_sensor(second))
 
 
 def test_changed_folders_rules():
@@ -201,7 +201,7 @@ def test_changed_folders_rules():
 def test_schedule_pulls_every_character_in_its_own_run():
     tick = datetime(2026, 11, 23, 10, 15, tzinfo=UTC)
     with build_schedule_context(scheduled_execution_time=tick) as context:
-        requests = training_pull_schedule(context)
+        requests = replay_sync_training_pull_schedule(context)
     assert requests[0].run_key == "mewtwo:2026-11-23T10:15:00+00:00"
     assert [r.partition_key for r in requests] == ["mewtwo", "ganondorf", "link", "fox", "marth"]
     assert all(r.tags == {"pipeline/serial": "replay_sync"} for r in requests)
@@ -238,19 +238,23 @@ def test_definitions_snapshot():
     }
     assert all(spec.description and spec.code_version == "1" for spec in specs.values())
     assert {s.name: s.cron_schedule for s in defs.schedules} == {
-        "training_pull_schedule": "15 * * * *",
-        "storage_report_schedule": "0 6 * * *",
+        "replay_sync_training_pull_schedule": "15 * * * *",
+        "replay_sync_storage_report_schedule": "0 6 * * *",
     }
     assert {s.name: s.job_name for s in defs.sensors} == {
-        "local_replays_sensor": "replay_upload_job",
-        "checkpoints_sensor": "checkpoint_push_job",
+        "replay_sync_local_replays_sensor": "replay_sync_upload_job",
+        "replay_sync_checkpoints_sensor": "replay_sync_checkpoint_push_job",
     }
 
 
 def test_code_location_loads_with_its_jobs():
     from pipelines.replay_sync import defs
 
-    for name in ("replay_upload_job", "training_pull_job", "checkpoint_push_job"):
+    for name in (
+        "replay_sync_upload_job",
+        "replay_sync_training_pull_job",
+        "replay_sync_checkpoint_push_job",
+    ):
         assert defs.resolve_job_def(name).tags["pipeline/serial"] == "replay_sync"
     specs = {spec.key.path[-1]: spec for spec in defs.resolve_all_asset_specs()}
     assert {name: spec.group_name for name, spec in specs.items()} == dict.fromkeys(

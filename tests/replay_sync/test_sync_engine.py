@@ -7,7 +7,6 @@ import os
 
 import pytest
 
-from assets.replay_sync.sync_plan import mtime_to_metadata
 from resources.object_store import ObjectStoreError
 from resources.replay_store import ReplayStoreResource
 from resources.replay_sync_engine import (
@@ -18,6 +17,7 @@ from resources.replay_sync_engine import (
     sync_down,
     sync_up,
 )
+from resources.replay_sync_plan import mtime_to_metadata
 from tests.replay_sync.conftest import bucket_listing, local_listing, write_file
 
 T0 = 1_700_000_000

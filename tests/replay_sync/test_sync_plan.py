@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from assets.replay_sync.sync_plan import (
+from resources.replay_sync_plan import (
     FileState,
     UnsafeKey,
     check_delete_key,

@@ -12,7 +12,7 @@ from dagster import RunRequest, build_schedule_context
 
 from resources.mlflow_registry import MlflowRegistryResource, MlflowUnavailable
 from resources.rps_metrics import RpsMetrics, RpsMetricsResource
-from schedules.rps import legacy_gameplay_schedule
+from schedules.rps import rps_legacy_gameplay_schedule
 
 
 def test_code_location_loads_without_other_pipelines():
@@ -33,8 +33,8 @@ def test_assets_are_described_grouped_and_versioned():
 
     specs = list(defs.resolve_all_asset_specs())
     assert {s.key.to_user_string() for s in specs} == {
-        "legacy_games", "simulated_human_games", "training_data", "bot_models",
-        "model_promotion", "model_cache",
+        "rps/legacy_games", "rps/simulated_human_games", "rps/training_data", "rps/bot_models",
+        "rps/model_promotion", "rps/model_cache",
     }  # fmt: skip
     for spec in specs:
         assert spec.group_name == "rps" and spec.description and spec.code_version and spec.kinds
@@ -45,7 +45,7 @@ def test_legacy_gameplay_runs_every_150_minutes_across_midnights():
     fired = []
     for half_hour in range(7 * 48):  # a week of the schedule's 30-minute ticks
         tick = start + timedelta(minutes=30 * half_hour)
-        result = legacy_gameplay_schedule(build_schedule_context(scheduled_execution_time=tick))
+        result = rps_legacy_gameplay_schedule(build_schedule_context(scheduled_execution_time=tick))
         if isinstance(result, RunRequest):
             fired.append(tick)
     gaps = {b - a for a, b in zip(fired, fired[1:], strict=False)}
@@ -55,8 +55,8 @@ def test_legacy_gameplay_runs_every_150_minutes_across_midnights():
 
 def test_schedule_names_the_batch_after_the_tick():
     tick = datetime(2026, 1, 1, 1, 30, tzinfo=UTC)  # on the grid (minutes since epoch % 150 == 0)
-    request = legacy_gameplay_schedule(build_schedule_context(scheduled_execution_time=tick))
-    assert request.run_config["ops"]["legacy_games"]["config"]["batch"] == "2026-01-01T01:30"
+    request = rps_legacy_gameplay_schedule(build_schedule_context(scheduled_execution_time=tick))
+    assert request.run_config["ops"]["rps__legacy_games"]["config"]["batch"] == "2026-01-01T01:30"
     assert request.run_key == "2026-01-01T01:30"
 
 
@@ -108,7 +108,7 @@ def test_lineage_and_training_job_run_promotion_after_training():
     from pipelines.rps import defs
 
     graph = {
-        s.key.to_user_string(): {d.asset_key.to_user_string() for d in s.deps}
+        s.key.path[-1]: {d.asset_key.path[-1] for d in s.deps}
         for s in defs.resolve_all_asset_specs()
     }
     assert graph["training_data"] == {"legacy_games", "simulated_human_games"}
@@ -117,7 +117,7 @@ def test_lineage_and_training_job_run_promotion_after_training():
     assert graph["model_cache"] == {"model_promotion"}
     job = defs.resolve_job_def("rps_training_job")
     assert {n.name for n in job.graph.node_defs} == {
-        "training_data", "bot_models", "model_promotion", "model_cache",
+        "rps__training_data", "rps__bot_models", "rps__model_promotion", "rps__model_cache",
     }  # fmt: skip
 
 

@@ -16,16 +16,16 @@ from tests.rps.helpers import crafted_game, insert_games
 
 SMALL = {
     "ops": {
-        "legacy_games": {"config": {"games_per_player": 6}},
-        "simulated_human_games": {"config": {"games_per_player": 8, "simulated_players": 8}},
-        "bot_models": {"config": {"n_jobs": 1}},
+        "rps__legacy_games": {"config": {"games_per_player": 6}},
+        "rps__simulated_human_games": {"config": {"games_per_player": 8, "simulated_players": 8}},
+        "rps__bot_models": {"config": {"n_jobs": 1}},
     }
 }
 
 
 def _metadata(result, asset: str) -> dict:
     for event in result.get_asset_materialization_events():
-        if event.materialization.asset_key.to_user_string() == asset:
+        if event.materialization.asset_key.path[-1] == asset:
             return {k: v.value for k, v in event.materialization.metadata.items()}
     raise AssertionError(f"{asset} was not materialised")
 
@@ -93,9 +93,11 @@ def test_full_graph_trains_promotes_serves_and_caches(
 
     # served by alias: a new gameplay batch plays exactly the versions the registry names now
     second = materialize(
-        [a for a in rps_assets if a.key.to_user_string() == "legacy_games"],
+        [a for a in rps_assets if a.key.path[-1] == "legacy_games"],
         resources=resources,
-        run_config={"ops": {"legacy_games": {"config": {"games_per_player": 3, "batch": "x"}}}},
+        run_config={
+            "ops": {"rps__legacy_games": {"config": {"games_per_player": 3, "batch": "x"}}}
+        },
         instance=instance,
     )
     assert second.success and _metadata(second, "legacy_games")["fallback_games"] == 0
@@ -140,7 +142,7 @@ def test_full_graph_trains_promotes_serves_and_caches(
     only_tests.ensure_schema()
     insert_games(only_tests, [crafted_game(is_test=True, key=f"t{i}") for i in range(30)])
     untrainable = materialize(
-        [a for a in rps_assets if a.key.to_user_string() in ("training_data", "bot_models")],
+        [a for a in rps_assets if a.key.path[-1] in ("training_data", "bot_models")],
         resources={**resources, "rps_games": GamesStoreResource(url=only_tests.url)},
         instance=instance,
     )

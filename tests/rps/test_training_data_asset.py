@@ -51,7 +51,7 @@ def test_too_many_bad_rounds_fail_and_publish_nothing(rps_resources, sqlite_stor
     result = materialize(
         [training_data],
         resources=_resources(rps_resources),
-        run_config={"ops": {"training_data": {"config": {"max_skipped_share": 0.1}}}},
+        run_config={"ops": {"rps__training_data": {"config": {"max_skipped_share": 0.1}}}},
         raise_on_error=False,
     )
     assert not result.success

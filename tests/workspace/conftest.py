@@ -1,0 +1,156 @@
+"""The whole workspace as a user starts it: `dagster dev -w workspace.yaml`, every code location
+at once, the repo's own `dagster_home/dagster.yaml`, on the embedded defaults and the bundled
+sandboxes (stats server, Riot API, an S3 API), each served over real HTTP.
+
+One `dagster dev` serves the module: its webserver, daemon and one code server per location are
+real processes, and runs are launched by the daemon exactly as they are for a user.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from sandboxes.replay_sync_demo import seed_replays
+from sandboxes.riot_api import DEFAULT_KEY, RiotSandbox, World
+from sandboxes.serving import serve_in_background
+from sandboxes.stats_server import SandboxConfig, StatsServerSandbox
+from tests.conftest import fresh_database
+from tests.workspace.graphql import DagsterGraphQL
+
+REPO = Path(__file__).resolve().parents[2]
+DAGSTER = str(Path(sys.executable).with_name("dagster"))
+STATS_TOKEN = "workspace-token"
+# Days the stats sandbox fills with a few small healthy replays.
+STATS_END = dt.date(2026, 11, 20)
+CHARACTERS = "mewtwo,fox"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Workspace:
+    api: DagsterGraphQL
+    home: Path
+    env: dict[str, str]
+    data: Path
+    log: Path
+
+
+def _wait_until_loaded(api: DagsterGraphQL, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"dagster dev exited {process.returncode}:\n{log.read_text()[-4000:]}"
+            )
+        try:
+            entries = api.locations()
+        except Exception:  # not listening yet
+            time.sleep(1)
+            continue
+        if entries and all(e["loadStatus"] == "LOADED" for e in entries):
+            errors = [e for e in entries if e["locationOrLoadError"]["__typename"] == "PythonError"]
+            if errors:
+                raise RuntimeError(f"code locations failed to load: {errors}")
+            return
+        time.sleep(1)
+    raise TimeoutError(f"the workspace did not load in 300 s:\n{log.read_text()[-4000:]}")
+
+
+@pytest.fixture(scope="session")
+def workspace(tmp_path_factory, pg_server_url, s3_server) -> Iterator[Workspace]:
+    root = tmp_path_factory.mktemp("workspace")
+    home = root / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
+    data = root / "data"
+    slp_root = data / "slp"
+    seed_replays(slp_root, CHARACTERS.split(","), per_character=3)
+    bucket = "workspace-replays"
+    s3_server.client().create_bucket(Bucket=bucket)
+
+    stats = StatsServerSandbox(
+        SandboxConfig(
+            episodes_per_day=(3, 5),
+            days=20,
+            end_date=STATS_END,
+            token=STATS_TOKEN,
+            min_agents=2,
+            max_agents=4,
+            min_steps=30,
+            max_steps=80,
+        )
+    )
+    riot = RiotSandbox(
+        World(seed=5, players_per_platform={"na1": 20}, matches_per_platform={"na1": 60})
+    )
+    with (
+        fresh_database(pg_server_url) as pg_url,
+        serve_in_background(stats) as stats_server,
+        serve_in_background(riot) as riot_server,
+    ):
+        stats.base_url = stats_server.url
+        env = {
+            **os.environ,
+            "DAGSTER_HOME": str(home),
+            "LAKE_ROOT": str(data / "lake"),
+            "POSTGRES_URL": pg_url,
+            "STATS_API_URL": stats_server.url,
+            "STATS_API_TOKEN": STATS_TOKEN,
+            "RIOT_API_BASE_URL": riot_server.url + "/{host}",
+            "RIOT_API_KEY": DEFAULT_KEY,
+            # A tick every minute, so a test sees the schedule launch a run.
+            "RIOT_REFRESH_CRON": "* * * * *",
+            "REPLAY_SYNC_ENDPOINT_URL": s3_server.endpoint_url,
+            "REPLAY_SYNC_BUCKET": bucket,
+            "REPLAY_SYNC_ACCESS_KEY_ID": s3_server.access_key_id,
+            "REPLAY_SYNC_SECRET_ACCESS_KEY": s3_server.secret_access_key,
+            "REPLAY_SYNC_REGION": s3_server.region,
+            "REPLAY_SYNC_CHARACTERS": CHARACTERS,
+            "SLP_ROOT": str(slp_root),
+            "REPLAY_SYNC_WORKSPACE": str(data / "workspace"),
+            "RPS_DATABASE_URL": f"sqlite:///{data / 'rps.db'}",
+            "MLFLOW_TRACKING_URI": f"sqlite:///{data / 'mlflow.db'}",
+            "RPS_MLFLOW_ARTIFACTS": str(data / "mlflow-artifacts"),
+            "RPS_METRICS_TEXTFILE": str(data / "rps.prom"),
+        }
+        port = free_port()
+        log = root / "dagster-dev.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [DAGSTER, "dev", "-w", str(REPO / "workspace.yaml"), "-h", "127.0.0.1"]
+                + ["-p", str(port)],
+                cwd=root,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        api = DagsterGraphQL(f"http://127.0.0.1:{port}")
+        try:
+            _wait_until_loaded(api, process, log)
+            yield Workspace(api=api, home=home, env=env, data=data, log=log)
+        finally:
+            # Ctrl-C, as a user stops it: dagster dev stops the daemon, webserver, code servers.
+            os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
