@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import gzip
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,7 +30,6 @@ from itertools import chain
 import msgspec
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 SUPPORTED_VERSIONS = (1, 2, 3, 4)
 
@@ -180,24 +180,183 @@ def decode(data: bytes) -> _Replay:
 
 
 def _agents_of(replay: _Replay, version: int) -> list[dict]:
-    """The agent objects, each field decoded to plain Python values."""
-    agents = []
+    """The agent objects: key -> raw JSON bytes (read by the fast paths below, decoded to Python
+    values only when a field does not fit them), with `agent_id` decoded."""
     if version == 1:
-        for obj in replay.grid_objects:
-            if "agent_id" in obj:
-                agents.append({key: _ANY.decode(value) for key, value in obj.items()})
-        return agents
-    for obj in replay.objects:
-        if obj.agent_id:
-            agent = {}
-            for key in AGENT_KEYS:
-                value = getattr(obj, key)
-                if value:
-                    agent[key] = (
-                        _policy_infos(value) if key == "policy_infos" else _ANY.decode(value)
-                    )
-            agents.append(agent)
+        agents = [dict(obj) for obj in replay.grid_objects if "agent_id" in obj]
+    else:
+        agents = [
+            {key: raw for key in AGENT_KEYS if (raw := getattr(obj, key))}
+            for obj in replay.objects
+            if obj.agent_id
+        ]
+    for agent in agents:
+        agent["agent_id"] = _ANY.decode(agent["agent_id"])
     return agents
+
+
+def _decoded(raws: list) -> list:
+    """(agent_id, Python value) from (agent_id, raw JSON or None)."""
+    return [(agent_id, None if raw is None else _ANY.decode(raw)) for agent_id, raw in raws]
+
+
+# --- fast paths: numbers read straight from the raw JSON bytes ----------------------------------
+# A change list such as `[[0, 3], [5, 4]]` loses its brackets and is decoded as one flat array of
+# numbers (msgspec, typed: no Python list per change), and numpy reshapes it. The bracket and
+# comma counts check the shape; anything unusual (placeholders, nulls, strings) returns None and
+# the field is decoded and read the slow way, which also names what is wrong.
+
+_FLAT_NUMBERS = msgspec.json.Decoder(list[float])
+_DROP = b" \t\r\n[]"
+_COMMAS = re.compile(rb",+")
+
+
+def _numbers(pieces: list[bytes], expected: int) -> np.ndarray | None:
+    """The numbers of JSON arrays of numbers, in order, or None if they are not `expected`."""
+    text = b",".join(pieces).translate(None, _DROP)
+    if b",," in text or text[:1] == b"," or text[-1:] == b",":  # empty arrays leave commas
+        text = _COMMAS.sub(b",", text).strip(b",")
+    try:
+        numbers = _FLAT_NUMBERS.decode(b"[" + text + b"]") if text else []
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+    if len(numbers) != expected:
+        return None
+    return np.array(numbers, dtype=np.float64)
+
+
+def _booleans(raw: bytes) -> bytes:
+    return raw.replace(b"true", b"1").replace(b"false", b"0") if b"e" in raw else raw
+
+
+def _scalars_fast(raws: list, default: bytes):
+    """(steps, values, starts) of a scalar field, or None."""
+    pieces, counts = [], [0]
+    for _, raw in raws:
+        raw = _booleans(bytes(raw)) if raw is not None else default
+        opens = raw.count(b"[")
+        if opens == 0:
+            pieces.append(b"0," + raw)
+            counts.append(1)
+            continue
+        changes = opens - 1
+        if changes < 1 or raw.count(b",") != 2 * changes - 1:
+            return None
+        pieces.append(raw)
+        counts.append(changes)
+    starts = np.cumsum(counts)
+    numbers = _numbers(pieces, 2 * int(starts[-1]))
+    if numbers is None:
+        return None
+    pairs = numbers.reshape(-1, 2)
+    return pairs[:, 0].astype(np.int64), pairs[:, 1], starts
+
+
+def _points_fast(raws: list):
+    """(steps, (a, b) pairs, starts) of a location-like field (`[x, y]`, `[x, y, layer]`,
+    version 1's `[action, param]`), or None."""
+    pieces, counts, width = [], [0], None
+    for _, raw in raws:
+        if raw is None:
+            return None
+        raw = bytes(raw)
+        opens, commas = raw.count(b"["), raw.count(b",")
+        if opens == 1:  # a constant point
+            changes, entry_width = 1, commas + 1
+            raw = b"0," + raw
+        else:
+            changes = (opens - 1) // 2
+            if changes < 1 or opens != 2 * changes + 1 or (commas + 1) % changes:
+                return None
+            entry_width = (commas + 1) // changes - 1
+        if entry_width < 2 or width not in (None, entry_width):
+            return None
+        width = entry_width
+        pieces.append(raw)
+        counts.append(changes)
+    starts = np.cumsum(counts)
+    numbers = _numbers(pieces, (width + 1) * int(starts[-1]))
+    if numbers is None:
+        return None
+    rows = numbers.reshape(-1, width + 1).astype(np.int64)
+    return rows[:, 0], rows[:, 1:3], starts
+
+
+_OPEN, _CLOSE, _MINUS = ord("["), ord("]"), ord("-")
+_BRACKET_STEP = np.zeros(256, dtype=np.int16)
+_BRACKET_STEP[_OPEN], _BRACKET_STEP[_CLOSE] = 1, -1
+_NUMBER_START = np.zeros(256, dtype=bool)
+_NUMBER_START[list(b"0123456789-")] = True
+
+
+def _inventory_fast(raws: list):
+    """(steps, sizes, pairs, starts) of every agent's inventory changes, or None.
+
+    An inventory is a constant `[[item, count], ...]` (nesting depth 2) or a change list
+    `[[step, [[item, count], ...]], ...]` (depth 4): the depth of each number tells a step from
+    an item or a count.
+    """
+    pieces = [
+        bytes(raw).translate(None, b" \t\r\n") if raw is not None else b"[]" for _, raw in raws
+    ]
+    joined = b",".join(pieces)
+    if any(c in joined for c in (b".", b"e", b'"', b"n")):
+        return None
+    chars = np.frombuffer(joined, dtype=np.uint8)
+    depth = np.cumsum(_BRACKET_STEP[chars], dtype=np.int16)  # nesting after each character
+    digit = _NUMBER_START[chars]
+    first = np.flatnonzero(digit & ~np.concatenate(([False], digit[:-1])))  # each number's start
+    token_depth = depth[first]
+    bounds = np.cumsum([0] + [len(p) + 1 for p in pieces])  # where each agent's bytes start
+    agents = len(pieces)
+    token_agent = np.searchsorted(bounds, first, side="right") - 1
+    agent_start = np.searchsorted(token_agent, np.arange(agents + 1))
+    max_depth = np.maximum.reduceat(depth, bounds[:-1])
+    if (max_depth > 4).any():
+        return None
+    changing = max_depth >= 3  # a change list (`[[0, []], ...]` included), else a constant
+    is_pair = token_depth == np.where(changing, 4, 2)[token_agent]
+    is_step = ~is_pair
+    if (token_depth[is_step] != 2).any() or (is_step & ~changing[token_agent]).any():
+        return None
+    # Each [item, count] holds two numbers: an item right after `[`, a count right after `,`.
+    before_pair = chars[first[is_pair] - 1]
+    if (
+        before_pair.size % 2
+        or (before_pair[0::2] != _OPEN).any()
+        or (before_pair[1::2] != 44).any()
+    ):
+        return None
+    # Each change `[step, [...]]` holds exactly one step number (not a placeholder pair).
+    entry_opens = np.flatnonzero((chars == _OPEN) & (depth == 2))
+    entries = np.bincount(np.searchsorted(bounds, entry_opens, side="right") - 1, minlength=agents)
+    steps_per_agent = np.bincount(token_agent[is_step], minlength=agents)
+    if (entries[changing] != steps_per_agent[changing]).any():
+        return None
+    numbers = _numbers(pieces, len(first))
+    if numbers is None:
+        return None
+    values = numbers.astype(np.int64)
+    steps, sizes, pair_values, starts = [], [], [], [0]
+    for agent in range(agents):
+        lo, hi = agent_start[agent], agent_start[agent + 1]
+        vals, step_mask = values[lo:hi], is_step[lo:hi]
+        if not changing[agent]:  # a constant inventory
+            steps.append(np.zeros(1, dtype=np.int64))
+            sizes.append(np.array([len(vals) // 2]))
+            pair_values.append(vals)
+        else:
+            change = np.cumsum(step_mask) - 1
+            steps.append(vals[step_mask])
+            sizes.append(np.bincount(change[~step_mask], minlength=int(entries[agent])) // 2)
+            pair_values.append(vals[~step_mask])
+        starts.append(starts[-1] + len(steps[-1]))
+    return (
+        np.concatenate(steps),
+        np.concatenate(sizes).astype(np.int64),
+        np.concatenate(pair_values).reshape(-1, 2),
+        np.asarray(starts, dtype=np.int64),
+    )
 
 
 def _policy_infos(raw: msgspec.Raw):
@@ -345,11 +504,24 @@ def _clean_scalars(values: list, field: str, default) -> np.ndarray:
 
 def _scalar_column(grid: _Grid, agents: list, field: str, default, at_before: bool = False):
     """Values of a scalar field at each row (record t, or record t-1 with `at_before`)."""
-    steps, numbers, starts = _flatten_scalars(agents, field, default)
+    fast = _scalars_fast(agents, json_default(default))
+    if fast is None:
+        steps, numbers, starts = _flatten_scalars(_decoded(agents), field, default)
+    else:
+        steps, numbers, starts = fast
     index = grid.index(steps, starts)
     if at_before:
         index = grid.before(index)
     return numbers[index]
+
+
+def json_default(value) -> bytes:
+    return b"1" if value is True else b"0" if value is False else str(value).encode()
+
+
+def _point_changes(raws: list, field: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    fast = _points_fast(raws)
+    return fast if fast is not None else _flatten_pairs(_decoded(raws), field)
 
 
 def _flatten_pairs(values: list, field: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -408,12 +580,17 @@ def _clean_pairs(values: list, field: str) -> tuple[np.ndarray, np.ndarray]:
 # --- inventories --------------------------------------------------------------------------------
 
 
-def _inventory_changes(values: list, item_names: list[str]) -> tuple:
+def _inventory_changes(raws: list, item_names: list[str]) -> tuple:
     """Every agent's inventory changes as one MapArray (item name -> count, sorted by item id,
     zero counts dropped), plus each change's step and where each agent's changes start.
 
     Inventories are maps: pairs come in hash-map order in older files, so they are sorted here.
     """
+    fast = _inventory_fast(raws)
+    if fast is not None:
+        steps, sizes, pairs, starts = fast
+        return (*_inventory_maps(steps, sizes, pairs, item_names), steps, starts)
+    values = _decoded(raws)
     steps: list = []
     sizes: list = []
     flat: list = []
@@ -443,14 +620,13 @@ def _inventory_changes(values: list, item_names: list[str]) -> tuple:
             flat.extend(inventory)
         starts.append(len(steps))
     return (
-        _inventory_maps(steps, sizes, flat, item_names),
+        *_inventory_maps(steps, sizes, _pair_array(flat), item_names),
         np.asarray(steps, dtype=np.int64),
         np.asarray(starts, dtype=np.int64),
     )
 
 
-def _inventory_maps(steps: list, sizes: list, flat: list, item_names: list[str]) -> pa.MapArray:
-    change_count = len(sizes)
+def _pair_array(flat: list) -> np.ndarray:
     if flat:
         try:
             numbers = list(chain.from_iterable(flat))
@@ -464,6 +640,12 @@ def _inventory_maps(steps: list, sizes: list, flat: list, item_names: list[str])
             ) from exc
     else:
         pairs = np.zeros((0, 2), dtype=np.int64)
+    return pairs
+
+
+def _inventory_maps(steps, sizes, pairs: np.ndarray, item_names: list[str]) -> tuple:
+    """(offsets, items, counts) of the changes' inventories: sorted by item id, zeros dropped."""
+    change_count = len(sizes)
     items, counts = pairs[:, 0], pairs[:, 1]
     if items.size and (items.min() < 0 or items.max() >= len(item_names)):
         bad = int(items[(items < 0) | (items >= len(item_names))][0])
@@ -484,11 +666,26 @@ def _inventory_maps(steps: list, sizes: list, flat: list, item_names: list[str])
                 f"an inventory lists item {item_names[items[at]]!r} twice at step "
                 f"{steps[change_of_pair[at]]}: the replay is inconsistent"
             )
-    offsets = np.zeros(change_count + 1, dtype=np.int32)
+    offsets = np.zeros(change_count + 1, dtype=np.int64)
     np.cumsum(np.bincount(change_of_pair, minlength=change_count), out=offsets[1:])
-    names = pa.array(item_names, pa.string())
+    return offsets, items, counts
+
+
+def _row_maps(offsets, items, counts, row_change, null, key_names: list[str]) -> pa.MapArray:
+    """One map per row: the entries of the change in force, gathered with numpy (no Arrow
+    `take` of a nested array), null where `null`."""
+    sizes = np.diff(offsets)[row_change]
+    sizes[null] = 0
+    row_offsets = np.zeros(len(row_change) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=row_offsets[1:])
+    element = np.repeat(offsets[:-1][row_change] - row_offsets[:-1], sizes) + np.arange(
+        row_offsets[-1]
+    )
     return pa.MapArray.from_arrays(
-        pa.array(offsets), names.take(pa.array(items)), pa.array(counts.astype(np.int32))
+        pa.array(row_offsets.astype(np.int32)),
+        pa.array(key_names, pa.string()).take(pa.array(items[element])),
+        pa.array(counts[element].astype(np.int32)),
+        mask=pa.array(null),
     )
 
 
@@ -547,7 +744,8 @@ def _policy_changes(values: list, fallback: str | None) -> tuple[pa.Array, np.nd
     names: list = []
     steps: list = []
     starts = [0]
-    for agent_id, value in values:
+    for agent_id, raw in values:
+        value = None if raw is None else _policy_infos(raw)
         changes = value if isinstance(value, list) and value else [(0, value)]
         for entry in changes:
             if not (isinstance(entry, list | tuple) and len(entry) == 2):
@@ -585,7 +783,7 @@ def _policy_changes(values: list, fallback: str | None) -> tuple[pa.Array, np.nd
 
 
 def _repeat(value, type_: pa.DataType, n: int) -> pa.Array:
-    return pa.array([value], type_).take(pa.array(np.zeros(n, dtype=np.int32)))
+    return pa.repeat(pa.scalar(value, type_), n)
 
 
 def _masked(values: np.ndarray, type_: pa.DataType, null: np.ndarray | None) -> pa.Array:
@@ -667,16 +865,15 @@ def _parse_replay(data: bytes, episode: Episode) -> ParsedReplay:
         raise ReplayError("two agent objects share an agent_id")
 
     grid = _Grid(len(agents), max_steps)
-    columns = (_columns_v1 if version == 1 else _columns_v2_to_v4)(
-        replay, agents, agent_ids, grid, episode.policy
-    )
-
     # Rows where the agent was in the game both before and after acting (v4 `alive`; earlier
     # versions have every agent for the whole episode).
     alive_record = _scalar_column(grid, _field(agents, "alive"), "alive", True) != 0
     alive = alive_record & grid.before(alive_record)
     alive[grid.first_step] = alive_record[grid.first_step]
     absent = ~alive
+    columns = (_columns_v1 if version == 1 else _columns_v2_to_v4)(
+        replay, agents, agent_ids, grid, episode.policy, absent
+    )
 
     action_ids = columns["action_id"]
     used = action_ids[alive]
@@ -715,7 +912,7 @@ def _parse_replay(data: bytes, episode: Episode) -> ParsedReplay:
             _masked(columns["x"], pa.int32(), state_null | (columns["x"] < 0)),
             _masked(columns["y"], pa.int32(), state_null | (columns["y"] < 0)),
             _masked(columns["orientation"], pa.int32(), state_null),
-            _with_nulls(columns["inventory"], config_null),
+            columns["inventory"],
             _masked(action_ids, pa.int32(), absent),
             names,
             _masked(columns["action_param"], pa.int32(), absent),
@@ -723,9 +920,9 @@ def _parse_replay(data: bytes, episode: Episode) -> ParsedReplay:
             _masked(columns["reward"], pa.float32(), absent),
             _masked(columns["total_reward"], pa.float32(), absent),
             pa.array(alive),
-            _with_nulls(columns["agent_policy"], absent),
+            columns["agent_policy"],
             _masked(columns["vibe_id"], pa.int32(), config_null | (columns["vibe_id"] < 0)),
-            _with_nulls(columns["vibe_name"], config_null),
+            columns["vibe_name"],
             STATE_SOURCES.take(pa.array(source.astype(np.int8))),
         ],
         schema=DATASET_SCHEMA,
@@ -733,12 +930,6 @@ def _parse_replay(data: bytes, episode: Episode) -> ParsedReplay:
     return ParsedReplay(
         table=table, action_names=action_names, max_steps=max_steps, version=version
     )
-
-
-def _with_nulls(array: pa.Array, null: np.ndarray) -> pa.Array:
-    if not null.any():
-        return array
-    return pc.if_else(pa.array(~null), array, pa.scalar(None, array.type))
 
 
 def _field(agents: list, key: str, *aliases: str) -> list:
@@ -764,7 +955,12 @@ def _require_agent_key(agents: list, key: str, version: int) -> None:
 
 
 def _columns_v2_to_v4(
-    replay: _Replay, agents: list, agent_ids: list[int], grid: _Grid, episode_policy: str | None
+    replay: _Replay,
+    agents: list,
+    agent_ids: list[int],
+    grid: _Grid,
+    episode_policy: str | None,
+    absent: np.ndarray,
 ) -> dict:
     version = replay.version
     _require_agent_key(agents, "action_id", version)
@@ -773,30 +969,36 @@ def _columns_v2_to_v4(
     game = config.get("game") if isinstance(config.get("game"), dict) else {}
     vibe_names = [str(v) for v in game.get("vibe_names") or []]
 
-    step_idx, pairs, starts = _flatten_pairs(_field(agents, "location"), "location")
+    step_idx, pairs, starts = _point_changes(_field(agents, "location"), "location")
     at = grid.before(grid.index(step_idx, starts))
     x, y = pairs[at, 0], pairs[at, 1]
 
     # Inventories: the recorded changes, then one configured inventory per agent for step 0.
-    maps, inv_steps, inv_starts = _inventory_changes(_field(agents, "inventory"), item_names)
+    offsets, items, counts, inv_steps, inv_starts = _inventory_changes(
+        _field(agents, "inventory"), item_names
+    )
     inventory_at = grid.before(grid.index(inv_steps, inv_starts))
     configured = _configured_inventories(config, agent_ids)
     has_config = np.array([c is not None for c in configured])
+    key_names = list(item_names)
     position = {name: i for i, name in enumerate(item_names)}
-    initial = pa.array(
-        [
-            None
-            if c is None
-            else sorted(
-                ((str(k), int(v)) for k, v in c.items() if v),
-                key=lambda kv: (position.get(kv[0], len(position)), kv[0]),
-            )
-            for c in configured
-        ],
-        pa.map_(pa.string(), pa.int32()),
-    )
-    inventory_at[grid.first_step] = len(maps) + np.arange(grid.agents)
-    inventory = pa.concat_arrays([maps, initial]).take(pa.array(inventory_at))
+    extra_items, extra_counts, extra_sizes = [], [], []
+    for inventory in configured:
+        pairs = sorted(
+            (position.setdefault(str(k), len(position)), int(v))
+            for k, v in (inventory or {}).items()
+            if v
+        )
+        extra_items += [i for i, _ in pairs]
+        extra_counts += [c for _, c in pairs]
+        extra_sizes.append(len(pairs))
+    key_names += [n for n in position if n not in set(item_names)]
+    items = np.concatenate([items, np.asarray(extra_items, dtype=np.int64)])
+    counts = np.concatenate([counts, np.asarray(extra_counts, dtype=np.int64)])
+    offsets = np.concatenate([offsets, offsets[-1] + np.cumsum(extra_sizes, dtype=np.int64)])
+    inventory_at[grid.first_step] = len(offsets) - 1 - grid.agents + np.arange(grid.agents)
+    no_inventory = absent | (grid.first_step & ~has_config[grid.row_agent])
+    inventory = _row_maps(offsets, items, counts, inventory_at, no_inventory, key_names)
 
     vibe_id = _scalar_column(grid, _field(agents, "vibe_id", "vibe"), "vibe_id", -1, at_before=True)
     configured_vibes = _configured_vibes(config, agent_ids, vibe_names)
@@ -805,7 +1007,7 @@ def _columns_v2_to_v4(
     has_config |= configured_vibes >= 0
     known = (vibe_int >= 0) & (vibe_int < len(vibe_names))
     vibe_name = pa.array(vibe_names + [None], pa.string()).take(
-        pa.array(np.where(known, vibe_int, len(vibe_names)))
+        pa.array(np.where(known, vibe_int, len(vibe_names)), mask=absent)
     )
 
     policies, policy_steps, policy_starts = _policy_changes(
@@ -829,19 +1031,26 @@ def _columns_v2_to_v4(
         ),
         "reward": _scalar_column(grid, _field(agents, "current_reward"), "current_reward", 0.0),
         "total_reward": _scalar_column(grid, _field(agents, "total_reward"), "total_reward", 0.0),
-        "agent_policy": policies.take(pa.array(grid.index(policy_steps, policy_starts))),
+        "agent_policy": policies.take(
+            pa.array(grid.index(policy_steps, policy_starts), mask=absent)
+        ),
         "vibe_id": vibe_int,
         "vibe_name": vibe_name,
     }
 
 
 def _columns_v1(
-    replay: _Replay, agents: list, agent_ids: list[int], grid: _Grid, episode_policy: str | None
+    replay: _Replay,
+    agents: list,
+    agent_ids: list[int],
+    grid: _Grid,
+    episode_policy: str | None,
+    absent: np.ndarray,
 ) -> dict:
     """Version 1: `r`/`c` positions, `agent:orientation`, one `inv:<item>` (or `agent:inv:<item>`)
     field per item, `action` as [id, param] changes; no vibes, no configuration."""
     _require_agent_key(agents, "action", 1)
-    step_idx, pairs, starts = _flatten_pairs(_field(agents, "action"), "action")
+    step_idx, pairs, starts = _point_changes(_field(agents, "action"), "action")
     action_at = grid.index(step_idx, starts)
 
     items: list[str] = []
@@ -865,6 +1074,7 @@ def _columns_v1(
         pa.array(offsets),
         pa.array(items, pa.string()).take(pa.array(item_index)),
         pa.array(counts[present].astype(np.int32)),
+        mask=pa.array(absent | grid.first_step),  # version 1 configures no inventory
     )
     nothing = np.zeros(grid.agents, dtype=bool)
     return {
@@ -883,7 +1093,9 @@ def _columns_v1(
         ),
         "reward": _scalar_column(grid, _field(agents, "reward"), "reward", 0.0),
         "total_reward": _scalar_column(grid, _field(agents, "total_reward"), "total_reward", 0.0),
-        "agent_policy": _repeat(episode_policy, pa.string(), grid.rows),
+        "agent_policy": pa.array([episode_policy], pa.string()).take(
+            pa.array(np.zeros(grid.rows, dtype=np.int32), mask=absent)
+        ),
         "vibe_id": np.full(grid.rows, -1, dtype=np.int64),
         "vibe_name": pa.nulls(grid.rows, pa.string()),
     }
