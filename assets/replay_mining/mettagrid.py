@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import gzip
-import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -208,14 +207,14 @@ def _decoded(raws: list) -> list:
 
 _FLAT_NUMBERS = msgspec.json.Decoder(list[float])
 _DROP = b" \t\r\n[]"
-_COMMAS = re.compile(rb",+")
 
 
 def _numbers(pieces: list[bytes], expected: int) -> np.ndarray | None:
     """The numbers of JSON arrays of numbers, in order, or None if they are not `expected`."""
     text = b",".join(pieces).translate(None, _DROP)
-    if b",," in text or text[:1] == b"," or text[-1:] == b",":  # empty arrays leave commas
-        text = _COMMAS.sub(b",", text).strip(b",")
+    while b",," in text:  # empty arrays leave commas
+        text = text.replace(b",,", b",")
+    text = text.strip(b",")
     try:
         numbers = _FLAT_NUMBERS.decode(b"[" + text + b"]") if text else []
     except (msgspec.ValidationError, msgspec.DecodeError):
