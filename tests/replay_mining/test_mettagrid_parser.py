@@ -8,6 +8,7 @@ import gzip
 import json
 import zlib
 
+import numpy as np
 import pytest
 
 from assets.replay_mining.mettagrid import DATASET_SCHEMA, Episode, ReplayError, parse_replay
@@ -429,3 +430,59 @@ def test_generated_replays_are_deterministic():
     assert encode_replay(generate_replay(*args, version=4), "gzip") == encode_replay(
         generate_replay(*args, version=4), "gzip"
     )
+
+
+@pytest.mark.parametrize("version", [1, 2, 3, 4])
+def test_the_fast_byte_level_reading_agrees_with_the_decoded_one(version):
+    """Numbers are read straight from the raw JSON bytes when a field has the usual shape; the
+    decoded, per-change reading is the reference (and the fallback)."""
+    import msgspec
+
+    from assets.replay_mining import mettagrid as m
+
+    replay = generate_replay("0b7e2f4a-1111-4c2d-9e55-0000000000aa", 3, 6, 40, 120, version)
+    objects = replay["grid_objects" if version == 1 else "objects"]
+    # (an agent that joins late has placeholders, read by the decoded path: tested above)
+    agents = [o for o in objects if "agent_id" in o and not isinstance(o.get("alive"), list)]
+
+    def raws(key):
+        return [
+            (a["agent_id"], msgspec.Raw(json.dumps(a[key]).encode()) if key in a else None)
+            for a in agents
+        ]
+
+    scalar_keys = ["action_success", "total_reward"] + (
+        ["agent:orientation", "r"] if version == 1 else ["action_id", "current_reward", "vibe_id"]
+    )
+    for key in scalar_keys:
+        if version == 2 and key == "vibe_id":
+            continue
+        fast = m._scalars_fast(raws(key), b"0")
+        slow = m._flatten_scalars(m._decoded(raws(key)), key, 0)
+        assert fast is not None, key
+        for f, s in zip(fast, slow, strict=True):
+            assert np.array_equal(f, s), key
+    point_key = "action" if version == 1 else "location"
+    fast = m._points_fast(raws(point_key))
+    slow = m._flatten_pairs(m._decoded(raws(point_key)), point_key)
+    assert fast is not None and all(np.array_equal(f, s) for f, s in zip(fast, slow, strict=True))
+    if version > 1:
+        items = replay["item_names"]
+        assert m._inventory_fast(raws("inventory")) is not None
+        fast = m._inventory_changes(raws("inventory"), items)
+        slow_values = m._decoded(raws("inventory"))
+        as_raw = [
+            (i, msgspec.Raw(json.dumps(v).replace(", ", " ,").encode() + b" "))
+            for i, v in slow_values
+        ]
+        # A changed byte layout (spaces before commas) still reads the same.
+        again = m._inventory_changes(as_raw, items)
+        assert all(np.array_equal(f, s) for f, s in zip(fast, again, strict=True))
+        # The decoded reading, forced by a placeholder the fast path does not take.
+        forced = raws("inventory") + [(99, msgspec.Raw(b"[[0, 0], [3, [[0, 1]]]]"))]
+        assert m._inventory_fast(forced) is None
+        slow = m._inventory_changes(forced, items)
+        offsets, item_ids, counts, steps, starts = slow
+        n = len(agents)  # the recorded agents' changes come first, unchanged
+        assert np.array_equal(steps[: starts[n]], fast[3])
+        assert np.array_equal(item_ids[: offsets[starts[n]]], fast[1])
