@@ -372,11 +372,6 @@ def _policy_infos(raw: msgspec.Raw):
 # --- change lists -------------------------------------------------------------------------------
 
 
-def _is_scalar_changes(value) -> bool:
-    """A scalar field (number, bool) is a change list exactly when it is a list."""
-    return isinstance(value, list)
-
-
 def _is_list_changes(value) -> bool:
     """A field whose value is itself a list (location, inventory, an action pair).
 
@@ -503,7 +498,7 @@ def _clean_scalars(values: list, field: str, default) -> np.ndarray:
 
 def _scalar_column(grid: _Grid, agents: list, field: str, default, at_before: bool = False):
     """Values of a scalar field at each row (record t, or record t-1 with `at_before`)."""
-    fast = _scalars_fast(agents, json_default(default))
+    fast = _scalars_fast(agents, _json_default(default))
     if fast is None:
         steps, numbers, starts = _flatten_scalars(_decoded(agents), field, default)
     else:
@@ -514,7 +509,7 @@ def _scalar_column(grid: _Grid, agents: list, field: str, default, at_before: bo
     return numbers[index]
 
 
-def json_default(value) -> bytes:
+def _json_default(value) -> bytes:
     return b"1" if value is True else b"0" if value is False else str(value).encode()
 
 
