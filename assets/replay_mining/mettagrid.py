@@ -1061,6 +1061,7 @@ def _columns_v1(
         ]
         counts[:, i] = _scalar_column(grid, values, f"inv:{name}", 0, at_before=True)
     present = counts != 0  # an item with count 0 is not in the inventory
+    present[absent | grid.first_step] = False  # null rows hold no entries (parquet needs that)
     offsets = np.zeros(grid.rows + 1, dtype=np.int32)
     np.cumsum(present.sum(axis=1), out=offsets[1:])
     item_index = np.nonzero(present)[1]
