@@ -289,7 +289,12 @@ def test_version_1_layout():
             },
         ],
     }
+    second = dict(replay["grid_objects"][1], id=3, agent_id=1)
+    replay["grid_objects"].append(second)  # a second agent: its step 0 follows a full inventory
+    replay["num_agents"] = 2
     rows = rows_of(replay)
+    assert rows[4:] == [dict(r, agent_id=1) for r in rows[:4]]
+    rows = rows[:4]
     assert column(rows, "position_y") == [None, 5, 5, 6]
     assert column(rows, "position_x") == [None, 4, 4, 4]
     assert column(rows, "orientation") == [None, 1, 3, 3]
