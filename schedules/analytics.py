@@ -28,14 +28,12 @@ LATE_SPAN_LOOKBACK = timedelta(hours=48)
 hourly_job = dg.define_asset_job(
     "analytics_hourly",
     selection=[hourly_analytics],
-    partitions_def=HOURLY_PARTITIONS,
     tags=RUN_TAGS,
     description="Roll one or more UTC hours of spans up into hourly_analytics.",
 )
 daily_job = dg.define_asset_job(
     "analytics_daily",
     selection=[daily_analytics, model_usage_stats, recent_activity_summary],
-    partitions_def=DAILY_PARTITIONS,
     tags=RUN_TAGS,
     description="Roll UTC days up into daily_analytics and model_usage_stats, refresh the view.",
 )

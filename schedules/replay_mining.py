@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dagster import AssetSelection, build_schedule_from_partitioned_job, define_asset_job
 
-from assets.replay_mining.partitions import GROUP, daily_partitions
+from assets.replay_mining.partitions import GROUP
 
 replay_mining_job = define_asset_job(
     "replay_mining_job",
     selection=AssetSelection.groups(GROUP),
-    partitions_def=daily_partitions,
     description="Query, download, parse and publish the replays of one UTC day (or a range).",
     tags={"pipeline/serial": "replay_mining"},
 )

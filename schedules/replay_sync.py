@@ -35,14 +35,12 @@ SETTLE_SECONDS = float(os.environ.get("REPLAY_SYNC_SETTLE_SECONDS", "30"))
 replay_sync_upload_job = define_asset_job(
     "replay_sync_upload_job",
     selection=AssetSelection.assets(bucket_replays, replay_index),
-    partitions_def=character_partitions,
     tags=SERIAL_TAGS,
     description="Push one character's replays to the bucket and index them.",
 )
 replay_sync_training_pull_job = define_asset_job(
     "replay_sync_training_pull_job",
     selection=AssetSelection.assets(training_replays),
-    partitions_def=character_partitions,
     tags=SERIAL_TAGS,
     description="Pull one character's replays from the bucket into the training workspace.",
 )

@@ -18,9 +18,7 @@ from assets.analytics.rollups import (
 )
 from schedules.analytics import (
     daily_job,
-    daily_schedule,
     hourly_job,
-    hourly_schedule,
     late_span_run_requests,
     late_spans_sensor,
     observe_job,
@@ -70,6 +68,13 @@ def test_code_location_loads_with_its_schedules_sensors_and_checks():
         )
 
 
+def _location_schedule(name: str) -> dg.ScheduleDefinition:
+    """A schedule as the code location resolves it (its job's partitions come from its assets)."""
+    from pipelines.analytics import defs
+
+    return defs.resolve_schedule_def(name)
+
+
 def test_asset_specs_snapshot():
     for asset, partitions in (
         (hourly_analytics, "Hourly"),
@@ -111,6 +116,7 @@ def test_runs_are_tagged_and_the_daily_job_refreshes_the_view():
     ],
 )
 def test_hourly_schedule_targets_the_previous_hour(tick, expected):
+    hourly_schedule = _location_schedule("analytics_hourly_schedule")
     assert hourly_schedule.cron_schedule == "5 * * * *"
     assert hourly_schedule.execution_timezone == "UTC"
     context = dg.build_schedule_context(scheduled_execution_time=tick)
@@ -126,6 +132,7 @@ def test_hourly_schedule_targets_the_previous_hour(tick, expected):
     ],
 )
 def test_daily_schedule_targets_the_previous_day(tick, expected):
+    daily_schedule = _location_schedule("analytics_daily_schedule")
     assert daily_schedule.cron_schedule == "5 0 * * *"
     context = dg.build_schedule_context(scheduled_execution_time=tick)
     [request] = list(daily_schedule.evaluate_tick(context).run_requests)

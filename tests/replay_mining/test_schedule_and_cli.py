@@ -13,15 +13,16 @@ from pathlib import Path
 
 from dagster import DagsterInstance, build_schedule_context
 
+from pipelines.replay_mining import defs
 from sandboxes.serving import serve_in_background
 from sandboxes.stats_server import StatsServerSandbox
-from schedules.replay_mining import replay_mining_daily
 from tests.replay_mining.conftest import small_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_daily_schedule_targets_yesterday_at_two_utc():
+    replay_mining_daily = defs.resolve_schedule_def("replay_mining_daily")
     assert replay_mining_daily.cron_schedule == "0 2 * * *"
     assert replay_mining_daily.execution_timezone in (None, "UTC")
     with DagsterInstance.ephemeral() as instance:

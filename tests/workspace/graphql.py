@@ -128,7 +128,7 @@ START_SCHEDULE = """
 mutation ($selector: ScheduleSelector!) {
   startSchedule(scheduleSelector: $selector) {
     __typename
-    ... on ScheduleStateResult { scheduleState { status } }
+    ... on ScheduleStateResult { scheduleState { id status } }
     ... on PythonError { message }
     ... on ScheduleNotFoundError { message }
     ... on UnauthorizedError { message }
@@ -137,10 +137,10 @@ mutation ($selector: ScheduleSelector!) {
 """
 
 STOP_SCHEDULE = """
-mutation ($selector: ScheduleSelector!) {
-  stopRunningSchedule(scheduleSelector: $selector) {
+mutation ($id: String!) {
+  stopRunningSchedule(id: $id) {
     __typename
-    ... on ScheduleStateResult { scheduleState { status } }
+    ... on ScheduleStateResult { scheduleState { id status } }
     ... on PythonError { message }
   }
 }
@@ -168,6 +168,8 @@ class DagsterGraphQL:
         answer = requests.post(
             f"{self.url}/graphql", json={"query": query, "variables": variables or {}}, timeout=120
         )
+        if answer.status_code == 400:  # a query the schema refuses: show why
+            raise GraphQLError(answer.text)
         answer.raise_for_status()
         body = answer.json()
         if body.get("errors"):
@@ -287,22 +289,23 @@ class DagsterGraphQL:
 
     # --- schedules ------------------------------------------------------------------------------
 
-    def _schedule(self, mutation: str, field: str, location: str, name: str) -> str:
+    def start_schedule(self, location: str, name: str) -> dict:
+        """Automation → the schedule's toggle: its instigation state ({id, status})."""
         selector = {
             "repositoryLocationName": location,
             "repositoryName": "__repository__",
             "scheduleName": name,
         }
-        result = self.query(mutation, {"selector": selector})[field]
+        result = self.query(START_SCHEDULE, {"selector": selector})["startSchedule"]
         if result["__typename"] != "ScheduleStateResult":
             raise GraphQLError(result)
-        return result["scheduleState"]["status"]
+        return result["scheduleState"]
 
-    def start_schedule(self, location: str, name: str) -> str:
-        return self._schedule(START_SCHEDULE, "startSchedule", location, name)
-
-    def stop_schedule(self, location: str, name: str) -> str:
-        return self._schedule(STOP_SCHEDULE, "stopRunningSchedule", location, name)
+    def stop_schedule(self, state_id: str) -> dict:
+        result = self.query(STOP_SCHEDULE, {"id": state_id})["stopRunningSchedule"]
+        if result["__typename"] != "ScheduleStateResult":
+            raise GraphQLError(result)
+        return result["scheduleState"]
 
 
 def tags_of(run: dict) -> dict[str, str]:

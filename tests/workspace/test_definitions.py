@@ -11,6 +11,7 @@ import importlib
 import os
 import re
 import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -152,3 +153,21 @@ def test_the_readme_schedule_and_sensor_commands_work_as_written(tmp_path):
         verb, name = words[words.index("dagster") + 2 : words.index("dagster") + 4]
         expected[name] = "RUNNING" if verb == "start" else "STOPPED"
     assert {name: states.get(name) for name in expected} == expected
+
+
+def test_loading_every_location_prints_no_warning():
+    """No warning on every load that a user cannot act on (superseded APIs, beta notices)."""
+    modules = [
+        entry["python_module"]["module_name"]
+        for entry in yaml.safe_load((REPO / "workspace.yaml").read_text())["load_from"]
+    ]
+    code = "; ".join(f"import {m}; {m}.defs.resolve_asset_graph()" for m in modules)
+    result = subprocess.run(
+        [sys.executable, "-W", "default", "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Warning" not in result.stderr, result.stderr[-3000:]
