@@ -108,9 +108,21 @@ class StatsApiResource(ConfigurableResource):
                 "STATS_API_TOKEN to a valid token."
             )
         if answer.status_code != 200:
+            if answer.status_code >= 500 or answer.status_code == 429:
+                step = (
+                    f"the fault is on the server's side and outlasted {self.retries + 1} attempts: "
+                    "re-run the partition later (nothing was written for it), and if it keeps "
+                    "failing, check the server's health and logs with its operators"
+                )
+            else:
+                step = (
+                    "the server refused the query itself: check STATS_API_URL points at the stats "
+                    "server (its POST /sql/query), and that its episodes table still has the "
+                    f"columns {', '.join(EPISODE_COLUMNS)}"
+                )
             raise StatsServerError(
-                f"The stats server at {self.url} answered {answer.status_code} to the episode query "
-                f"(after retries): {answer.text[:200]}"
+                f"The stats server at {self.url} answered {answer.status_code} to the episode query: "
+                f"{step}. Its answer: {answer.text[:200]}"
             )
         try:
             body = answer.json()

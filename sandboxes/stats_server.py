@@ -4,12 +4,22 @@ Speaks the real server's API: `POST /sql/query` with `{"query": "..."}` and an `
 header, answering `{"columns": [...], "rows": [[...]], "row_count": n}` and cutting every answer
 at 1000 rows with no paging, as the real one does. The SQL runs on an in-memory SQLite copy of an
 `episodes` table (id, created_at, replay_url, policy_name, env_name, num_agents, max_steps,
-score). Replays are served at `GET /replays/<date>/<episode id>.json.z`, generated on demand.
+score). Replays are served at `GET /replays/<date>/<episode id>.json.z` (or `.json.gz`),
+generated on demand (sandboxes/mettagrid_replays.py).
+
+What the real server serves today: most days' replays are format version 4, some older days' are
+version 3, 2 or 1 (`version_of(day)`, about 70/10/10/10 in 100 days; `SandboxConfig.versions`
+pins a day); on version-3 and version-4 days about one replay in five is gzip-compressed with a
+`.json.gz` URL, as the single-episode runner writes them.
 
 Deliberate trouble, so the pipeline's error handling is exercised (positions within each block of
-100 episodes of a day, in created_at order): 17 corrupt zlib, 41 truncated JSON, 73 an unknown
-format version, 89 answers 404, 97 answers 500 every time, 29 answers 503 once and then the
-replay. The 1st of every month has no episodes at all.
+100 episodes of a day, in created_at order): 17 corrupt zlib, 41 truncated JSON, 73 a version-5
+replay (announced by the spec, not written yet: rejected by name), 81 a gzip stream cut short,
+83 a version-4 replay without `objects`, 85 an agent whose `policy_infos` is not an object, 87 an
+inventory item id outside `item_names`, 89 answers 404, 97 answers 500 every time, 29 answers 503
+once and then the replay. The oldest day of the history (`days` before `end_date`) has no
+episodes at all: the day the server started. The newest day, today, and every day before it
+down to the oldest have episodes, so "yesterday" always has rows.
 
 Run it: `python -m sandboxes.stats_server --port 8701 [--token T] [--days 120]`.
 """
@@ -41,6 +51,9 @@ CORRUPT_ZLIB, TRUNCATED_JSON, UNKNOWN_VERSION, NOT_FOUND, SERVER_ERROR, FLAKY = 
     97,
     29,
 )
+GZIP_CUT_SHORT, NO_OBJECTS, BAD_POLICY_INFOS, UNKNOWN_ITEM = 81, 83, 85, 87
+TROUBLE = (CORRUPT_ZLIB, TRUNCATED_JSON, UNKNOWN_VERSION, NOT_FOUND, SERVER_ERROR, FLAKY)
+TROUBLE += (GZIP_CUT_SHORT, NO_OBJECTS, BAD_POLICY_INFOS, UNKNOWN_ITEM)
 POLICIES = ["navigator_v3", "hearts_ppo_v12", "cogs_baseline", "mettabox_sweep_7", "random_walk"]
 ENVIRONMENTS = ["arena/basic", "arena/combat", "navigation/maze", "cooperation/pens"]
 NAMESPACE = uuid.UUID("6c1f4e0e-6b4f-4b59-9a7e-3f0f5f2c9d11")
@@ -58,27 +71,45 @@ class SandboxConfig:
     min_steps: int = 200
     max_steps: int = 1000
     broken: bool = True  # include the deliberately broken replays
+    versions: dict[str, int] = field(default_factory=dict)  # date → replay format version
+    gzip_share: float = 0.2  # of replays on version-3 and version-4 days
+
+    def first_day(self) -> dt.date:
+        return self.last_day() - dt.timedelta(days=self.days - 1)
+
+    def last_day(self) -> dt.date:
+        return self.end_date or dt.datetime.now(dt.UTC).date()
 
 
 def episode_count(day: dt.date, config: SandboxConfig) -> int:
     key = day.isoformat()
     if key in config.overrides:
         return config.overrides[key]
-    if day.day == 1:
+    if day == config.first_day():  # the server's first day: nothing recorded yet
         return 0
     low, high = config.episodes_per_day
     return low + seed_of(key) % (high - low + 1)
+
+
+def version_of(day: dt.date, config: SandboxConfig) -> int:
+    """The replay format version of a day: mostly 4, some older days 3, 2 or 1."""
+    if day.isoformat() in config.versions:
+        return config.versions[day.isoformat()]
+    draw = seed_of(f"version/{day.isoformat()}") % 100
+    return 4 if draw < 70 else 3 if draw < 80 else 2 if draw < 90 else 1
+
+
+def compression_of(episode_id: str, version: int, config: SandboxConfig) -> str:
+    if version < 3:  # gzip only since 2025-12-23 (version 3)
+        return "zlib"
+    return "gzip" if seed_of(f"gzip/{episode_id}") % 1000 < config.gzip_share * 1000 else "zlib"
 
 
 def trouble_of(position: int, config: SandboxConfig) -> int | None:
     if not config.broken:
         return None
     p = position % 100
-    return (
-        p
-        if p in (CORRUPT_ZLIB, TRUNCATED_JSON, UNKNOWN_VERSION, NOT_FOUND, SERVER_ERROR, FLAKY)
-        else None
-    )
+    return p if p in TROUBLE else None
 
 
 class StatsServerSandbox:
@@ -93,7 +124,9 @@ class StatsServerSandbox:
         self.lock = threading.Lock()
         self.flaky_served: set[str] = set()
         self.requests: list[str] = []
+        self.query_failures = 0  # the next N queries answer 500 (fault injection for tests)
         self._trouble: dict[str, int] = {}
+        self._episodes: dict[str, tuple[int, str, str]] = {}  # id → version, compression, policy
         self._fill()
 
     def _fill(self) -> None:
@@ -101,12 +134,13 @@ class StatsServerSandbox:
             "CREATE TABLE episodes (id TEXT PRIMARY KEY, created_at TEXT, replay_url TEXT, "
             "policy_name TEXT, env_name TEXT, num_agents INTEGER, max_steps INTEGER, score REAL)"
         )
-        end = self.config.end_date or dt.datetime.now(dt.UTC).date()
+        end = self.config.last_day()
         days = {end - dt.timedelta(days=i) for i in range(self.config.days)}
         days |= {dt.date.fromisoformat(d) for d in self.config.overrides}
         rows = []
         for day in sorted(days):
             count = episode_count(day, self.config)
+            version = version_of(day, self.config)
             # Spread over the day, in time order; ids are stable uuids.
             spacing = 86_400 / max(count, 1)
             for position in range(count):
@@ -115,19 +149,25 @@ class StatsServerSandbox:
                     seconds=int(position * spacing) + 1
                 )
                 rng = seed_of(episode_id)
+                trouble = trouble_of(position, self.config)
+                compression = compression_of(episode_id, version, self.config)
+                if trouble in (GZIP_CUT_SHORT, CORRUPT_ZLIB):
+                    compression = "gzip" if trouble == GZIP_CUT_SHORT else "zlib"
+                policy = POLICIES[rng % len(POLICIES)]
+                self._episodes[episode_id] = (version, compression, policy)
+                suffix = "json.gz" if compression == "gzip" else "json.z"
                 rows.append(
                     (
                         episode_id,
                         created.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
-                        f"/replays/{day.isoformat()}/{episode_id}.json.z",
-                        POLICIES[rng % len(POLICIES)],
+                        f"/replays/{day.isoformat()}/{episode_id}.{suffix}",
+                        policy,
                         ENVIRONMENTS[(rng >> 8) % len(ENVIRONMENTS)],
                         None,
                         None,
                         round((rng % 1000) / 10, 1),
                     )
                 )
-                trouble = trouble_of(position, self.config)
                 if trouble is not None:
                     self._trouble[episode_id] = trouble
         self.db.executemany("INSERT INTO episodes VALUES (?,?,?,?,?,?,?,?)", rows)
@@ -153,6 +193,13 @@ class StatsServerSandbox:
         return response(environ, start_response)
 
     def _query(self, request: Request) -> Response:
+        if self.query_failures > 0:
+            self.query_failures -= 1
+            return Response(
+                json.dumps({"detail": "Internal Server Error"}),
+                status=500,
+                mimetype="application/json",
+            )
         if self.config.token and request.headers.get("X-Auth-Token") != self.config.token:
             return Response(
                 json.dumps({"detail": "Invalid or missing X-Auth-Token"}),
@@ -197,7 +244,9 @@ class StatsServerSandbox:
         return value
 
     def _replay(self, request: Request) -> Response:
-        match = re.fullmatch(r"/replays/(\d{4}-\d{2}-\d{2})/([0-9a-f-]{36})\.json\.z", request.path)
+        match = re.fullmatch(
+            r"/replays/(\d{4}-\d{2}-\d{2})/([0-9a-f-]{36})\.json\.g?z", request.path
+        )
         if not match:
             return Response("not found", status=404)
         episode_id = match.group(2)
@@ -222,18 +271,40 @@ class StatsServerSandbox:
             headers={"ETag": f'"{hashlib.md5(body).hexdigest()}"'},
         )
 
+    def replay_of(self, episode_id: str) -> dict:
+        """The replay as JSON (before the deliberate trouble), for tests to compare against."""
+        c = self.config
+        version, _, policy = self._episodes.get(episode_id, (4, "zlib", None))
+        return generate_replay(
+            episode_id, c.min_agents, c.max_agents, c.min_steps, c.max_steps, version, policy
+        )
+
     @lru_cache(maxsize=256)  # noqa: B019 - the sandbox lives as long as its cache should
     def replay_bytes(self, episode_id: str, trouble: int | None = None) -> bytes:
-        c = self.config
-        replay = generate_replay(episode_id, c.min_agents, c.max_agents, c.min_steps, c.max_steps)
+        replay = self.replay_of(episode_id)
+        compression = self._episodes.get(episode_id, (4, "zlib", None))[1]
+        if trouble in (NO_OBJECTS, BAD_POLICY_INFOS, UNKNOWN_ITEM, UNKNOWN_VERSION):
+            replay = generate_replay(
+                episode_id, 2, 4, 30, 60, 4, self._episodes.get(episode_id, (4, "", None))[2]
+            )  # a small version-4 replay to break
         if trouble == UNKNOWN_VERSION:
-            replay["version"] = 3
-        body = encode_replay(replay)
+            replay["version"] = 5
+        elif trouble == NO_OBJECTS:
+            del replay["objects"]
+        elif trouble == BAD_POLICY_INFOS:
+            agent = next(o for o in replay["objects"] if "agent_id" in o)
+            agent["policy_infos"] = [[0, "navigator_v3"], [5, "navigator_v3 (retry)"]]
+        elif trouble == UNKNOWN_ITEM:
+            agent = next(o for o in replay["objects"] if "agent_id" in o)
+            agent["inventory"] = [[0, [[0, 100]]], [3, [[0, 99], [len(replay["item_names"]), 1]]]]
+        body = encode_replay(replay, compression)
         if trouble == CORRUPT_ZLIB:
             return body[:2] + bytes(b ^ 0x5A for b in body[2:200]) + body[200:]
         if trouble == TRUNCATED_JSON:
             raw = json.dumps(replay).encode()
             return zlib.compress(raw[: len(raw) // 2])
+        if trouble == GZIP_CUT_SHORT:
+            return body[: len(body) * 2 // 3]
         return body
 
 

@@ -12,7 +12,7 @@ from dagster import (
 
 from assets.common import SkipLedger
 from assets.replay_mining.parsed import parsed_replays
-from assets.replay_mining.partitions import STAGE, asset_key, partition_days
+from assets.replay_mining.partitions import STAGE, asset_key, partition_days, stage_errors
 from assets.replay_mining.stages import DatasetCheckFailed, DatasetChecks, write_dataset
 from resources.lake import LakeResource
 
@@ -49,7 +49,7 @@ def _check_results(checks: DatasetChecks) -> list[AssetCheckResult]:
     **STAGE,
     deps=[parsed_replays],
     kinds={"parquet", "s3"},
-    code_version="2",
+    code_version="3",
     check_specs=[
         AssetCheckSpec(name, asset=asset_key("replay_dataset"), description=text, blocking=True)
         for name, text in CHECKS.items()
@@ -67,7 +67,8 @@ def replay_dataset(context: AssetExecutionContext, lake: LakeResource) -> Materi
     per_day, rows, episodes, size, preview, last_key = {}, 0, 0, 0, [], None
     for day in partition_days(context):
         try:
-            result = write_dataset(lake.lake, day)
+            with stage_errors():
+                result = write_dataset(lake.lake, day)
         except DatasetCheckFailed as exc:
             raise Failure(
                 description=str(exc),

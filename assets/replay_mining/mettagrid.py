@@ -1,12 +1,19 @@
 """Parse mettagrid replays into supervised-learning rows: one row per agent per step.
 
-Plain functions, no Dagster. Reads replay format versions 1 and 2 (zlib- or gzip-compressed
-JSON) and rejects any other version by name.
+Plain functions, no Dagster. Reads replay format versions 1, 2, 3 and 4 (zlib or gzip, told apart
+by their magic bytes) and rejects any other version by name. Unknown keys are ignored; a missing
+required key is a `ReplayError` naming it.
 
-Time-varying values are lists of `[step, value]` changes, each held until the next change.
-The simulator records every value *after* the step's action, so the state an agent acted from at
-step t is the value recorded at step t-1 (at step 0, the first recorded value). The action, its
-success and the reward are those recorded at step t.
+Time-varying values are lists of `[step, value]` changes, each held until the next change; a value
+that never changes is written bare. The simulator records every value *after* the step's action,
+so record t holds action t, its success and its reward, and the state an agent acted from at step
+t is record t-1. Nothing is recorded before action 0: at step 0 the state columns hold what the
+replay's configuration says (`mg_config`: initial inventory, vibe) and null otherwise, and the
+`state_source` column says so (docs/replay_mining.md has the rule column by column).
+
+Change lists are expanded with numpy for all agents of a replay at once: each field's changes are
+flattened into one array, scattered onto the (agent, step) grid and carried forward with
+`np.maximum.accumulate`, so no Python work is done per step.
 """
 
 from __future__ import annotations
@@ -14,17 +21,19 @@ from __future__ import annotations
 import contextlib
 import gc
 import gzip
-import json
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain
 
+import msgspec
 import numpy as np
 import pyarrow as pa
 
-SUPPORTED_VERSIONS = (1, 2)
+SUPPORTED_VERSIONS = (1, 2, 3, 4)
 
 # The dataset's fixed schema (documented in docs/replay_mining.md). Sort: episode_id, agent_id, step.
+# Columns from `alive` on were added with versions 3 and 4; the ones before keep their places.
 DATASET_SCHEMA = pa.schema(
     [
         pa.field("episode_id", pa.string(), nullable=False),
@@ -49,9 +58,24 @@ DATASET_SCHEMA = pa.schema(
         pa.field("action_success", pa.bool_()),
         pa.field("reward", pa.float32()),
         pa.field("total_reward", pa.float32()),
+        pa.field("alive", pa.bool_(), nullable=False),
+        pa.field("agent_policy", pa.string()),
+        pa.field("vibe_id", pa.int32()),
+        pa.field("vibe_name", pa.string()),
+        pa.field("state_source", pa.string(), nullable=False),
     ]
 )
 SORT_KEYS = ("episode_id", "agent_id", "step")
+
+# `state_source` values: where the state columns (position, orientation, inventory, vibe) of a row
+# come from.
+RECORDED = "recorded"  # the record of step t-1
+CONFIGURED = (
+    "configured"  # step 0: mg_config's initial inventory and vibe; position, orientation null
+)
+UNRECORDED = "unrecorded"  # step 0 of a replay that configures nothing: every state column null
+ABSENT = "absent"  # the agent was not in the game (alive false): every per-step column null
+STATE_SOURCES = pa.array([RECORDED, CONFIGURED, UNRECORDED, ABSENT], pa.string())
 
 
 class ReplayError(ValueError):
@@ -76,191 +100,688 @@ class ParsedReplay:
     version: int
 
 
-def decode(data: bytes) -> dict:
-    """Decompress (zlib or gzip) and parse the replay JSON."""
+REDOWNLOAD = "re-run raw_replays for this day to fetch it again; if it fails the same way, the file is damaged at its source"
+
+
+def decompress(data: bytes) -> bytes:
+    """zlib or gzip, told apart by the magic bytes (`1f 8b` gzip, `78 xx` zlib), not the name."""
     if data[:2] == b"\x1f\x8b":
         try:
-            raw = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise ReplayError(f"corrupt gzip data: {exc}") from exc
-    else:
-        try:
-            raw = zlib.decompress(data)
-        except zlib.error as exc:
-            raise ReplayError(f"corrupt zlib data: {exc}") from exc
+            return gzip.decompress(data)
+        except EOFError as exc:
+            raise ReplayError(f"gzip stream cut short ({exc}): {REDOWNLOAD}") from exc
+        except (OSError, zlib.error) as exc:
+            raise ReplayError(f"corrupt gzip data ({exc}): {REDOWNLOAD}") from exc
+    if data[:1] != b"\x78":
+        raise ReplayError(
+            f"not a zlib or gzip file (it starts with {data[:4].hex(' ') or 'nothing'}): {REDOWNLOAD}"
+        )
     try:
-        replay = json.loads(raw)
-    except ValueError as exc:
-        raise ReplayError(f"truncated or invalid JSON: {exc}") from exc
-    if not isinstance(replay, dict):
-        raise ReplayError("replay JSON is not an object")
-    return replay
+        return zlib.decompress(data)
+    except zlib.error as exc:
+        raise ReplayError(f"corrupt zlib data ({exc}): {REDOWNLOAD}") from exc
+
+
+_NOT_GIVEN = msgspec.Raw(b"")
+
+# The agent keys the dataset reads (versions 2-4), kept as raw JSON until the object turns out to
+# be an agent: the thousands of walls and buildings of a replay are skipped, not built as dicts.
+AGENT_KEYS = (
+    "agent_id", "alive", "group_id", "location", "orientation", "inventory", "action_id",
+    "action_param", "action_parameter", "action_success", "current_reward", "total_reward",
+    "vibe_id", "vibe", "policy_infos",
+)  # fmt: skip
+_Object = msgspec.defstruct(
+    "_Object", [(key, msgspec.Raw, _NOT_GIVEN) for key in AGENT_KEYS], forbid_unknown_fields=False
+)
+
+
+class _Replay(msgspec.Struct):
+    """The top level; any other key (infos, policy_env_interface, tags...) is skipped."""
+
+    version: object = msgspec.UNSET
+    max_steps: object = msgspec.UNSET
+    num_agents: object = msgspec.UNSET
+    action_names: object = msgspec.UNSET
+    item_names: object = None
+    map_size: object = None
+    mg_config: object = None
+    objects: list[_Object] | msgspec.UnsetType = msgspec.UNSET  # versions 2-4
+    grid_objects: list[dict[str, msgspec.Raw]] | msgspec.UnsetType = msgspec.UNSET  # version 1
+
+
+_REPLAY = msgspec.json.Decoder(_Replay)
+_ANY = msgspec.json.Decoder()
+
+
+class _PolicyInfo(msgspec.Struct):
+    policy_name: object = None
+
+
+_POLICY_CHANGES = msgspec.json.Decoder(list[tuple[int, _PolicyInfo]])
+
+
+def decode(data: bytes) -> _Replay:
+    """Decompress and parse the replay JSON (objects' fields stay raw until read)."""
+    raw = decompress(data)
+    try:
+        return _REPLAY.decode(raw)
+    except msgspec.ValidationError as exc:
+        if str(exc).startswith("Expected `object`, got") and "- at" not in str(exc):
+            raise ReplayError(
+                "replay JSON is not an object: this is not a mettagrid replay"
+            ) from exc
+        raise ReplayError(
+            f"malformed replay ({exc}): the file is not a valid mettagrid replay"
+        ) from exc
+    except msgspec.DecodeError as exc:
+        raise ReplayError(f"truncated or invalid JSON ({exc}): {REDOWNLOAD}") from exc
+
+
+def _agents_of(replay: _Replay, version: int) -> list[dict]:
+    """The agent objects: key -> raw JSON bytes (read by the fast paths below, decoded to Python
+    values only when a field does not fit them), with `agent_id` decoded."""
+    if version == 1:
+        agents = [dict(obj) for obj in replay.grid_objects if "agent_id" in obj]
+    else:
+        agents = [
+            {key: raw for key in AGENT_KEYS if (raw := getattr(obj, key))}
+            for obj in replay.objects
+            if obj.agent_id
+        ]
+    for agent in agents:
+        agent["agent_id"] = _ANY.decode(agent["agent_id"])
+    return agents
+
+
+def _decoded(raws: list) -> list:
+    """(agent_id, Python value) from (agent_id, raw JSON or None)."""
+    return [(agent_id, None if raw is None else _ANY.decode(raw)) for agent_id, raw in raws]
+
+
+# --- fast paths: numbers read straight from the raw JSON bytes ----------------------------------
+# A change list such as `[[0, 3], [5, 4]]` loses its brackets and is decoded as one flat array of
+# numbers (msgspec, typed: no Python list per change), and numpy reshapes it. The bracket and
+# comma counts check the shape; anything unusual (placeholders, nulls, strings) returns None and
+# the field is decoded and read the slow way, which also names what is wrong.
+
+_FLAT_NUMBERS = msgspec.json.Decoder(list[float])
+_DROP = b" \t\r\n[]"
+
+
+def _numbers(pieces: list[bytes], expected: int) -> np.ndarray | None:
+    """The numbers of JSON arrays of numbers, in order, or None if they are not `expected`."""
+    text = b",".join(pieces).translate(None, _DROP)
+    while b",," in text:  # empty arrays leave commas
+        text = text.replace(b",,", b",")
+    text = text.strip(b",")
+    try:
+        numbers = _FLAT_NUMBERS.decode(b"[" + text + b"]") if text else []
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+    if len(numbers) != expected:
+        return None
+    return np.array(numbers, dtype=np.float64)
+
+
+def _booleans(raw: bytes) -> bytes:
+    return raw.replace(b"true", b"1").replace(b"false", b"0") if b"e" in raw else raw
+
+
+def _scalars_fast(raws: list, default: bytes):
+    """(steps, values, starts) of a scalar field, or None."""
+    pieces, counts = [], [0]
+    for _, raw in raws:
+        raw = _booleans(bytes(raw)) if raw is not None else default
+        opens = raw.count(b"[")
+        if opens == 0:
+            pieces.append(b"0," + raw)
+            counts.append(1)
+            continue
+        changes = opens - 1
+        if changes < 1 or raw.count(b",") != 2 * changes - 1:
+            return None
+        pieces.append(raw)
+        counts.append(changes)
+    starts = np.cumsum(counts)
+    numbers = _numbers(pieces, 2 * int(starts[-1]))
+    if numbers is None:
+        return None
+    pairs = numbers.reshape(-1, 2)
+    return pairs[:, 0].astype(np.int64), pairs[:, 1], starts
+
+
+def _points_fast(raws: list):
+    """(steps, (a, b) pairs, starts) of a location-like field (`[x, y]`, `[x, y, layer]`,
+    version 1's `[action, param]`), or None."""
+    pieces, counts, width = [], [0], None
+    for _, raw in raws:
+        if raw is None:
+            return None
+        raw = bytes(raw)
+        opens, commas = raw.count(b"["), raw.count(b",")
+        if opens == 1:  # a constant point
+            changes, entry_width = 1, commas + 1
+            raw = b"0," + raw
+        else:
+            changes = (opens - 1) // 2
+            if changes < 1 or opens != 2 * changes + 1 or (commas + 1) % changes:
+                return None
+            entry_width = (commas + 1) // changes - 1
+        if entry_width < 2 or width not in (None, entry_width):
+            return None
+        width = entry_width
+        pieces.append(raw)
+        counts.append(changes)
+    starts = np.cumsum(counts)
+    numbers = _numbers(pieces, (width + 1) * int(starts[-1]))
+    if numbers is None:
+        return None
+    rows = numbers.reshape(-1, width + 1).astype(np.int64)
+    return rows[:, 0], rows[:, 1:3], starts
+
+
+_OPEN, _CLOSE, _MINUS = ord("["), ord("]"), ord("-")
+_BRACKET_STEP = np.zeros(256, dtype=np.int16)
+_BRACKET_STEP[_OPEN], _BRACKET_STEP[_CLOSE] = 1, -1
+_NUMBER_START = np.zeros(256, dtype=bool)
+_NUMBER_START[list(b"0123456789-")] = True
+
+
+def _inventory_fast(raws: list):
+    """(steps, sizes, pairs, starts) of every agent's inventory changes, or None.
+
+    An inventory is a constant `[[item, count], ...]` (nesting depth 2) or a change list
+    `[[step, [[item, count], ...]], ...]` (depth 4): the depth of each number tells a step from
+    an item or a count.
+    """
+    pieces = [
+        bytes(raw).translate(None, b" \t\r\n") if raw is not None else b"[]" for _, raw in raws
+    ]
+    joined = b",".join(pieces)
+    if any(c in joined for c in (b".", b"e", b'"', b"n")):
+        return None
+    chars = np.frombuffer(joined, dtype=np.uint8)
+    depth = np.cumsum(_BRACKET_STEP[chars], dtype=np.int16)  # nesting after each character
+    digit = _NUMBER_START[chars]
+    first = np.flatnonzero(digit & ~np.concatenate(([False], digit[:-1])))  # each number's start
+    token_depth = depth[first]
+    bounds = np.cumsum([0] + [len(p) + 1 for p in pieces])  # where each agent's bytes start
+    agents = len(pieces)
+    token_agent = np.searchsorted(bounds, first, side="right") - 1
+    agent_start = np.searchsorted(token_agent, np.arange(agents + 1))
+    max_depth = np.maximum.reduceat(depth, bounds[:-1])
+    if (max_depth > 4).any():
+        return None
+    changing = max_depth >= 3  # a change list (`[[0, []], ...]` included), else a constant
+    is_pair = token_depth == np.where(changing, 4, 2)[token_agent]
+    is_step = ~is_pair
+    if (token_depth[is_step] != 2).any() or (is_step & ~changing[token_agent]).any():
+        return None
+    # Each [item, count] holds two numbers: an item right after `[`, a count right after `,`.
+    before_pair = chars[first[is_pair] - 1]
+    if (
+        before_pair.size % 2
+        or (before_pair[0::2] != _OPEN).any()
+        or (before_pair[1::2] != 44).any()
+    ):
+        return None
+    # Each change `[step, [...]]` holds exactly one step number (not a placeholder pair).
+    entry_opens = np.flatnonzero((chars == _OPEN) & (depth == 2))
+    entries = np.bincount(np.searchsorted(bounds, entry_opens, side="right") - 1, minlength=agents)
+    steps_per_agent = np.bincount(token_agent[is_step], minlength=agents)
+    if (entries[changing] != steps_per_agent[changing]).any():
+        return None
+    numbers = _numbers(pieces, len(first))
+    if numbers is None:
+        return None
+    values = numbers.astype(np.int64)
+    steps, sizes, pair_values, starts = [], [], [], [0]
+    for agent in range(agents):
+        lo, hi = agent_start[agent], agent_start[agent + 1]
+        vals, step_mask = values[lo:hi], is_step[lo:hi]
+        if not changing[agent]:  # a constant inventory
+            steps.append(np.zeros(1, dtype=np.int64))
+            sizes.append(np.array([len(vals) // 2]))
+            pair_values.append(vals)
+        else:
+            change = np.cumsum(step_mask) - 1
+            steps.append(vals[step_mask])
+            sizes.append(np.bincount(change[~step_mask], minlength=int(entries[agent])) // 2)
+            pair_values.append(vals[~step_mask])
+        starts.append(starts[-1] + len(steps[-1]))
+    return (
+        np.concatenate(steps),
+        np.concatenate(sizes).astype(np.int64),
+        np.concatenate(pair_values).reshape(-1, 2),
+        np.asarray(starts, dtype=np.int64),
+    )
+
+
+def _policy_infos(raw: msgspec.Raw):
+    """`policy_infos` with only `policy_name` read from each object (the free-text `message`
+    and anything else skipped); a value of another shape is decoded as is, to be named."""
+    try:
+        return [
+            [step, {"policy_name": info.policy_name}] for step, info in _POLICY_CHANGES.decode(raw)
+        ]
+    except msgspec.ValidationError:
+        return _ANY.decode(raw)
 
 
 # --- change lists -------------------------------------------------------------------------------
 
 
-def _is_change_list(value, constant_is_list: bool) -> bool:
-    """Whether `value` is a list of [step, value] changes rather than a constant.
+def _is_list_changes(value) -> bool:
+    """A field whose value is itself a list (location, inventory, an action pair).
 
-    For fields whose constant is itself a list (location, inventory), a change list is told apart
-    by its elements' second items being lists: `[3, 4]` is a position, `[[0, [3, 4]], …]` changes.
+    A constant `[3, 4]` or `[[6, 100]]` (item 6 x 100: a constant inventory that looks like a
+    change list) has no list among its entries' second items; a change list has, in its first
+    entry or, for a key that appeared late (`[[0, 0], [k, value]]`), in its second.
     """
     if not isinstance(value, list) or not value:
         return False
-    first = value[0]
-    if not (isinstance(first, list) and len(first) == 2 and isinstance(first[0], int)):
-        return False
-    return isinstance(first[1], list) if constant_is_list else True
+    for entry in value[:2]:
+        if not isinstance(entry, list) or len(entry) != 2:
+            return False
+        if isinstance(entry[1], list):
+            return True
+    return False
 
 
-def _changes(value, constant_is_list: bool = False) -> tuple[np.ndarray, list]:
-    """(steps, values) of a time-varying value; a constant is one change at step 0."""
-    if _is_change_list(value, constant_is_list):
-        return np.array([c[0] for c in value], dtype=np.int64), [c[1] for c in value]
-    return np.zeros(1, dtype=np.int64), [value]
+class _Grid:
+    """The (agent, step) grid of one replay, and the expansion of change lists onto it.
+
+    `index(steps, agent_starts)` turns a field's flattened changes (the step of each change and
+    where each agent's changes start) into, for every row, the index of the change in force.
+    """
+
+    def __init__(self, num_agents: int, num_steps: int):
+        self.agents, self.steps = num_agents, num_steps
+        self.rows = num_agents * num_steps
+        self.row_agent = np.repeat(np.arange(num_agents, dtype=np.int64), num_steps)
+        self.step = np.tile(np.arange(num_steps, dtype=np.int32), num_agents)
+        self.first_step = self.step == 0
+
+    def index(self, steps: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        """Row -> index of the change in force at that row's step (its record)."""
+        counts = np.diff(starts)
+        change_agent = np.repeat(np.arange(self.agents, dtype=np.int64), counts)
+        clipped = np.clip(steps, 0, self.steps)  # a change at max_steps or later never applies
+        key = change_agent * (self.steps + 1) + clipped
+        if (
+            key.size > 1 and (np.diff(key) < 0).any()
+        ):  # changes out of step order: put them in order
+            order = np.argsort(key, kind="stable")
+            return order[self._scatter(key[order], change_agent[order], clipped[order], starts)]
+        return self._scatter(key, change_agent, clipped, starts)
+
+    def _scatter(self, key, change_agent, clipped, starts) -> np.ndarray:
+        filled = np.zeros(self.rows, dtype=np.int64)
+        inside = clipped < self.steps
+        positions = change_agent[inside] * self.steps + clipped[inside]
+        changes = np.nonzero(inside)[0]
+        # Changes are in key order: of several at one step, the last one holds.
+        last = np.ones(positions.size, dtype=bool)
+        last[:-1] = positions[1:] != positions[:-1]
+        filled[positions[last]] = changes[last]
+        np.maximum.accumulate(filled, out=filled)
+        # Before an agent's first change (or after a previous agent's): its first value.
+        return np.maximum(filled, starts[:-1][self.row_agent])
+
+    def before(self, at: np.ndarray) -> np.ndarray:
+        """The record an agent acted from: record t-1 (step-0 rows hold the previous agent's
+        last record or their own first; callers replace step 0)."""
+        out = np.empty_like(at)
+        out[1:] = at[:-1]
+        out[:1] = at[:1]
+        return out
 
 
-def _scalar_changes(value) -> tuple[np.ndarray, np.ndarray] | None:
-    """Fast path for a numeric change list: one C-level conversion of the whole [[step, v], ...]."""
-    if not (isinstance(value, list) and value and isinstance(value[0], list)):
-        return None
-    try:
-        pairs = np.array(value, dtype=np.float64)
+def _flatten_scalars(
+    values: list, field: str, default
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(steps, numbers, starts) of one scalar field across agents; a constant is one change at 0."""
+    pairs: list = []
+    starts = [0]
+    for _agent_id, value in values:
+        if value is None:
+            pairs.append((0, default))
+        elif isinstance(value, list):
+            if value:
+                pairs.extend(value)
+            else:
+                pairs.append((0, default))
+        else:
+            pairs.append((0, value))
+        starts.append(len(pairs))
+    try:  # flattened first: numpy converts a flat list of numbers twice as fast as nested pairs
+        flat = list(chain.from_iterable(pairs))
+        if len(flat) != 2 * len(pairs):
+            raise ValueError("entries are not [step, value] pairs")
+        array = np.array(flat, dtype=np.float64).reshape(-1, 2)
     except (TypeError, ValueError):
-        return None
-    if pairs.ndim != 2 or pairs.shape[1] != 2:
-        return None
-    return pairs[:, 0].astype(np.int64), pairs[:, 1]
+        array = _clean_scalars(values, field, default)
+    numbers = array[:, 1]
+    if np.isnan(numbers).any():  # JSON null
+        numbers = np.where(np.isnan(numbers), float(default), numbers)
+    return array[:, 0].astype(np.int64), numbers, np.asarray(starts, dtype=np.int64)
 
 
-def _index_at(change_steps: np.ndarray, steps: np.ndarray) -> np.ndarray:
-    """Index of the change in force at each step (before the first change: the first value)."""
-    return np.maximum(np.searchsorted(change_steps, steps, side="right") - 1, 0)
+_PLACEHOLDERS = (None, [], "", {})
 
 
-def _scalar_series(value, steps: np.ndarray, dtype, default=0) -> np.ndarray:
-    fast = _scalar_changes(value)
-    if fast is not None:
-        change_steps, numbers = fast
-        return numbers.astype(dtype)[_index_at(change_steps, steps)]
-    change_steps, values = _changes(value)
-    values = [default if v is None else v for v in values]
-    try:
-        arr = np.asarray(values, dtype=dtype)
-    except (TypeError, ValueError) as exc:
-        raise ReplayError(f"non-numeric value in a time series: {exc}") from exc
-    if arr.ndim != 1:
-        raise ReplayError("a scalar time series holds lists")
-    return arr[_index_at(change_steps, steps)]
+def _clean_scalars(values: list, field: str, default) -> np.ndarray:
+    """The slow path: typed placeholders (`[]`, `""`) read as the default; anything else that is
+    not a number is a named error."""
+    rows = []
+    for agent_id, value in values:
+        if isinstance(value, list) and value:
+            changes = value
+        else:
+            changes = [(0, default if value is None or value == [] else value)]
+        for entry in changes:
+            if not (isinstance(entry, list | tuple) and len(entry) == 2):
+                raise ReplayError(
+                    f"agent {agent_id}: `{field}` entry {entry!r} is not a [step, value] pair"
+                )
+            step, number = entry
+            if number in _PLACEHOLDERS:
+                number = default
+            if not isinstance(step, int) or not isinstance(number, int | float):
+                raise ReplayError(
+                    f"agent {agent_id}: `{field}` holds {number!r} at step {step!r}, not a number"
+                )
+            rows.append((step, number))
+    return np.array(rows, dtype=np.float64)
 
 
-def _position_series(value, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    change_steps, values = _changes(value, constant_is_list=True)
-    try:
-        xy = np.asarray([(v[0], v[1]) for v in values], dtype=np.int32)
-    except (TypeError, ValueError, IndexError) as exc:
-        raise ReplayError(f"bad location value: {exc}") from exc
-    idx = _index_at(change_steps, steps)
-    return xy[idx, 0], xy[idx, 1]
+def _scalar_column(grid: _Grid, agents: list, field: str, default, at_before: bool = False):
+    """Values of a scalar field at each row (record t, or record t-1 with `at_before`)."""
+    fast = _scalars_fast(agents, _json_default(default))
+    if fast is None:
+        steps, numbers, starts = _flatten_scalars(_decoded(agents), field, default)
+    else:
+        steps, numbers, starts = fast
+    index = grid.index(steps, starts)
+    if at_before:
+        index = grid.before(index)
+    return numbers[index]
 
 
-def _inventory_series(value, steps: np.ndarray, item_names: list[str]) -> pa.MapArray:
-    """Inventory at each step as item name → count, from a constant or a change list."""
-    change_steps, values = _changes(value, constant_is_list=True)
-    offsets = [0]
-    keys: list[str] = []
-    counts: list[int] = []
-    for inventory in values:
-        for pair in inventory or []:
+def _json_default(value) -> bytes:
+    return b"1" if value is True else b"0" if value is False else str(value).encode()
+
+
+def _point_changes(raws: list, field: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    fast = _points_fast(raws)
+    return fast if fast is not None else _flatten_pairs(_decoded(raws), field)
+
+
+def _flatten_pairs(values: list, field: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(steps, (first, second) pairs, starts) of a list-valued field whose value is a pair or a
+    point: location `[x, y]` (or `[x, y, layer]`), a version-1 action `[id, param]`.
+
+    A missing value or a typed placeholder (`0`, `[]`) is (-1, -1): not recorded.
+    """
+    steps: list = []
+    points: list = []
+    starts = [0]
+    for _agent_id, value in values:
+        if _is_list_changes(value):
+            steps.extend([entry[0] for entry in value])
+            points.extend([entry[1] for entry in value])
+        else:
+            steps.append(0)
+            points.append(value)
+        starts.append(len(steps))
+    try:  # the common case: every point a list of the same length
+        flat = list(chain.from_iterable(points))
+        width = len(flat) // max(len(points), 1)
+        if width < 2 or len(flat) != width * len(points):
+            raise ValueError("not points")
+        pairs = np.array(flat, dtype=np.int64).reshape(-1, width)[:, :2]
+        step_array = np.array(steps, dtype=np.int64)
+    except (TypeError, ValueError, OverflowError, IndexError):
+        step_array, pairs = _clean_pairs(values, field)
+    return step_array, pairs, np.asarray(starts, dtype=np.int64)
+
+
+def _clean_pairs(values: list, field: str) -> tuple[np.ndarray, np.ndarray]:
+    """The slow path of `_flatten_pairs`: placeholders, mixed lengths, named errors."""
+    steps: list = []
+    pairs: list = []
+    for agent_id, value in values:
+        changes = value if _is_list_changes(value) else [(0, value)]
+        for entry in changes:
             try:
-                item_id, count = pair
-                keys.append(item_names[item_id])
-            except (TypeError, ValueError, IndexError) as exc:
-                raise ReplayError(f"bad inventory entry {pair!r}: {exc}") from exc
-            counts.append(count)
-        offsets.append(len(keys))
-    per_change = pa.MapArray.from_arrays(
-        pa.array(offsets, pa.int32()), pa.array(keys, pa.string()), pa.array(counts, pa.int32())
+                step, point = entry
+                if isinstance(point, list) and len(point) >= 2:
+                    pair = (int(point[0]), int(point[1]))
+                elif point in (None, 0, [], False):
+                    pair = (-1, -1)
+                else:
+                    raise TypeError(point)
+                steps.append(int(step))
+            except (TypeError, ValueError) as exc:
+                raise ReplayError(
+                    f"agent {agent_id}: `{field}` entry {entry!r} is not a [step, [a, b]] change"
+                ) from exc
+            pairs.append(pair)
+    return np.array(steps, dtype=np.int64), np.array(pairs, dtype=np.int64).reshape(-1, 2)
+
+
+# --- inventories --------------------------------------------------------------------------------
+
+
+def _inventory_changes(raws: list, item_names: list[str]) -> tuple:
+    """Every agent's inventory changes as one MapArray (item name -> count, sorted by item id,
+    zero counts dropped), plus each change's step and where each agent's changes start.
+
+    Inventories are maps: pairs come in hash-map order in older files, so they are sorted here.
+    """
+    fast = _inventory_fast(raws)
+    if fast is not None:
+        steps, sizes, pairs, starts = fast
+        return (*_inventory_maps(steps, sizes, pairs, item_names), steps, starts)
+    values = _decoded(raws)
+    steps: list = []
+    sizes: list = []
+    flat: list = []
+    starts = [0]
+    for agent_id, value in values:
+        if not value:
+            changes = [(0, [])]
+        elif _is_list_changes(value):
+            changes = value
+        else:
+            changes = [(0, value)]
+        for entry in changes:
+            try:
+                step, inventory = entry
+            except (TypeError, ValueError) as exc:
+                raise ReplayError(
+                    f"agent {agent_id}: inventory entry {entry!r} is not a [step, inventory] change"
+                ) from exc
+            if not isinstance(inventory, list):  # a placeholder (0, false): nothing held
+                if inventory not in (0, False, None):
+                    raise ReplayError(
+                        f"agent {agent_id}: inventory at step {step} is {inventory!r}, not a list of [item_id, count] pairs"
+                    )
+                inventory = []
+            steps.append(step)
+            sizes.append(len(inventory))
+            flat.extend(inventory)
+        starts.append(len(steps))
+    return (
+        *_inventory_maps(steps, sizes, _pair_array(flat), item_names),
+        np.asarray(steps, dtype=np.int64),
+        np.asarray(starts, dtype=np.int64),
     )
-    return per_change.take(pa.array(_index_at(change_steps, steps)))
 
 
-def _v1_inventory_series(agent: dict, steps: np.ndarray) -> pa.MapArray:
-    """Version 1 keeps one `inv:<item>` (or `agent:inv:<item>`) field per item."""
-    items = []
-    for field, value in agent.items():
-        if field.startswith("agent:inv:"):
-            items.append((field[len("agent:inv:") :], value))
-        elif field.startswith("inv:"):
-            items.append((field[len("inv:") :], value))
-    n = len(steps)
-    if not items:
-        return pa.MapArray.from_arrays(
-            pa.array(np.zeros(n + 1, np.int32)), pa.array([], pa.string()), pa.array([], pa.int32())
+def _pair_array(flat: list) -> np.ndarray:
+    if flat:
+        try:
+            numbers = list(chain.from_iterable(flat))
+            if len(numbers) != 2 * len(flat):
+                raise ValueError("not pairs")
+            pairs = np.array(numbers, dtype=np.int64).reshape(-1, 2)
+        except (TypeError, ValueError, OverflowError) as exc:
+            bad = next((p for p in flat if not (isinstance(p, list) and len(p) == 2)), flat[0])
+            raise ReplayError(
+                f"inventory entry {bad!r} is not an [item_id, count] pair of integers"
+            ) from exc
+    else:
+        pairs = np.zeros((0, 2), dtype=np.int64)
+    return pairs
+
+
+def _inventory_maps(steps, sizes, pairs: np.ndarray, item_names: list[str]) -> tuple:
+    """(offsets, items, counts) of the changes' inventories: sorted by item id, zeros dropped."""
+    change_count = len(sizes)
+    items, counts = pairs[:, 0], pairs[:, 1]
+    if items.size and (items.min() < 0 or items.max() >= len(item_names)):
+        bad = int(items[(items < 0) | (items >= len(item_names))][0])
+        raise ReplayError(
+            f"inventory item id {bad} is outside the replay's {len(item_names)} item_names: "
+            "the replay is inconsistent (its writer listed fewer item names than it used)"
         )
-    counts = np.stack([_scalar_series(v, steps, np.int32) for _, v in items], axis=1)  # (n, items)
-    present = counts != 0  # an item with count 0 is not in the inventory
-    offsets = np.concatenate([[0], np.cumsum(present.sum(axis=1))]).astype(np.int32)
-    names = np.array([name for name, _ in items], dtype=object)
-    item_index = np.nonzero(present)[1]
+    change_of_pair = np.repeat(np.arange(change_count, dtype=np.int64), sizes)
+    keep = counts != 0
+    order = np.lexsort((items, change_of_pair))
+    order = order[keep[order]]
+    items, counts, change_of_pair = items[order], counts[order], change_of_pair[order]
+    if items.size > 1:
+        repeated = (np.diff(change_of_pair) == 0) & (np.diff(items) == 0)
+        if repeated.any():
+            at = int(np.nonzero(repeated)[0][0])
+            raise ReplayError(
+                f"an inventory lists item {item_names[items[at]]!r} twice at step "
+                f"{steps[change_of_pair[at]]}: the replay is inconsistent"
+            )
+    offsets = np.zeros(change_count + 1, dtype=np.int64)
+    np.cumsum(np.bincount(change_of_pair, minlength=change_count), out=offsets[1:])
+    return offsets, items, counts
+
+
+def _row_maps(offsets, items, counts, row_change, null, key_names: list[str]) -> pa.MapArray:
+    """One map per row: the entries of the change in force, gathered with numpy (no Arrow
+    `take` of a nested array), null where `null`."""
+    sizes = np.diff(offsets)[row_change]
+    sizes[null] = 0
+    row_offsets = np.zeros(len(row_change) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=row_offsets[1:])
+    element = np.repeat(offsets[:-1][row_change] - row_offsets[:-1], sizes) + np.arange(
+        row_offsets[-1]
+    )
     return pa.MapArray.from_arrays(
-        pa.array(offsets),
-        pa.array(names[item_index], pa.string()),
-        pa.array(counts[present], pa.int32()),
+        pa.array(row_offsets.astype(np.int32)),
+        pa.array(key_names, pa.string()).take(pa.array(items[element])),
+        pa.array(counts[element].astype(np.int32)),
+        mask=pa.array(null),
     )
 
 
-# --- per-version agent extraction ---------------------------------------------------------------
+def _configured_inventories(config: dict, agent_ids: list[int]) -> list:
+    """The initial inventory each agent is configured with (name -> count), or None."""
+    game = config.get("game") if isinstance(config, dict) else None
+    if not isinstance(game, dict):
+        return [None] * len(agent_ids)
+    per_agent = game.get("agents") if isinstance(game.get("agents"), list) else []
+    default = game.get("agent") if isinstance(game.get("agent"), dict) else {}
+
+    def initial(agent_config: dict):
+        inventory = agent_config.get("inventory")
+        if isinstance(inventory, dict) and isinstance(inventory.get("initial"), dict):
+            return inventory["initial"]
+        if isinstance(agent_config.get("initial_inventory"), dict):  # before late 2025
+            return agent_config["initial_inventory"]
+        return None
+
+    out = []
+    for agent_id in agent_ids:
+        agent_config = per_agent[agent_id] if 0 <= agent_id < len(per_agent) else None
+        found = initial(agent_config) if isinstance(agent_config, dict) else None
+        out.append(found if found is not None else initial(default))
+    return out
 
 
-def _agent_columns_v2(
-    agent: dict, steps: np.ndarray, before: np.ndarray, item_names: list[str]
-) -> dict:
-    x, y = _position_series(agent.get("location", [0, 0]), before)
-    return {
-        "agent_id": int(agent["agent_id"]),
-        "group_id": int(agent.get("group_id", 0) or 0),
-        "position_x": x,
-        "position_y": y,
-        "orientation": _scalar_series(agent.get("orientation", 0), before, np.int32),
-        "inventory": _inventory_series(agent.get("inventory", []), before, item_names),
-        "action_id": _scalar_series(agent.get("action_id", 0), steps, np.int32),
-        "action_param": _scalar_series(agent.get("action_param", 0), steps, np.int32),
-        "action_success": _scalar_series(
-            agent.get("action_success", False), steps, np.bool_, False
-        ),
-        "reward": _scalar_series(agent.get("current_reward", 0.0), steps, np.float32, 0.0),
-        "total_reward": _scalar_series(agent.get("total_reward", 0.0), steps, np.float32, 0.0),
-    }
+def _configured_vibes(config: dict, agent_ids: list[int], vibe_names: list[str]) -> np.ndarray:
+    """Each agent's configured vibe id, -1 when the configuration does not say."""
+    game = config.get("game") if isinstance(config, dict) else None
+    out = np.full(len(agent_ids), -1, dtype=np.int64)
+    if not isinstance(game, dict):
+        return out
+    per_agent = game.get("agents") if isinstance(game.get("agents"), list) else []
+    default = game.get("agent") if isinstance(game.get("agent"), dict) else {}
+    for i, agent_id in enumerate(agent_ids):
+        agent_config = per_agent[agent_id] if 0 <= agent_id < len(per_agent) else {}
+        vibe = agent_config.get("vibe") if isinstance(agent_config, dict) else None
+        if vibe is None:
+            vibe = default.get("vibe")
+        if isinstance(vibe, bool):
+            continue
+        if isinstance(vibe, int):
+            out[i] = vibe
+        elif isinstance(vibe, str) and vibe in vibe_names:
+            out[i] = vibe_names.index(vibe)
+    return out
 
 
-def _agent_columns_v1(agent: dict, steps: np.ndarray, before: np.ndarray) -> dict:
-    change_steps, actions = _changes(agent.get("action", [0, 0]), constant_is_list=True)
-    try:
-        pairs = np.asarray([(a[0], a[1]) for a in actions], dtype=np.int32)
-    except (TypeError, ValueError, IndexError) as exc:
-        raise ReplayError(f"bad action value: {exc}") from exc
-    action_idx = _index_at(change_steps, steps)
-    return {
-        "agent_id": int(agent["agent_id"]),
-        "group_id": int(agent.get("agent:group", 0) or 0),
-        "position_x": _scalar_series(agent.get("c", 0), before, np.int32),
-        "position_y": _scalar_series(agent.get("r", 0), before, np.int32),
-        "orientation": _scalar_series(agent.get("agent:orientation", 0), before, np.int32),
-        "inventory": _v1_inventory_series(agent, before),
-        "action_id": pairs[action_idx, 0],
-        "action_param": pairs[action_idx, 1],
-        "action_success": _scalar_series(
-            agent.get("action_success", False), steps, np.bool_, False
-        ),
-        "reward": _scalar_series(agent.get("reward", 0.0), steps, np.float32, 0.0),
-        "total_reward": _scalar_series(agent.get("total_reward", 0.0), steps, np.float32, 0.0),
-    }
+# --- policies -----------------------------------------------------------------------------------
+
+
+def _policy_changes(values: list, fallback: str | None) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """Version 4 `policy_infos`: a change list of objects with `policy_name` (the policy that
+    acted for the agent). Missing, or a placeholder, means the episode's policy."""
+    names: list = []
+    steps: list = []
+    starts = [0]
+    for agent_id, raw in values:
+        value = None if raw is None else _policy_infos(raw)
+        changes = value if isinstance(value, list) and value else [(0, value)]
+        for entry in changes:
+            if not (isinstance(entry, list | tuple) and len(entry) == 2):
+                raise ReplayError(
+                    f"agent {agent_id}: policy_infos holds {entry!r}, not an object with policy_name "
+                    "(nor a [step, object] change list)"
+                )
+            step, info = entry
+            if isinstance(info, dict):
+                name = info.get("policy_name")
+                if name is None:
+                    name = fallback
+                elif not isinstance(name, str):
+                    raise ReplayError(
+                        f"agent {agent_id}: policy_infos.policy_name at step {step} is {name!r}, not a string"
+                    )
+            elif info in (None, 0, 0.0, False, "", []):  # no info at that step
+                name = fallback
+            else:
+                raise ReplayError(
+                    f"agent {agent_id}: policy_infos at step {step} is a {type(info).__name__} "
+                    f"({str(info)[:40]!r}), not an object with policy_name"
+                )
+            steps.append(step)
+            names.append(name)
+        starts.append(len(steps))
+    return (
+        pa.array(names, pa.string()),
+        np.asarray(steps, dtype=np.int64),
+        np.asarray(starts, dtype=np.int64),
+    )
+
+
+# --- the replay ---------------------------------------------------------------------------------
 
 
 def _repeat(value, type_: pa.DataType, n: int) -> pa.Array:
-    return pa.array([value], type_).take(pa.array(np.zeros(n, dtype=np.int32)))
+    return pa.repeat(pa.scalar(value, type_), n)
+
+
+def _masked(values: np.ndarray, type_: pa.DataType, null: np.ndarray | None) -> pa.Array:
+    return pa.array(values.astype(type_.to_pandas_dtype(), copy=False), type_, mask=null)
 
 
 @contextlib.contextmanager
@@ -286,56 +807,88 @@ def parse_replay(data: bytes, episode: Episode) -> ParsedReplay:
         return _parse_replay(data, episode)
 
 
+def _required(replay: _Replay, key: str, version: int):
+    value = getattr(replay, key)
+    if value is msgspec.UNSET:
+        raise ReplayError(
+            f"missing required key {key!r}: a version-{version} replay must have it; the file is "
+            "incomplete or not a mettagrid replay"
+        )
+    return value
+
+
 def _parse_replay(data: bytes, episode: Episode) -> ParsedReplay:
     replay = decode(data)
-    version = replay.get("version")
-    if version not in SUPPORTED_VERSIONS:
+    if replay.version is msgspec.UNSET:
+        raise ReplayError("missing required key 'version': this is not a mettagrid replay")
+    version = replay.version
+    if isinstance(version, bool) or version not in SUPPORTED_VERSIONS:
         raise ReplayError(
             f"unsupported replay format version {version!r} (this parser reads versions "
-            f"{', '.join(map(str, SUPPORTED_VERSIONS))})"
+            f"{', '.join(map(str, SUPPORTED_VERSIONS))}): teach assets/replay_mining/mettagrid.py "
+            "the new format, then re-run parsed_replays for this day"
         )
+    _required(replay, "grid_objects" if version == 1 else "objects", version)
     try:
-        max_steps = int(replay["max_steps"])
-        action_names = list(replay["action_names"])
-        num_agents = int(replay["num_agents"])
-        objects = replay["objects"] if version == 2 else replay["grid_objects"]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ReplayError(f"missing or malformed top-level field: {exc}") from exc
+        max_steps = int(_required(replay, "max_steps", version))
+        num_agents = int(_required(replay, "num_agents", version))
+        action_names = [str(n) for n in _required(replay, "action_names", version)]
+    except (TypeError, ValueError) as exc:
+        raise ReplayError(f"malformed top-level field: {exc}") from exc
     if max_steps <= 0:
         raise ReplayError(f"max_steps is {max_steps}: the replay recorded no steps")
-    map_size = replay.get("map_size") or [None, None]
-    item_names = list(replay.get("item_names") or replay.get("inventory_items") or [])
+    map_size = replay.map_size
+    if not (isinstance(map_size, list) and len(map_size) >= 2):
+        map_size = [None, None]
 
-    steps = np.arange(max_steps, dtype=np.int32)
-    before = np.maximum(steps - 1, 0)  # the state an agent acts from is the previous record
-    agents = [o for o in objects if isinstance(o, dict) and "agent_id" in o]
+    try:
+        agents = _agents_of(replay, version)
+    except msgspec.DecodeError as exc:
+        raise ReplayError(f"an agent's field is not valid JSON: {exc}") from exc
     if not agents:
         raise ReplayError("the replay has no agents")
     try:
+        for agent in agents:  # an agent that joined late has `[[0, 0], [k, agent_id]]`
+            if isinstance(agent["agent_id"], list):
+                agent["agent_id"] = agent["agent_id"][-1][1]
         agents.sort(key=lambda o: int(o["agent_id"]))
-        columns = [
-            _agent_columns_v2(a, steps, before, item_names)
-            if version == 2
-            else _agent_columns_v1(a, steps, before)
-            for a in agents
-        ]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ReplayError(f"malformed agent object: {exc!r}") from exc
-    if len({c["agent_id"] for c in columns}) != len(columns):
+        agent_ids = [int(o["agent_id"]) for o in agents]
+    except (TypeError, ValueError, IndexError) as exc:
+        raise ReplayError(f"an agent_id is not an integer: {exc}") from exc
+    if len(set(agent_ids)) != len(agent_ids):
         raise ReplayError("two agent objects share an agent_id")
 
-    action_ids = np.concatenate([c["action_id"] for c in columns])
-    if action_ids.size and (action_ids.min() < 0 or action_ids.max() >= len(action_names)):
+    grid = _Grid(len(agents), max_steps)
+    # Rows where the agent was in the game both before and after acting (v4 `alive`; earlier
+    # versions have every agent for the whole episode).
+    alive_record = _scalar_column(grid, _field(agents, "alive"), "alive", True) != 0
+    alive = alive_record & grid.before(alive_record)
+    alive[grid.first_step] = alive_record[grid.first_step]
+    absent = ~alive
+    columns = (_columns_v1 if version == 1 else _columns_v2_to_v4)(
+        replay, agents, agent_ids, grid, episode.policy, absent
+    )
+
+    action_ids = columns["action_id"]
+    used = action_ids[alive]
+    if used.size and (used.min() < 0 or used.max() >= len(action_names)):
+        bad = int(used.max() if used.max() >= len(action_names) else used.min())
         raise ReplayError(
-            f"action id {int(action_ids.max()) if action_ids.max() >= len(action_names) else int(action_ids.min())} "
-            f"is outside the replay's {len(action_names)} action_names"
+            f"action id {bad} is outside the replay's {len(action_names)} action_names: the "
+            "replay is inconsistent"
         )
-    n = max_steps * len(columns)
-    names = pa.array(action_names, pa.string()).take(pa.array(action_ids))
+    action_ids = np.where(alive, action_ids, 0)
+    names = pa.array(action_names, pa.string()).take(pa.array(action_ids, mask=absent))
 
-    def cat(key, type_):
-        return pa.array(np.concatenate([c[key] for c in columns]), type_)
-
+    # State columns: record t-1; at step 0 what the configuration says, else null.
+    state_null = absent | grid.first_step
+    config_null = absent | (grid.first_step & ~columns["configured"][grid.row_agent])
+    source = np.where(
+        absent,
+        3,
+        np.where(grid.first_step, np.where(columns["configured"][grid.row_agent], 1, 2), 0),
+    )
+    n = grid.rows
     table = pa.Table.from_arrays(
         [
             _repeat(episode.episode_id, pa.string(), n),
@@ -347,22 +900,197 @@ def _parse_replay(data: bytes, episode: Episode) -> ParsedReplay:
             _repeat(map_size[1], pa.int32(), n),
             _repeat(num_agents, pa.int32(), n),
             _repeat(max_steps, pa.int32(), n),
-            pa.array(np.repeat(np.array([c["agent_id"] for c in columns], np.int32), max_steps)),
-            pa.array(np.repeat(np.array([c["group_id"] for c in columns], np.int32), max_steps)),
-            pa.array(np.tile(steps, len(columns))),
-            cat("position_x", pa.int32()),
-            cat("position_y", pa.int32()),
-            cat("orientation", pa.int32()),
-            pa.concat_arrays([c["inventory"] for c in columns]),
-            pa.array(action_ids, pa.int32()),
+            pa.array(np.asarray(agent_ids, dtype=np.int32)[grid.row_agent]),
+            pa.array(columns["group_id"].astype(np.int32)),
+            pa.array(grid.step),
+            _masked(columns["x"], pa.int32(), state_null | (columns["x"] < 0)),
+            _masked(columns["y"], pa.int32(), state_null | (columns["y"] < 0)),
+            _masked(columns["orientation"], pa.int32(), state_null),
+            columns["inventory"],
+            _masked(action_ids, pa.int32(), absent),
             names,
-            cat("action_param", pa.int32()),
-            cat("action_success", pa.bool_()),
-            cat("reward", pa.float32()),
-            cat("total_reward", pa.float32()),
+            _masked(columns["action_param"], pa.int32(), absent),
+            _masked(columns["action_success"] != 0, pa.bool_(), absent),
+            _masked(columns["reward"], pa.float32(), absent),
+            _masked(columns["total_reward"], pa.float32(), absent),
+            pa.array(alive),
+            columns["agent_policy"],
+            _masked(columns["vibe_id"], pa.int32(), config_null | (columns["vibe_id"] < 0)),
+            columns["vibe_name"],
+            STATE_SOURCES.take(pa.array(source.astype(np.int8))),
         ],
         schema=DATASET_SCHEMA,
     )
     return ParsedReplay(
         table=table, action_names=action_names, max_steps=max_steps, version=version
     )
+
+
+def _field(agents: list, key: str, *aliases: str) -> list:
+    """(agent_id, value) of one key for every agent; None where the agent lacks it."""
+    out = []
+    for agent in agents:
+        value = agent.get(key)
+        for alias in aliases:
+            if value is not None:
+                break
+            value = agent.get(alias)
+        out.append((agent["agent_id"], value))
+    return out
+
+
+def _require_agent_key(agents: list, key: str, version: int) -> None:
+    for agent in agents:
+        if key not in agent:
+            raise ReplayError(
+                f"agent {agent['agent_id']} has no {key!r}: a version-{version} agent must have it; "
+                "the replay is incomplete"
+            )
+
+
+def _columns_v2_to_v4(
+    replay: _Replay,
+    agents: list,
+    agent_ids: list[int],
+    grid: _Grid,
+    episode_policy: str | None,
+    absent: np.ndarray,
+) -> dict:
+    version = replay.version
+    _require_agent_key(agents, "action_id", version)
+    item_names = [str(n) for n in replay.item_names or []]
+    config = replay.mg_config if isinstance(replay.mg_config, dict) else {}
+    game = config.get("game") if isinstance(config.get("game"), dict) else {}
+    vibe_names = [str(v) for v in game.get("vibe_names") or []]
+
+    step_idx, pairs, starts = _point_changes(_field(agents, "location"), "location")
+    at = grid.before(grid.index(step_idx, starts))
+    x, y = pairs[at, 0], pairs[at, 1]
+
+    # Inventories: the recorded changes, then one configured inventory per agent for step 0.
+    offsets, items, counts, inv_steps, inv_starts = _inventory_changes(
+        _field(agents, "inventory"), item_names
+    )
+    inventory_at = grid.before(grid.index(inv_steps, inv_starts))
+    configured = _configured_inventories(config, agent_ids)
+    has_config = np.array([c is not None for c in configured])
+    key_names = list(item_names)
+    position = {name: i for i, name in enumerate(item_names)}
+    extra_items, extra_counts, extra_sizes = [], [], []
+    for inventory in configured:
+        pairs = sorted(
+            (position.setdefault(str(k), len(position)), int(v))
+            for k, v in (inventory or {}).items()
+            if v
+        )
+        extra_items += [i for i, _ in pairs]
+        extra_counts += [c for _, c in pairs]
+        extra_sizes.append(len(pairs))
+    key_names += [n for n in position if n not in set(item_names)]
+    items = np.concatenate([items, np.asarray(extra_items, dtype=np.int64)])
+    counts = np.concatenate([counts, np.asarray(extra_counts, dtype=np.int64)])
+    offsets = np.concatenate([offsets, offsets[-1] + np.cumsum(extra_sizes, dtype=np.int64)])
+    inventory_at[grid.first_step] = len(offsets) - 1 - grid.agents + np.arange(grid.agents)
+    no_inventory = absent | (grid.first_step & ~has_config[grid.row_agent])
+    inventory = _row_maps(offsets, items, counts, inventory_at, no_inventory, key_names)
+
+    vibe_id = _scalar_column(grid, _field(agents, "vibe_id", "vibe"), "vibe_id", -1, at_before=True)
+    configured_vibes = _configured_vibes(config, agent_ids, vibe_names)
+    vibe_id[grid.first_step] = configured_vibes
+    vibe_int = vibe_id.astype(np.int64)
+    has_config |= configured_vibes >= 0
+    known = (vibe_int >= 0) & (vibe_int < len(vibe_names))
+    vibe_name = pa.array(vibe_names + [None], pa.string()).take(
+        pa.array(np.where(known, vibe_int, len(vibe_names)), mask=absent)
+    )
+
+    policies, policy_steps, policy_starts = _policy_changes(
+        _field(agents, "policy_infos"), episode_policy
+    )
+    return {
+        "group_id": _scalar_column(grid, _field(agents, "group_id"), "group_id", 0),
+        "x": x,
+        "y": y,
+        "orientation": _scalar_column(grid, _field(agents, "orientation"), "orientation", 0, True),
+        "inventory": inventory,
+        "configured": has_config,
+        "action_id": _scalar_column(grid, _field(agents, "action_id"), "action_id", 0).astype(
+            np.int64
+        ),
+        "action_param": _scalar_column(
+            grid, _field(agents, "action_param", "action_parameter"), "action_param", 0
+        ),
+        "action_success": _scalar_column(
+            grid, _field(agents, "action_success"), "action_success", False
+        ),
+        "reward": _scalar_column(grid, _field(agents, "current_reward"), "current_reward", 0.0),
+        "total_reward": _scalar_column(grid, _field(agents, "total_reward"), "total_reward", 0.0),
+        "agent_policy": policies.take(
+            pa.array(grid.index(policy_steps, policy_starts), mask=absent)
+        ),
+        "vibe_id": vibe_int,
+        "vibe_name": vibe_name,
+    }
+
+
+def _columns_v1(
+    replay: _Replay,
+    agents: list,
+    agent_ids: list[int],
+    grid: _Grid,
+    episode_policy: str | None,
+    absent: np.ndarray,
+) -> dict:
+    """Version 1: `r`/`c` positions, `agent:orientation`, one `inv:<item>` (or `agent:inv:<item>`)
+    field per item, `action` as [id, param] changes; no vibes, no configuration."""
+    _require_agent_key(agents, "action", 1)
+    step_idx, pairs, starts = _point_changes(_field(agents, "action"), "action")
+    action_at = grid.index(step_idx, starts)
+
+    items: list[str] = []
+    for agent in agents:
+        for key in agent:
+            if key.startswith(("inv:", "agent:inv:")):
+                name = key.split("inv:", 1)[1]
+                if name not in items:
+                    items.append(name)
+    counts = np.zeros((grid.rows, len(items)), dtype=np.int64)
+    for i, name in enumerate(items):
+        values = [
+            (a["agent_id"], a.get(f"agent:inv:{name}", a.get(f"inv:{name}", 0))) for a in agents
+        ]
+        counts[:, i] = _scalar_column(grid, values, f"inv:{name}", 0, at_before=True)
+    present = counts != 0  # an item with count 0 is not in the inventory
+    present[absent | grid.first_step] = False  # null rows hold no entries (parquet needs that)
+    offsets = np.zeros(grid.rows + 1, dtype=np.int32)
+    np.cumsum(present.sum(axis=1), out=offsets[1:])
+    item_index = np.nonzero(present)[1]
+    inventory = pa.MapArray.from_arrays(
+        pa.array(offsets),
+        pa.array(items, pa.string()).take(pa.array(item_index)),
+        pa.array(counts[present].astype(np.int32)),
+        mask=pa.array(absent | grid.first_step),  # version 1 configures no inventory
+    )
+    nothing = np.zeros(grid.agents, dtype=bool)
+    return {
+        "group_id": _scalar_column(grid, _field(agents, "agent:group"), "agent:group", 0),
+        "x": _scalar_column(grid, _field(agents, "c"), "c", 0, at_before=True),
+        "y": _scalar_column(grid, _field(agents, "r"), "r", 0, at_before=True),
+        "orientation": _scalar_column(
+            grid, _field(agents, "agent:orientation"), "agent:orientation", 0, True
+        ),
+        "inventory": inventory,
+        "configured": nothing,
+        "action_id": pairs[action_at, 0],
+        "action_param": pairs[action_at, 1],
+        "action_success": _scalar_column(
+            grid, _field(agents, "action_success"), "action_success", False
+        ),
+        "reward": _scalar_column(grid, _field(agents, "reward"), "reward", 0.0),
+        "total_reward": _scalar_column(grid, _field(agents, "total_reward"), "total_reward", 0.0),
+        "agent_policy": pa.array([episode_policy], pa.string()).take(
+            pa.array(np.zeros(grid.rows, dtype=np.int32), mask=absent)
+        ),
+        "vibe_id": np.full(grid.rows, -1, dtype=np.int64),
+        "vibe_name": pa.nulls(grid.rows, pa.string()),
+    }

@@ -1,9 +1,9 @@
-"""Stage 3, parsed replays: one parquet part per replay, one row per agent per step."""
+"""Stage 3, parsed replays: one Arrow IPC part per replay, one row per agent per step."""
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from assets.common import SkipLedger
-from assets.replay_mining.partitions import STAGE, partition_days
+from assets.replay_mining.partitions import STAGE, partition_days, stage_errors
 from assets.replay_mining.raw import raw_replays
 from assets.replay_mining.settings import ReplayMiningSettings
 from assets.replay_mining.stages import parse_day, parsed_prefix, read_index
@@ -14,12 +14,12 @@ from resources.lake import LakeResource
     **STAGE,
     deps=[raw_replays],
     kinds={"python", "parquet"},
-    code_version="2",
+    code_version="3",
 )
 def parsed_replays(
     context: AssetExecutionContext, lake: LakeResource, replay_mining_settings: ReplayMiningSettings
 ) -> MaterializeResult:
-    """Replays decompressed and parsed (format versions 1 and 2) into per-replay parquet parts.
+    """Replays decompressed and parsed (format versions 1 to 4) into per-replay Arrow IPC parts.
 
     Parts already written from the same raw file by the same parser are kept, so a crashed day
     resumes where it stopped. A bad replay is skipped with its reason; the day fails only when more
@@ -28,7 +28,10 @@ def parsed_replays(
     ledger = SkipLedger(what="replays", max_share=replay_mining_settings.max_failed_percent / 100)
     totals = {"parsed": 0, "resumed": 0, "rows": 0, "replays": 0}
     for day in partition_days(context):
-        result = parse_day(lake.lake, day, read_index(lake.lake, day), progress=context.log.info)
+        with stage_errors():
+            result = parse_day(
+                lake.lake, day, read_index(lake.lake, day), progress=context.log.info
+            )
         day_ledger = SkipLedger(what="replays", max_share=ledger.max_share)
         for episode_id, reason in result.failed.items():
             day_ledger.skip(f"{day} {episode_id}", reason)

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 
-from dagster import AssetExecutionContext, AssetKey, BackfillPolicy, DailyPartitionsDefinition
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    BackfillPolicy,
+    DailyPartitionsDefinition,
+    Failure,
+)
+
+from assets.replay_mining.stages import CorruptIntermediate, MissingUpstream
 
 # The stats server's history starts in 2025; the newest partition is yesterday (a complete day).
 daily_partitions = DailyPartitionsDefinition(start_date="2025-01-01", timezone="UTC", end_offset=0)
@@ -33,4 +43,25 @@ def asset_key(name: str) -> AssetKey:
 
 def partition_days(context: AssetExecutionContext) -> list[dt.date]:
     """The UTC days this run covers: one partition or a whole range."""
-    return [dt.date.fromisoformat(key) for key in context.partition_keys]
+    days = [dt.date.fromisoformat(key) for key in context.partition_keys]
+    if not days:
+        # Dagster turns a reversed range (`--partition-range 2026-11-30...2026-11-28`) into no keys.
+        span = context.partition_key_range
+        raise Failure(
+            description=(
+                f"The partition range {span.start}...{span.end} holds no day: the first day must "
+                f"come first. Run it as --partition-range {min(span.start, span.end)}..."
+                f"{max(span.start, span.end)}."
+            )
+        )
+    return days
+
+
+@contextlib.contextmanager
+def stage_errors() -> Iterator[None]:
+    """A missing or damaged upstream file fails the step with the stage's own message (which
+    names the file and what to re-run), not a wrapped traceback."""
+    try:
+        yield
+    except (MissingUpstream, CorruptIntermediate) as exc:
+        raise Failure(description=str(exc)) from exc

@@ -4,7 +4,7 @@ already present and identical."""
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from assets.replay_mining.index import replay_index
-from assets.replay_mining.partitions import STAGE, partition_days
+from assets.replay_mining.partitions import STAGE, partition_days, stage_errors
 from assets.replay_mining.settings import ReplayMiningSettings
 from assets.replay_mining.stages import download_day, raw_prefix, read_index
 from resources.lake import LakeResource
@@ -31,11 +31,13 @@ def raw_replays(
     totals = {"downloaded": 0, "already_present": 0, "bytes": 0, "failed": 0}
     failures: dict[str, str] = {}
     for day in partition_days(context):
+        with stage_errors():
+            episodes = read_index(lake.lake, day)
         result = download_day(
             lake.lake,
             replay_files,
             day,
-            read_index(lake.lake, day),
+            episodes,
             concurrency=replay_mining_settings.download_concurrency,
             progress=context.log.info,
         )

@@ -31,7 +31,7 @@ from resources.lake import Lake
 from resources.stats_api import EpisodeRecord, ReplayFetchError, md5_hex
 
 # Bump when parsing changes what a part holds: parts written by another version are re-parsed.
-PARSER_VERSION = "2"
+PARSER_VERSION = "3"  # 3: format versions 3 and 4, columns alive ... state_source
 # Parts are intermediate: Arrow IPC with LZ4 writes and reads at memory speed, unlike parquet.
 PART_SUFFIX = ".arrow"
 PART_OPTIONS = pa.ipc.IpcWriteOptions(compression=None)
@@ -69,16 +69,29 @@ def _write_json(lake: Lake, key: str, value) -> None:
     lake.write_bytes(key, json.dumps(value, indent=1, sort_keys=True).encode())
 
 
-def _read_json(lake: Lake, key: str, what: str):
+def _read_json(lake: Lake, key: str, what: str, rerun: str):
     if not lake.exists(key):
         raise MissingUpstream(
-            f"{what} is missing ({lake.uri(key)}): materialize it for this day first."
+            f"{what} is missing ({lake.uri(key)}): materialize {rerun} for this day first."
         )
-    return json.loads(lake.read_bytes(key))
+    try:
+        value = json.loads(lake.read_bytes(key))
+        if not isinstance(value, dict):
+            raise ValueError(f"it holds a JSON {type(value).__name__}, not an object")
+        return value
+    except ValueError as exc:  # JSONDecodeError, a cut-short or overwritten file
+        raise CorruptIntermediate(
+            f"{what} at {lake.uri(key)} is damaged ({exc}): re-run {rerun} for this day, which "
+            "writes it again."
+        ) from exc
 
 
 class MissingUpstream(RuntimeError):
     """An upstream stage has not been run for this day."""
+
+
+class CorruptIntermediate(RuntimeError):
+    """A file an earlier stage wrote cannot be read; the message names it and what to re-run."""
 
 
 # --- stage 1: index -----------------------------------------------------------------------------
@@ -220,6 +233,22 @@ def read_part(lake: Lake, key: str) -> pa.Table:
     return pa.ipc.open_file(pa.BufferReader(lake.read_bytes(key))).read_all()
 
 
+def _read_part_for_dataset(lake: Lake, day: dt.date, episode_id: str) -> pa.Table:
+    key = f"{parsed_prefix(day)}/{episode_id}{PART_SUFFIX}"
+    if not lake.exists(key):
+        raise MissingUpstream(
+            f"the parsed part {lake.uri(key)} listed in the parse manifest for {day} is missing: "
+            "re-run parsed_replays for this day, which writes it again."
+        )
+    try:
+        return read_part(lake, key)
+    except (pa.ArrowInvalid, OSError) as exc:  # cut short, overwritten
+        raise CorruptIntermediate(
+            f"the parsed part {lake.uri(key)} is damaged ({exc}): re-run parsed_replays for {day} "
+            "(it parses again every part it cannot read), then replay_dataset."
+        ) from exc
+
+
 def write_part(lake: Lake, key: str, table: pa.Table) -> None:
     with (
         lake.publish(key) as path,
@@ -234,7 +263,7 @@ def parse_day(
 ) -> ParseResult:
     """Parse each downloaded replay into its own part; a crashed day resumes at the first missing part."""
     manifest = _read_json(
-        lake, f"{raw_prefix(day)}/_manifest.json", f"the download manifest for {day}"
+        lake, f"{raw_prefix(day)}/_manifest.json", f"the download manifest for {day}", "raw_replays"
     )
     result = ParseResult(failed=dict(manifest["failed"]))
     for done, episode in enumerate(episodes, 1):
@@ -339,11 +368,12 @@ def _check_part(episode_id: str, table: pa.Table, checks: DatasetChecks) -> None
     kv = table.schema.metadata or {}
     action_names = json.loads(kv.get(b"action_names", b"[]"))
     max_steps = int(kv.get(b"max_steps", b"0"))
-    names = table.column("action_name")
+    names = table.column("action_name")  # null where the agent was not in the game
     unknown = int(
         pc.sum(
-            pc.invert(
-                pc.fill_null(pc.is_in(names, value_set=pa.array(action_names, pa.string())), False)
+            pc.and_(
+                pc.is_valid(names),
+                pc.invert(pc.is_in(names, value_set=pa.array(action_names, pa.string()))),
             )
         ).as_py()
         or 0
@@ -370,7 +400,10 @@ def write_dataset(lake: Lake, day: dt.date) -> DatasetResult:
     check passes (write, audit, publish): a failing day leaves the previous file, if any, as it was.
     """
     manifest = _read_json(
-        lake, f"{parsed_prefix(day)}/_manifest.json", f"the parse manifest for {day}"
+        lake,
+        f"{parsed_prefix(day)}/_manifest.json",
+        f"the parse manifest for {day}",
+        "parsed_replays",
     )
     episode_ids = sorted(manifest["parts"])
     checks = DatasetChecks()
@@ -384,7 +417,7 @@ def write_dataset(lake: Lake, day: dt.date) -> DatasetResult:
             pending: list[pa.Table] = []
             pending_rows = 0
             for episode_id in episode_ids:
-                table = read_part(lake, f"{parsed_prefix(day)}/{episode_id}{PART_SUFFIX}")
+                table = _read_part_for_dataset(lake, day, episode_id)
                 _check_part(episode_id, table, checks)
                 table = table.replace_schema_metadata(None)
                 if not checks.schema_ok:

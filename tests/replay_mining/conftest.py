@@ -12,9 +12,11 @@ from resources.stats_api import ReplayFilesResource, StatsApiResource
 from sandboxes.serving import serve_in_background
 from sandboxes.stats_server import SandboxConfig, StatsServerSandbox
 
-DAY = dt.date(2026, 11, 10)  # a day with a handful of small, healthy replays
-BUSY_DAY = dt.date(2026, 11, 12)  # 100 replays, five of them broken (one of each kind)
-EMPTY_DAY = dt.date(2026, 11, 1)  # the 1st of a month: no episodes
+DAY = dt.date(2026, 11, 10)  # a day with a handful of small, healthy version-4 replays
+BUSY_DAY = dt.date(2026, 11, 12)  # 100 replays, nine of them broken (one of each kind)
+EMPTY_DAY = dt.date(2026, 11, 1)  # the oldest day of the sandbox's history: no episodes
+# The partition-range days hold replays of every format version.
+VERSION_DAYS = {dt.date(2026, 11, 7): 1, dt.date(2026, 11, 8): 2, dt.date(2026, 11, 9): 3}
 TOKEN = "sandbox-token"
 
 
@@ -24,6 +26,8 @@ def small_config(**overrides) -> SandboxConfig:
         days=20,
         end_date=dt.date(2026, 11, 20),
         overrides={BUSY_DAY.isoformat(): 100},
+        versions={DAY.isoformat(): 4, BUSY_DAY.isoformat(): 4}
+        | {d.isoformat(): v for d, v in VERSION_DAYS.items()},
         token=TOKEN,
         min_agents=2,
         max_agents=5,

@@ -109,3 +109,25 @@ def test_s3_replay_urls_are_fetched_with_boto3(s3_bucket):
     assert files.info(url).size == 5
     with pytest.raises(ReplayFetchError):
         files.fetch(f"s3://{s3_bucket.name}/replays/a/missing.json.z")
+
+
+def test_a_server_error_says_what_to_do_next(stats_sandbox):
+    """The sandbox answers 500 to the episode query (fault injected on the server, over HTTP)."""
+    app, url = stats_sandbox
+    app.query_failures = 10
+    api = StatsApiResource(url=url, token=TOKEN, retries=2, backoff_seconds=0.01)
+    with pytest.raises(StatsServerError) as failure:
+        api.episodes_on(DAY)
+    message = str(failure.value)
+    assert "answered 500" in message and "outlasted 3 attempts" in message
+    assert "re-run the partition later" in message and "operators" in message
+    assert app.requests.count("POST /sql/query") == 3  # retried, then explained
+    app.query_failures = 0
+    assert api.episodes_on(DAY)  # once the server recovers, the same call works
+
+
+def test_a_refused_query_points_at_the_url_and_schema(stats_sandbox):
+    _, url = stats_sandbox
+    api = StatsApiResource(url=url, token=TOKEN)
+    with pytest.raises(StatsServerError, match="answered 400.*check STATS_API_URL.*columns id"):
+        api.query("SELECT no_such_column FROM episodes")
