@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 
 import psutil
-from dagster import DagsterEventType, DagsterRun, DefaultRunLauncher
+from dagster import DagsterEventType, DagsterInstance, DagsterRun, DefaultRunLauncher
 from dagster._core.launcher import CheckRunHealthResult, WorkerStatus
 from dagster._core.storage.tags import GRPC_INFO_TAG
 from dagster._grpc.types import CanCancelExecutionRequest, CanCancelExecutionResult
@@ -32,7 +32,7 @@ class HealthCheckingRunLauncher(DefaultRunLauncher):
         return True
 
     def check_run_worker_health(self, run: DagsterRun) -> CheckRunHealthResult:
-        started = self._worker_started_event(run)
+        started = run_worker_started(self._instance, run.run_id)
         if started is None:
             return CheckRunHealthResult(WorkerStatus.UNKNOWN, "no run worker process recorded")
         pid, started_at = started
@@ -45,15 +45,6 @@ class HealthCheckingRunLauncher(DefaultRunLauncher):
                 WorkerStatus.UNKNOWN, f"code server {grpc_info.get('host')} unreachable"
             )
         return worker_process_status(pid, started_at)
-
-    def _worker_started_event(self, run: DagsterRun) -> tuple[int, float] | None:
-        events = self._instance.all_logs(run.run_id, of_type=DagsterEventType.ENGINE_EVENT)
-        for record in reversed(events):
-            data = record.dagster_event.engine_event_data if record.dagster_event else None
-            pid = data.metadata.get("pid") if data and data.metadata else None
-            if pid is not None and "Started process for run" in (record.message or ""):
-                return int(pid.value), record.timestamp
-        return None
 
     def _ask_code_server(self, run: DagsterRun) -> CheckRunHealthResult | None:
         """RUNNING or FAILED as the launching code server sees it; None when it cannot answer."""
@@ -72,6 +63,16 @@ class HealthCheckingRunLauncher(DefaultRunLauncher):
         return CheckRunHealthResult(
             WorkerStatus.FAILED, "the code server that launched the run no longer runs it"
         )
+
+
+def run_worker_started(instance: DagsterInstance, run_id: str) -> tuple[int, float] | None:
+    """(pid, when) of the run's worker process, from its "Started process for run" event."""
+    for record in reversed(instance.all_logs(run_id, of_type=DagsterEventType.ENGINE_EVENT)):
+        data = record.dagster_event.engine_event_data if record.dagster_event else None
+        pid = data.metadata.get("pid") if data and data.metadata else None
+        if pid is not None and "Started process for run" in (record.message or ""):
+            return int(pid.value), record.timestamp
+    return None
 
 
 def worker_process_status(pid: int, started_at: float) -> CheckRunHealthResult:
