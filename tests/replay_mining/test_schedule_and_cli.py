@@ -13,7 +13,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from dagster import DagsterEventType, DagsterInstance, build_schedule_context
+import pytest
+from dagster import BackfillPolicy, DagsterEventType, DagsterInstance, build_schedule_context
 
 from assets.partition_lock import HOLDING, RELEASING
 from pipelines.replay_mining import defs
@@ -202,3 +203,27 @@ def test_two_cli_runs_of_the_same_day_never_write_it_at_once(tmp_path):
     assert [p.name for p in (tmp_path / "lake" / "datasets" / "replays").iterdir()] == [
         "replays_20261110.parquet"
     ]
+
+
+def test_backfill_policy_is_one_run_by_default_and_n_days_per_run_when_set(monkeypatch):
+    from assets.common import deployment_backfill_policy
+
+    assert deployment_backfill_policy() == BackfillPolicy.single_run()
+    monkeypatch.setenv("BACKFILL_MAX_PARTITIONS_PER_RUN", "7")
+    assert deployment_backfill_policy() == BackfillPolicy.multi_run(max_partitions_per_run=7)
+    for bad in ("0", "seven", "-3"):
+        monkeypatch.setenv("BACKFILL_MAX_PARTITIONS_PER_RUN", bad)
+        with pytest.raises(ValueError, match="BACKFILL_MAX_PARTITIONS_PER_RUN"):
+            deployment_backfill_policy()
+    # The code location as a deployment loads it: every replay_mining stage takes the setting.
+    load = "from pipelines.replay_mining import defs; g = defs.resolve_asset_graph(); "
+    load += "print(sorted({str(g.get(k).backfill_policy) for k in g.get_all_asset_keys()}))"
+    shown = subprocess.run(
+        [sys.executable, "-c", load],
+        env={**os.environ, "BACKFILL_MAX_PARTITIONS_PER_RUN": "3"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    assert shown.stdout.strip() == "['BackfillPolicy.multi_run(max_partitions_per_run=3)']"
