@@ -21,9 +21,8 @@ from decimal import Decimal
 import psycopg
 from dagster import ConfigurableResource
 
-from assets.analytics import sql
-from assets.analytics.late_data import BucketState
-from assets.analytics.windows import require_utc
+from resources import analytics_sql as sql
+from resources.analytics_windows import BucketState, require_utc
 from resources.postgres import PostgresResource, _redact
 
 SOURCE_COMPONENT = "source"

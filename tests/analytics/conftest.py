@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from assets.analytics.traffic import generate_span_copy_text
 from resources.analytics_db import AnalyticsDatabase
 from resources.postgres import PostgresResource
+from sandboxes.analytics_traffic import generate_span_copy_text
 
 
 def make_db(source_url: str, rollup_url: str | None = None) -> AnalyticsDatabase:

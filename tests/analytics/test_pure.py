@@ -9,16 +9,23 @@ from decimal import Decimal
 
 import pytest
 
-from assets.analytics import sql
-from assets.analytics.late_data import BucketState, stale_buckets
+from assets.analytics.late_data import stale_buckets
 from assets.analytics.report import counted_items, markdown_table, quality, reasons_table
-from assets.analytics.traffic import (
+from resources import analytics_sql as sql
+from resources.analytics_windows import (
+    DAY,
+    HOUR,
+    BucketState,
+    chunks,
+    previous_bucket,
+    window_for_key,
+)
+from sandboxes.analytics_traffic import (
     PRICES_PER_MILLION,
     cost_of,
     generate_span_copy_text,
     hourly_weight,
 )
-from assets.analytics.windows import DAY, HOUR, chunks, previous_bucket, window_for_key
 
 T0 = datetime(2024, 11, 9, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from assets.analytics import sql
+from resources import analytics_sql as sql
 from resources.analytics_db import SourceSchemaMissing
 from resources.postgres import DatabaseUnavailable, PostgresResource
 from tests.analytics.conftest import SpanWriter, load_traffic, make_db

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from assets.analytics.windows import require_utc
+from resources.analytics_windows import require_utc
 
 # USD per 1,000,000 tokens (input, output), the providers' published list prices.
 PRICES_PER_MILLION: dict[tuple[str, str], tuple[float, float]] = {
