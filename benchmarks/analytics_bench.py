@@ -25,10 +25,10 @@ from pathlib import Path
 
 import psycopg
 
-from assets.analytics import sql
-from assets.analytics.traffic import generate_span_copy_text
+from resources import analytics_sql as sql
 from resources.analytics_db import AnalyticsDatabase
 from resources.postgres import PostgresResource, embedded_postgres_url
+from sandboxes.analytics_traffic import generate_span_copy_text
 
 # Yesterday (UTC), so the activity view's last 7 days hold the benchmark's day.
 DAY0 = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)

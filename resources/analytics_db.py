@@ -21,14 +21,15 @@ from decimal import Decimal
 import psycopg
 from dagster import ConfigurableResource
 
-from assets.analytics import sql
-from assets.analytics.late_data import BucketState
-from assets.analytics.windows import require_utc
+from resources import analytics_sql as sql
+from resources.analytics_windows import BucketState, require_utc
 from resources.postgres import PostgresResource, _redact
 
 SOURCE_COMPONENT = "source"
 ROLLUP_COMPONENT = "rollup"
-SOURCE_VERSION = 2  # 2: covering window indexes (index-only scans)
+# 2: covering window indexes (index-only scans); 3: `workflow_name` in the views, the typed
+# columns and the covering indexes (workflows are keyed by name)
+SOURCE_VERSION = 3
 ROLLUP_VERSION = 1
 
 
@@ -179,9 +180,12 @@ class AnalyticsDatabase(ConfigurableResource):
         """Bring both schemas to the current version; safe to run again and concurrently."""
         with self.source_connection() as conn:
             columns = self._source_layout(conn)
-            generated = f"{sql.GENERATED_PREFIX}total_cost" in columns
+            typed = [c for c in sql.typed_columns() if c in columns]
+            generated = len(typed) == len(sql.typed_columns())
             applied = self._applied(conn, self.src, SOURCE_COMPONENT)
-            if self.add_typed_columns and not generated:
+            # Opted in now, or earlier (a table with some of the columns, from an older version):
+            # add the missing ones.
+            if (self.add_typed_columns or typed) and not generated:
                 for statement in sql.typed_columns_sql(self.src):
                     conn.execute(statement)
                 generated, applied = True, 0  # the views now read the new columns

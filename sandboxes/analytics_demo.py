@@ -14,8 +14,8 @@ import argparse
 import time
 from datetime import UTC, datetime, timedelta
 
-from assets.analytics.traffic import generate_span_copy_text
 from resources.analytics_config import analytics_db_outside_dagster
+from sandboxes.analytics_traffic import generate_span_copy_text
 
 
 def main(argv: list[str] | None = None) -> None:

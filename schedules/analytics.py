@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from assets.analytics import sql
 from assets.analytics.late_data import stale_buckets
 from assets.analytics.rollups import (
     DAILY_PARTITIONS,
@@ -17,6 +16,7 @@ from assets.analytics.rollups import (
     model_usage_stats,
     recent_activity_summary,
 )
+from resources import analytics_sql as sql
 from resources.analytics_db import AnalyticsDatabase
 
 # Every analytics run carries this tag; dagster.yaml queues runs with the same value one at a

@@ -7,14 +7,9 @@ last end); a deleted span lowers it. Either way the bucket is stale and is rolle
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
-
-@dataclass(frozen=True)
-class BucketState:
-    finished_runs: int
-    last_ended_at: datetime | None
+from resources.analytics_windows import BucketState
 
 
 def stale_buckets(

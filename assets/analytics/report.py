@@ -9,14 +9,22 @@ REASONS = {
     "still_running": "still running (status 'started'): left for a later rollup",
     "unknown_status": "status not in completed/failed/cancelled/started: excluded",
     "bad_duration": "duration missing or negative and no usable timestamps: no duration stats",
-    "missing_user": "no userId on the span nor on its trace's run: user 'unknown'",
-    "missing_cost": "model span without cost: counted as 0",
-    "missing_tokens": "model span without tokens: counted as 0",
+    "missing_user": "no userId on the trace's run span (nor on the span): user 'unknown'",
+    "missing_entity": "workflow run without workflowName (agent run without id): 'unknown'",
+    "missing_cost": "completed model span with a cost missing or not a number: counted as 0",
+    "missing_tokens": "completed model span with a token count missing or not a number: counted as 0",
     "unknown_model": "model span without provider/model: 'unknown'",
     "bad_numbers_reread": "a token or cost that is not a number: read as missing (window re-read)",
 }
 # Counters that mark bad input (still-running spans are normal, not bad).
-BAD_INPUT = ("unknown_status", "bad_duration", "missing_user", "missing_cost", "missing_tokens")
+BAD_INPUT = (
+    "unknown_status",
+    "bad_duration",
+    "missing_user",
+    "missing_entity",
+    "missing_cost",
+    "missing_tokens",
+)
 
 
 def markdown_table(header: tuple[str, ...], rows: list[tuple]) -> str:

@@ -1,13 +1,12 @@
 """The analytics assets: the span source, the three rollups and the activity summary view.
 
-Thin wiring: the SQL lives in `assets.analytics.sql`, the I/O in `resources.analytics_db`.
+Thin wiring: the SQL lives in `resources.analytics_sql`, the I/O in `resources.analytics_db`.
 """
 
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from assets.analytics import sql
 from assets.analytics.report import (
     counted_items,
     markdown_table,
@@ -15,8 +14,9 @@ from assets.analytics.report import (
     reasons_table,
     spans_read,
 )
-from assets.analytics.windows import DAY, chunks
+from resources import analytics_sql as sql
 from resources.analytics_db import AnalyticsDatabase, RollupReport
+from resources.analytics_windows import DAY, chunks
 
 GROUP = "analytics"
 # Asset keys carry the pipeline (`analytics/hourly_analytics`): unique across the workspace.

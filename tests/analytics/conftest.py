@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from assets.analytics.traffic import generate_span_copy_text
 from resources.analytics_db import AnalyticsDatabase
 from resources.postgres import PostgresResource
+from sandboxes.analytics_traffic import generate_span_copy_text
 
 
 def make_db(source_url: str, rollup_url: str | None = None) -> AnalyticsDatabase:
@@ -61,20 +61,26 @@ class SpanWriter:
         duration_ms: int | None | str = "auto",
         trace_id: str | None = None,
     ) -> str:
-        """A run span and its model spans; models are (provider, model, prompt, completion, cost)."""
+        """A run span and its model spans; models are (provider, model, prompt, completion, cost).
+
+        In the platform's layout: a workflow run's `entity_id` is its execution (the trace) and
+        `entity` is its `workflowName`; an agent run's `entity_id` is the agent, `entity`."""
         trace_id = trace_id or str(uuid.uuid4())
         run_id = str(uuid.uuid4())
         ended = (
             None if status == "started" or ms is None else started_at + timedelta(milliseconds=ms)
         )
         attrs = {"userId": user} if user else {}
+        workflow = span_type == "workflow_run"
+        if workflow and entity is not None:
+            attrs["workflowName"] = entity
         rows = [
             (
                 trace_id,
                 run_id,
                 None,
                 span_type,
-                entity,
+                trace_id if workflow else entity,
                 started_at,
                 ended,
                 ms if duration_ms == "auto" else duration_ms,

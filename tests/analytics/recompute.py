@@ -61,15 +61,19 @@ def _bucket(moment: datetime, unit: str):
     return moment.date()
 
 
+def _total(total, first, second):
+    """The recorded total, else the sum of the recorded parts."""
+    if total is not None:
+        return total
+    parts = [v for v in (first, second) if v is not None]
+    return sum(parts) if parts else None
+
+
 def _tokens_and_cost(attrs: dict) -> tuple:
     prompt, completion = _number(attrs, "promptTokens"), _number(attrs, "completionTokens")
-    total = _number(attrs, "totalTokens")
-    if total is None and prompt is not None and completion is not None:
-        total = prompt + completion
+    total = _total(_number(attrs, "totalTokens"), prompt, completion)
     cin, cout = _number(attrs, "inputCost"), _number(attrs, "outputCost")
-    cost = _number(attrs, "totalCost")
-    if cost is None and cin is not None and cout is not None:
-        cost = cin + cout
+    cost = _total(_number(attrs, "totalCost"), cin, cout)
     values = (prompt, completion, total, cin, cout, cost)
     return tuple(Decimal(0) if v is None else v for v in values)
 
@@ -86,10 +90,17 @@ def _durations(values: list[float], qs=(50, 95)) -> dict:
     } | {f"p{q}_duration_ms": float(np.percentile(values, q)) for q in qs}
 
 
+def _entity(run: dict) -> str:
+    """A workflow by its name (its span's entity_id is the execution), an agent by its id."""
+    if run["span_type"] == "workflow_run":
+        return run["attributes"].get("workflowName") or "unknown"
+    return run["entity_id"] or "unknown"
+
+
 def entity_rollup(spans: list[dict], unit: str, start: datetime, end: datetime) -> dict:
     per_trace = defaultdict(lambda: [Decimal(0)] * 6)
     for span in spans:
-        if span["span_type"] == "model_generation":
+        if span["span_type"] == "model_generation" and span["status"] in TERMINAL:
             sums = per_trace[span["trace_id"]]
             for i, value in enumerate(_tokens_and_cost(span["attributes"])):
                 sums[i] += value
@@ -103,7 +114,7 @@ def entity_rollup(spans: list[dict], unit: str, start: datetime, end: datetime) 
             _bucket(span["started_at"], unit),
             span["attributes"].get("userId") or "unknown",
             RUN_TYPES[span["span_type"]],
-            span["entity_id"] or "unknown",
+            _entity(span),
         )
         groups[key].append(span)
     result = {}
@@ -141,7 +152,7 @@ def model_rollup(spans: list[dict], start: datetime, end: datetime) -> dict:
         if not start <= span["started_at"] < end:
             continue
         attrs = span["attributes"]
-        user = attrs.get("userId") or run_user.get(span["trace_id"]) or "unknown"
+        user = run_user.get(span["trace_id"]) or attrs.get("userId") or "unknown"
         key = (
             _bucket(span["started_at"], "day"),
             user,

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import pytest
 
-from assets.analytics import sql
 from assets.analytics.rollups import (
     daily_analytics,
     execution_spans,
@@ -16,6 +15,7 @@ from assets.analytics.rollups import (
     model_usage_stats,
     recent_activity_summary,
 )
+from resources import analytics_sql as sql
 from schedules.analytics import (
     daily_job,
     hourly_job,

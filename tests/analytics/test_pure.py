@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 import json
+import re
+import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
-from assets.analytics import sql
-from assets.analytics.late_data import BucketState, stale_buckets
+from assets.analytics.late_data import stale_buckets
 from assets.analytics.report import counted_items, markdown_table, quality, reasons_table
-from assets.analytics.traffic import (
+from resources import analytics_sql as sql
+from resources.analytics_windows import (
+    DAY,
+    HOUR,
+    BucketState,
+    chunks,
+    previous_bucket,
+    window_for_key,
+)
+from sandboxes.analytics_traffic import (
     PRICES_PER_MILLION,
     cost_of,
     generate_span_copy_text,
     hourly_weight,
+    js_number,
 )
-from assets.analytics.windows import DAY, HOUR, chunks, previous_bucket, window_for_key
 
 T0 = datetime(2024, 11, 9, tzinfo=UTC)
 
@@ -75,34 +85,90 @@ def _parse(text: str) -> list[dict]:
     return rows
 
 
-def test_traffic_has_the_platforms_layout_and_real_prices():
-    rows = [
-        r for text, _ in generate_span_copy_text(T0, T0 + DAY, 3_000, seed=3) for r in _parse(text)
-    ]
-    assert 2_700 <= len(rows) <= 3_300  # about the number asked for
-    types = Counter(r["span_type"] for r in rows)
-    assert set(types) <= {
-        "workflow_run", "agent_run", "agent_iteration", "model_generation", "node_execution",
-        "tool_execution", "http_request", "database_query", "vector_search",
-    }  # fmt: skip
-    assert all(t == t.lower() for t in types)
-    assert {r["status"] for r in rows} <= {"started", "completed", "failed", "cancelled"}
+# The real platform's layout, copied from the reference on the workflow platform's writers (the
+# generator must not be its own oracle): span types, statuses, attribute keys per span type
+# (written at the start, added at the end), what `entity_id` holds.
+PLATFORM_SPAN_TYPES = {"workflow_run", "node_execution", "agent_run", "agent_iteration",
+                       "model_generation", "tool_execution"}  # fmt: skip
+PLATFORM_STATUSES = {"started", "completed", "failed"}
+PLATFORM_KEYS = {
+    "workflow_run": ({"userId", "workflowName", "nodeCount", "edgeCount"},
+                     {"durationMs", "completedNodeCount", "totalNodeCount", "failureReason"}),
+    "node_execution": ({"userId", "nodeId", "nodeType", "nodeName"}, set()),
+    "agent_run": ({"userId", "agentName", "model", "provider"},
+                  {"totalIterations", "messageCount", "failureReason"}),
+    "agent_iteration": ({"iteration", "maxIterations"}, set()),
+    "model_generation": ({"model", "provider", "temperature", "maxTokens"},
+                         {"responseLength", "toolCallCount", "promptTokens", "completionTokens",
+                          "totalTokens", "inputCost", "outputCost", "totalCost"}),
+    "tool_execution": ({"toolName", "toolCallId"}, set()),
+}  # fmt: skip
+NEVER_WRITTEN = {"workflowId", "agentId", "modelId", "entityType"}
+
+
+def test_traffic_has_exactly_the_platforms_layout():
+    texts = [text for text, _ in generate_span_copy_text(T0, T0 + DAY, 4_000, seed=3)]
+    rows = [r for text in texts for r in _parse(text)]
+    assert 3_600 <= len(rows) <= 4_400  # about the number asked for
+    assert {r["span_type"] for r in rows} == PLATFORM_SPAN_TYPES
+    assert {r["status"] for r in rows} == PLATFORM_STATUSES
+    spans = {r["span_id"]: r for r in rows}
+    runs = {r["trace_id"]: r for r in rows if r["span_type"] in ("workflow_run", "agent_run")}
+    assert len(runs) == len({r["trace_id"] for r in rows})  # one run span per execution
     for row in rows:
+        span_type, status = row["span_type"], row["status"]
         attrs = json.loads(row["attributes"], parse_float=Decimal)
-        if row["span_type"] == "model_generation":
-            assert "userId" not in attrs  # as on the platform: the run carries the user
-            price_in, price_out = PRICES_PER_MILLION[(attrs["provider"], attrs["model"])]
-            expected = cost_of(
-                attrs["provider"], attrs["model"], attrs["promptTokens"], attrs["completionTokens"]
-            )
-            assert (float(attrs["inputCost"]), float(attrs["outputCost"])) == expected[:2]
-            assert attrs["totalTokens"] == attrs["promptTokens"] + attrs["completionTokens"]
-            assert price_in < price_out
+        at_start, at_end = PLATFORM_KEYS[span_type]
+        assert at_start <= set(attrs) <= at_start | at_end, (span_type, set(attrs))
+        assert not NEVER_WRITTEN & set(attrs)
+        if status == "started":  # nothing of the end yet
+            assert set(attrs) == at_start and row["ended_at"] is None
+            assert row["duration_ms"] is None
         else:
-            assert not {"totalCost", "totalTokens"} & set(attrs)
-        if row["span_type"].endswith("_run"):
-            assert attrs["userId"].startswith("user-")
-        assert datetime.fromisoformat(row["started_at"]).tzinfo is not None
+            assert row["duration_ms"].isdigit()  # an integer
+            assert datetime.fromisoformat(row["ended_at"]) >= datetime.fromisoformat(
+                row["started_at"]
+            )
+        assert row["input"] == row["output"] == "null"  # the JSON literal, not SQL NULL
+        assert (row["error"] == "null") == (status != "failed")
+        assert str(uuid.UUID(row["trace_id"])) == row["trace_id"]
+        run = runs[row["trace_id"]]
+        # entity_id: a workflow run's is its execution (the trace), a node's its node id, and
+        # every span of an agent execution carries the agent id.
+        if span_type == "workflow_run":
+            assert row["entity_id"] == row["trace_id"] and row["parent_span_id"] is None
+        elif span_type == "node_execution":
+            assert row["entity_id"] == attrs["nodeId"] and run["span_type"] == "workflow_run"
+        else:
+            assert run["span_type"] == "agent_run"
+            assert row["entity_id"] == run["entity_id"]
+            uuid.UUID(row["entity_id"])
+        if "userId" in attrs:
+            assert str(uuid.UUID(attrs["userId"])) == attrs["userId"]
+        if span_type in ("workflow_run", "agent_run"):
+            assert "userId" in attrs
+            assert ("failureReason" in attrs) == (status == "failed")
+        if row["parent_span_id"] is not None:
+            assert spans[row["parent_span_id"]]["trace_id"] == row["trace_id"]
+        if span_type == "model_generation":
+            assert "userId" not in attrs  # the user is the trace's run's
+            if status == "completed":
+                assert at_end <= set(attrs)
+                p, q = attrs["promptTokens"], attrs["completionTokens"]
+                assert attrs["totalTokens"] == p + q
+                price_in, price_out = PRICES_PER_MILLION[(attrs["provider"], attrs["model"])]
+                assert attrs["inputCost"] == pytest.approx(Decimal(p * price_in) / 10**6)
+                assert attrs["totalCost"] == pytest.approx(attrs["inputCost"] + attrs["outputCost"])
+                assert (float(attrs["inputCost"]), float(attrs["outputCost"])) == pytest.approx(
+                    cost_of(attrs["provider"], attrs["model"], p, q)[:2]
+                )
+        else:
+            assert not {"promptTokens", "totalTokens", "totalCost"} & set(attrs)
+    # Numbers in JavaScript's form: 4.5e-7, never Python's 4.5e-07.
+    assert not any(re.search(r"\d[eE][-+]0", r["attributes"]) for r in rows)
+    assert js_number(4.5e-7) == "4.5e-7" and js_number(0.00005) == "0.00005"
+    assert js_number(3.0) == "3"
+    assert all(datetime.fromisoformat(r["started_at"]).tzinfo is not None for r in rows)
 
 
 def test_traffic_follows_a_daily_rhythm():

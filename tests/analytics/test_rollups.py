@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from assets.analytics import sql
+from resources import analytics_sql as sql
 from resources.analytics_db import SourceSchemaMissing
 from resources.postgres import DatabaseUnavailable, PostgresResource
 from tests.analytics.conftest import SpanWriter, load_traffic, make_db
@@ -367,9 +367,94 @@ def test_a_cost_that_is_not_a_number_is_counted_as_missing(any_layout_db):
     assert hourly.stats["bad_numbers_reread"] == usage.stats["bad_numbers_reread"] == jsonb_only
     assert hourly.stats["missing_cost"] == 1 and usage.stats["missing_cost"] == 1
     assert str(hourly.cost) == "0.000125" and usage.executions == 2
-    assert hourly.tokens == 20  # the bad call's tokens are missing, not guessed
+    # The bad call's prompt tokens are missing (not guessed); its total is the part recorded.
+    assert hourly.tokens == 20 + 5 and hourly.stats["missing_tokens"] == 1
 
 
 def test_naive_window_bounds_are_refused(analytics_db):
     with pytest.raises(ValueError, match="no time zone"):
         analytics_db.roll_up(sql.HOURLY, datetime(2024, 11, 9), datetime(2024, 11, 9, 1))
+
+
+def _model_span(db, trace, at, attributes: str, status="completed"):
+    with db.source_connection() as conn:
+        conn.execute(
+            "INSERT INTO execution_spans (trace_id, span_id, name, span_type, started_at, ended_at,"
+            " duration_ms, status, attributes) VALUES (%s, gen_random_uuid(), 'm', "
+            "'model_generation', %s, %s, 50, %s, %s)",
+            (trace, at, None if status == "started" else at, status, attributes),
+        )
+
+
+def _tokens(db, table: str) -> dict:
+    with db.rollup_connection() as conn:
+        return dict(conn.execute(f"SELECT user_id, sum(total_tokens) FROM {table} GROUP BY 1"))
+
+
+def test_numbers_written_as_strings_read_one_way_whatever_else_the_window_holds(any_layout_db):
+    # Bug 1: the fast path cast "12" to 12, the strict path (re-read when any span of the window
+    # held a non-number) read it as missing: hourly and daily disagreed on the same run.
+    db, spans = any_layout_db, SpanWriter(any_layout_db)
+    first = spans.run(DAY0, user="u1", models=[("openai", "gpt-4o", 100, 20, 0.001)])
+    _model_span(db, first, DAY0, '{"provider": "openai", "model": "gpt-4o", "totalTokens": "12"}')
+    other = spans.run(DAY0 + 5 * H, user="u2", models=[("openai", "gpt-4o", 1, 1, 0.001)])
+    _model_span(db, other, DAY0 + 5 * H, '{"provider": "openai", "model": "gpt-4o", '
+                '"promptTokens": "abc", "completionTokens": 3}')  # fmt: skip
+    db.roll_up(sql.HOURLY, DAY0, DAY0 + H)  # the hour alone: no "abc" in it
+    db.roll_up(sql.DAILY, DAY0, DAY1)  # the day: "abc" in it
+    db.roll_up(sql.MODEL_USAGE, DAY0, DAY1)
+    assert _tokens(db, "hourly_analytics")["u1"] == 120  # "12" is missing, on every path
+    assert _tokens(db, "daily_analytics") == {"u1": 120, "u2": 5}
+    assert _tokens(db, "model_usage_stats") == {"u1": 120, "u2": 5}
+
+
+def test_a_total_is_the_recorded_total_else_the_parts_recorded(analytics_db, spans):
+    # Bug 3: with the total absent and one part missing, the total became 0 while the part was
+    # still summed into prompt_tokens / input_cost.
+    trace = spans.run(DAY0, user="u1")
+    _model_span(analytics_db, trace, DAY0, '{"provider": "openai", "model": "gpt-4o", '
+                '"promptTokens": 40, "inputCost": 0.0001}')  # fmt: skip
+    for rollup in (sql.HOURLY, sql.MODEL_USAGE):
+        report = analytics_db.roll_up(rollup, DAY0, DAY1 if rollup is sql.MODEL_USAGE else DAY0 + H)
+        assert report.stats["missing_tokens"] == report.stats["missing_cost"] == 1
+    for table in ("hourly_analytics", "model_usage_stats"):
+        with analytics_db.rollup_connection() as conn:
+            row = conn.execute(
+                f"SELECT prompt_tokens, total_tokens, input_cost, total_cost FROM {table}"
+            ).fetchone()
+        assert (row[0], row[1], str(row[2]), str(row[3])) == (40, 40, "0.000100", "0.000100")
+
+
+def test_model_calls_count_by_one_status_rule_in_every_rollup(analytics_db, spans):
+    # Bug 4: the entity rollups summed model spans of any status, model_usage_stats only the
+    # finished ones: a still-running (or unknown-status) call's tokens counted in one only.
+    trace = spans.run(DAY0, user="u1", models=[("openai", "gpt-4o", 10, 5, 0.001)])
+    tokens = '{"provider": "openai", "model": "gpt-4o", "promptTokens": 7, "completionTokens": 7}'
+    _model_span(analytics_db, trace, DAY0, tokens, status="started")
+    _model_span(analytics_db, trace, DAY0, tokens, status="error")
+    _roll_all(analytics_db)
+    for table in ("hourly_analytics", "daily_analytics", "model_usage_stats"):
+        assert _tokens(analytics_db, table) == {"u1": 15}, table
+
+
+def test_workflows_are_keyed_by_name_and_model_calls_by_their_runs_user(analytics_db, spans):
+    # The platform's layout: a workflow_run's entity_id is its execution, so keyed by entity_id
+    # every execution was its own row; the workflow is its workflowName.
+    for _ in range(3):
+        spans.run(DAY0, user="u1", entity="Lead enrichment")
+    spans.run(DAY0, user="u1", entity=None)  # no workflowName: 'unknown', counted
+    agent = spans.run(DAY0, span_type="agent_run", user="u1", entity="agent-7")
+    # A model span with a userId of its own (the platform writes none): the run's user wins.
+    _model_span(analytics_db, agent, DAY0, '{"provider": "openai", "model": "gpt-4o", '
+                '"userId": "someone-else", "totalTokens": 9}')  # fmt: skip
+    report = analytics_db.roll_up(sql.DAILY, DAY0, DAY1)
+    analytics_db.roll_up(sql.MODEL_USAGE, DAY0, DAY1)
+    with analytics_db.rollup_connection() as conn:
+        rows = conn.execute(
+            "SELECT entity_type, entity_id, total_executions, total_tokens FROM daily_analytics "
+            "ORDER BY 1, 2"
+        ).fetchall()
+    assert rows == [("agent", "agent-7", 1, 9), ("workflow", "Lead enrichment", 3, 0),
+                    ("workflow", "unknown", 1, 0)]  # fmt: skip
+    assert report.stats["missing_entity"] == 1
+    assert _tokens(analytics_db, "model_usage_stats") == {"u1": 9}

@@ -3,11 +3,18 @@
 Rules every query here keeps (each one answers a defect of the system we replace):
 - Span types are the platform's lowercase names.
 - Buckets and windows are explicit UTC (`AT TIME ZONE 'UTC'`), never the session's time zone.
-- A run's tokens and cost are the sum over the `model_generation` spans of its trace.
-- Executions are the finished runs: `completed` (success), `failed` (failure) and `cancelled`
-  (its own column; neither success nor failure). `started` runs are still running and wait for
-  a later rollup; any other status is excluded and counted.
-- A model span's user is its own `userId`, else the user of its trace's run span, else `unknown`.
+- A workflow is known by its run span's `workflowName` (the platform stores the execution id in
+  a `workflow_run`'s `entity_id`); an agent by the `entity_id` of its `agent_run` (the agent id).
+- A run's tokens and cost are the sum over the finished `model_generation` spans of its trace.
+- One status rule for runs and model calls alike: `completed` (success), `failed` (failure) and
+  `cancelled` (its own column; neither) are finished and counted; `started` is still running and
+  waits for a later rollup; any other status is excluded and counted.
+- A model span's user is its trace's run span's user (the platform writes no `userId` on model
+  spans), else its own `userId`, else `unknown`.
+- One number rule: a token or cost attribute counts only when it is a JSON number; anything else
+  (`"12"`, `"abc"`, `true`, null) is missing, on every path (fast view, strict view, columns).
+- One totals rule: `totalTokens` (`totalCost`) when present, else the sum of the parts present;
+  missing only when the total and both parts are.
 - Averages are kept as sums and counts beside them, so any coarser average is exact.
 - Percentiles are `percentile_cont` (linear interpolation between the two nearest durations,
   like numpy's default), always computed from the raw spans of the bucket.
@@ -52,6 +59,13 @@ def _in(values: tuple[str, ...]) -> str:
 
 RUN_TYPES_SQL = _in(RUN_SPAN_TYPES)
 TERMINAL_SQL = _in(TERMINAL_STATUSES)
+# The rollup's entity of a run span: the workflow's name, or the agent's id.
+ENTITY_OF_RUN = "CASE r.span_type WHEN 'workflow_run' THEN r.workflow_name ELSE r.entity_id END"
+# A missing token or cost is bad input only on a completed call (a failed one produced none).
+_MISSING_ON = "m.status = 'completed'"
+# A part missing (or not a number) is bad input even when the total is recorded.
+_MISSING_TOKENS = "(m.prompt_tokens IS NULL OR m.completion_tokens IS NULL)"
+_MISSING_COST = "(m.input_cost IS NULL OR m.output_cost IS NULL)"
 
 # -- the platform's layout (created only by the demo loader; a real platform has it already) ----
 
@@ -113,14 +127,22 @@ STRICT_VIEW = "execution_spans_typed_strict"
 
 def _json_number(key: str, strict: bool, row: str = "s.") -> str:
     if strict:
-        # A value that is not a JSON number (a string, true, an object) reads as NULL.
+        # A value that is not a JSON number (a string, true, an object, null) reads as NULL.
         return (
             f"CASE WHEN jsonb_typeof({row}attributes->'{key}') = 'number' "
             f"THEN ({row}attributes->>'{key}')::numeric END"
         )
-    # Half the cost of the check above; a non-number fails the statement, and the rollup then
-    # reads the window again through the strict view.
-    return f"({row}attributes->>'{key}')::numeric"
+    # Cheaper than the check above, and the same rule: the jsonb-to-numeric cast takes only JSON
+    # numbers (exactly) and fails the statement on anything else, even "12"; the rollup then
+    # reads the window again through the strict view. (A text cast would read "12" as 12 here
+    # and as missing there: a row's tokens would depend on unrelated spans of the window.)
+    return f"({row}attributes->'{key}')::numeric"
+
+
+def _total(total: str, first: str, second: str) -> str:
+    """The total when recorded, else the sum of the parts recorded (the same rule for tokens and
+    cost; a missing part counts 0, as it does when the parts are summed)."""
+    return f"coalesce({total}, {first} + {second}, {first}, {second})"
 
 
 def typed_attributes(strict: bool, row: str = "s.") -> dict[str, str]:
@@ -137,21 +159,29 @@ def typed_attributes(strict: bool, row: str = "s.") -> dict[str, str]:
         "model": f"NULLIF({row}attributes->>'model', '')",
         "prompt_tokens": prompt,
         "completion_tokens": completion,
-        "total_tokens": f"coalesce({num('totalTokens')}, {prompt} + {completion})",
+        "total_tokens": _total(num("totalTokens"), prompt, completion),
         "input_cost": input_cost,
         "output_cost": output_cost,
-        "total_cost": f"coalesce({num('totalCost')}, {input_cost} + {output_cost})",
+        "total_cost": _total(num("totalCost"), input_cost, output_cost),
+        # Last: a view may only gain columns at its end (CREATE OR REPLACE VIEW).
+        "workflow_name": f"NULLIF({row}attributes->>'workflowName', '')",
     }
 
 
 GENERATED_PREFIX = "attr_"
+TEXT_ATTRIBUTES = ("user_id", "provider", "model", "workflow_name")
+
+
+def typed_columns() -> list[str]:
+    """The names of the typed generated columns."""
+    return [f"{GENERATED_PREFIX}{name}" for name in typed_attributes(strict=True)]
 
 
 def typed_columns_sql(src: str) -> list[str]:
     """Stored generated columns holding the typed attributes (strict: they can never fail an
     insert). Optional on a real platform's table: adding them rewrites the table once; the
     rollups then read columns instead of parsing jsonb (several times faster)."""
-    types = {"user_id": "text", "provider": "text", "model": "text"}
+    types = dict.fromkeys(TEXT_ATTRIBUTES, "text")
     return [
         f"ALTER TABLE {src}.execution_spans ADD COLUMN IF NOT EXISTS {GENERATED_PREFIX}{name} "
         f"{types.get(name, 'numeric')} GENERATED ALWAYS AS ({expr}) STORED"
@@ -193,7 +223,8 @@ SELECT s.span_id, s.trace_id, s.parent_span_id, s.span_type, s.entity_id, s.stat
        round({attrs["total_tokens"]})::bigint AS total_tokens,
        {attrs["input_cost"]} AS input_cost,
        {attrs["output_cost"]} AS output_cost,
-       {attrs["total_cost"]} AS total_cost
+       {attrs["total_cost"]} AS total_cost,
+       {attrs["workflow_name"]} AS workflow_name
 FROM {src}.execution_spans s
 """
 
@@ -209,6 +240,7 @@ RUN_INDEX_COLUMNS = (
     "duration_ms",
     "entity_id",
     f"{GENERATED_PREFIX}user_id",
+    f"{GENERATED_PREFIX}workflow_name",
 )
 MODEL_INDEX_COLUMNS = (
     "trace_id",
@@ -217,22 +249,28 @@ MODEL_INDEX_COLUMNS = (
     "duration_ms",
     *(f"{GENERATED_PREFIX}{name}" for name in typed_attributes(strict=True)),
 )
+# Covering indexes of earlier source versions (their INCLUDE lists lack newer columns).
+_OLD_WINDOW_INDEXES = (
+    "execution_spans_runs_started_idx",
+    "execution_spans_models_started_idx",
+    "execution_spans_runs_covering_idx",
+    "execution_spans_models_covering_idx",
+)
 
 
 def source_index_sql(src: str, naive_timestamps: bool, generated: bool = False) -> list[str]:
     started = "(started_at AT TIME ZONE 'UTC')" if naive_timestamps else "started_at"
     if generated and not naive_timestamps:
-        # Covering window indexes (index-only scans); they replace the narrow ones of version 1,
-        # which the planner would otherwise keep choosing.
+        # Covering window indexes (index-only scans); they replace the narrow ones of version 1
+        # and the covering ones of version 2, which the planner would otherwise keep choosing.
         windows = [
-            f"CREATE INDEX IF NOT EXISTS execution_spans_runs_covering_idx "
+            f"CREATE INDEX IF NOT EXISTS execution_spans_runs_covering_v3_idx "
             f"ON {src}.execution_spans (started_at) INCLUDE ({', '.join(RUN_INDEX_COLUMNS)}) "
             f"WHERE span_type IN {RUN_TYPES_SQL}",
-            f"CREATE INDEX IF NOT EXISTS execution_spans_models_covering_idx "
+            f"CREATE INDEX IF NOT EXISTS execution_spans_models_covering_v3_idx "
             f"ON {src}.execution_spans (started_at) INCLUDE ({', '.join(MODEL_INDEX_COLUMNS)}) "
             f"WHERE span_type = '{MODEL_SPAN_TYPE}'",
-            f"DROP INDEX IF EXISTS {src}.execution_spans_runs_started_idx",
-            f"DROP INDEX IF EXISTS {src}.execution_spans_models_started_idx",
+            *(f"DROP INDEX IF EXISTS {src}.{name}" for name in _OLD_WINDOW_INDEXES),
         ]
     else:
         windows = [
@@ -471,6 +509,7 @@ _ENTITY_BOOKKEEPING = (
     ("unknown_status", "bigint"),
     ("bad_duration", "bigint"),
     ("missing_user", "bigint"),
+    ("missing_entity", "bigint"),
     ("missing_cost", "bigint"),
     ("missing_tokens", "bigint"),
     ("last_ended_at", "timestamptz"),
@@ -535,16 +574,19 @@ def _entity_query(rollup: Rollup, src: str, view: str) -> str:
     # Two hash aggregations into the few (bucket, user, entity) groups instead of a sort of every
     # run: the runs' own counts and durations (each group's durations kept as an array for its
     # percentiles), and the tokens and cost of the model spans joined to their finished runs.
-    # A model span counts once per finished run of its trace, as a run's tokens are its trace's.
+    # A model span counts once per finished run of its trace, as a run's tokens are its trace's,
+    # when it is finished itself (the status rule of model_usage_stats).
     f = "FILTER (WHERE finished)"
+    fm = f"FILTER (WHERE m.status IN {TERMINAL_SQL})"
     return f"""
 WITH runs AS MATERIALIZED (
     SELECT r.trace_id, r.status, r.ended_at, r.duration_ms,
            {rollup.bucket_expr} AS bucket_ts,
            coalesce(r.user_id, '{UNKNOWN}') {BYTEWISE} AS user_id,
            CASE r.span_type WHEN 'workflow_run' THEN 'workflow' ELSE 'agent' END {BYTEWISE} AS entity_type,
-           coalesce(r.entity_id, '{UNKNOWN}') {BYTEWISE} AS entity_id,
+           coalesce({ENTITY_OF_RUN}, '{UNKNOWN}') {BYTEWISE} AS entity_id,
            r.user_id IS NULL AS missing_user,
+           {ENTITY_OF_RUN} IS NULL AS missing_entity,
            r.status IN {TERMINAL_SQL} AS finished
     FROM {src}.{view} r
     WHERE r.span_type IN {RUN_TYPES_SQL}
@@ -556,21 +598,22 @@ run_groups AS (
            min(duration_ms) {f} AS min_duration_ms,
            max(duration_ms) {f} AS max_duration_ms,
            count(*) AS run_spans_read,
-           count(*) FILTER (WHERE finished AND missing_user) AS missing_user
+           count(*) FILTER (WHERE finished AND missing_user) AS missing_user,
+           count(*) FILTER (WHERE finished AND missing_entity) AS missing_entity
     FROM runs
     GROUP BY bucket_ts, user_id, entity_type, entity_id
 ),
 model_groups AS (
     SELECT r.bucket_ts, r.user_id, r.entity_type, r.entity_id,
            count(*) AS model_spans_read,
-           sum(m.prompt_tokens) AS prompt_tokens,
-           sum(m.completion_tokens) AS completion_tokens,
-           sum(m.total_tokens) AS total_tokens,
-           sum(m.input_cost) AS input_cost,
-           sum(m.output_cost) AS output_cost,
-           sum(m.total_cost) AS total_cost,
-           count(*) FILTER (WHERE m.total_cost IS NULL) AS missing_cost,
-           count(*) FILTER (WHERE m.total_tokens IS NULL) AS missing_tokens
+           sum(m.prompt_tokens) {fm} AS prompt_tokens,
+           sum(m.completion_tokens) {fm} AS completion_tokens,
+           sum(m.total_tokens) {fm} AS total_tokens,
+           sum(m.input_cost) {fm} AS input_cost,
+           sum(m.output_cost) {fm} AS output_cost,
+           sum(m.total_cost) {fm} AS total_cost,
+           count(*) FILTER (WHERE {_MISSING_ON} AND {_MISSING_COST}) AS missing_cost,
+           count(*) FILTER (WHERE {_MISSING_ON} AND {_MISSING_TOKENS}) AS missing_tokens
     FROM {src}.{view} m JOIN runs r ON r.trace_id = m.trace_id AND r.finished
     WHERE m.span_type = '{MODEL_SPAN_TYPE}'
       AND m.started_at >= %(start)s::timestamptz - {CLOCK_SKEW}
@@ -595,7 +638,7 @@ SELECT {rollup.key_of("g.bucket_ts")} AS {rollup.key_column},
        g.bucket_ts,
        g.run_spans_read,
        coalesce(m.model_spans_read, 0) AS model_spans_read,
-       g.still_running, g.unknown_status, g.bad_duration, g.missing_user,
+       g.still_running, g.unknown_status, g.bad_duration, g.missing_user, g.missing_entity,
        coalesce(m.missing_cost, 0) AS missing_cost,
        coalesce(m.missing_tokens, 0) AS missing_tokens,
        g.last_ended_at
@@ -624,7 +667,8 @@ WITH model AS (
            coalesce(m.input_cost, 0) AS input_cost,
            coalesce(m.output_cost, 0) AS output_cost,
            coalesce(m.total_cost, 0) AS total_cost,
-           m.total_cost IS NULL AS missing_cost, m.total_tokens IS NULL AS missing_tokens,
+           {_MISSING_ON} AND {_MISSING_COST} AS missing_cost,
+           {_MISSING_ON} AND {_MISSING_TOKENS} AS missing_tokens,
            m.status IN {TERMINAL_SQL} AS finished
     FROM {src}.{view} m
     WHERE m.span_type = '{MODEL_SPAN_TYPE}'
@@ -637,14 +681,18 @@ run_users AS (
       AND r.started_at >= %(start)s::timestamptz - {RUN_LOOKBACK} AND r.started_at < %(end)s
     GROUP BY r.trace_id
 ),
-facts AS (
+with_run_user AS (
     SELECT model.*,
-           coalesce(model.own_user, run_users.user_id,
+           coalesce(run_users.user_id,
                     -- a run that started more than a day earlier: look it up by trace
                     (SELECT min(r2.user_id) FROM {src}.{view} r2
-                     WHERE r2.trace_id = model.trace_id AND r2.span_type IN {RUN_TYPES_SQL}),
-                    '{UNKNOWN}') {BYTEWISE} AS user_id
+                     WHERE r2.trace_id = model.trace_id AND r2.span_type IN {RUN_TYPES_SQL}))
+               AS run_user
     FROM model LEFT JOIN run_users USING (trace_id)
+),
+facts AS (
+    SELECT *, coalesce(run_user, own_user, '{UNKNOWN}') {BYTEWISE} AS user_id
+    FROM with_run_user
 ),
 groups AS (
     SELECT bucket_ts, user_id, provider, model,
@@ -661,8 +709,7 @@ groups AS (
            count(*) FILTER (WHERE finished AND unknown_model) AS unknown_model,
            count(*) FILTER (WHERE finished AND missing_cost) AS missing_cost,
            count(*) FILTER (WHERE finished AND missing_tokens) AS missing_tokens,
-           count(*) FILTER (WHERE finished AND own_user IS NULL AND user_id <> '{UNKNOWN}')
-               AS user_from_run,
+           count(*) FILTER (WHERE finished AND run_user IS NOT NULL) AS user_from_run,
            count(*) FILTER (WHERE finished AND user_id = '{UNKNOWN}') AS missing_user
     FROM facts
     GROUP BY bucket_ts, user_id, provider, model

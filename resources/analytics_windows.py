@@ -1,8 +1,10 @@
-"""UTC windows for partitions: explicit bounds, never the machine's or the session's time zone."""
+"""UTC windows and bucket states, shared by the rollup resource and the analytics assets: explicit
+bounds, never the machine's or the session's time zone (plain logic, no I/O)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 HOUR = timedelta(hours=1)
@@ -55,3 +57,11 @@ def previous_bucket(moment: datetime, unit: timedelta) -> datetime:
     else:
         current = moment.replace(hour=0, minute=0, second=0, microsecond=0)
     return current - unit
+
+
+@dataclass(frozen=True)
+class BucketState:
+    """What a bucket looked like in the source: its finished run spans and their last end."""
+
+    finished_runs: int
+    last_ended_at: datetime | None
