@@ -238,20 +238,41 @@ def test_observation_reports_the_newest_span(analytics_db, spans):
     )
 
 
-def test_bad_input_past_the_threshold_fails_the_blocking_quality_check(analytics_db, spans):
+def test_a_failing_blocking_check_fails_the_run_and_leaves_the_previous_rollup(analytics_db, spans):
+    # Issue 13: the run failed on span_quality but its new rows were already committed.
+    resources = {"analytics_db": analytics_db}
+    for _ in range(4):
+        spans.run(DAY0, user="fine")
+    first = dg.materialize(
+        [hourly_analytics, execution_spans],
+        selection=[hourly_analytics],
+        partition_key="2024-11-09-00:00",
+        resources=resources,
+    )
+    assert first.success
+    with analytics_db.rollup_connection() as conn:
+        before = conn.execute("SELECT * FROM hourly_analytics").fetchall()
+        marks = conn.execute("SELECT * FROM analytics_rollup_watermarks").fetchall()
     for _ in range(3):
         spans.run(DAY0, status="error", user="weird")
-    spans.run(DAY0, user="fine")
+    spans.run(DAY0, user="newcomer")
     result = dg.materialize(
         [hourly_analytics, execution_spans],
         selection=[hourly_analytics],
         partition_key="2024-11-09-00:00",
-        resources={"analytics_db": analytics_db},
+        resources=resources,
         raise_on_error=False,
     )
+    assert not result.success
     checks = _check_results(result)
     assert checks["hourly_analytics:span_quality"] is False
     assert checks["hourly_analytics:reconciles_with_spans"] is True
+    assert not result.asset_materializations_for_node("analytics__hourly_analytics")
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert "not published" in str(failure.event_specific_data.error)
+    with analytics_db.rollup_connection() as conn:
+        assert conn.execute("SELECT * FROM hourly_analytics").fetchall() == before
+        assert conn.execute("SELECT * FROM analytics_rollup_watermarks").fetchall() == marks
 
 
 def test_configuration_comes_from_the_environment(monkeypatch):
