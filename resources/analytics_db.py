@@ -34,7 +34,7 @@ ROLLUP_COMPONENT = "rollup"
 # 2: covering window indexes (index-only scans); 3: `workflow_name` in the views, the typed
 # columns and the covering indexes (workflows are keyed by name)
 SOURCE_VERSION = 3
-ROLLUP_VERSION = 1
+ROLLUP_VERSION = 2  # 2: analytics_model_watermarks
 
 
 class SourceSchemaMissing(RuntimeError):
@@ -260,8 +260,13 @@ class AnalyticsDatabase(ConfigurableResource):
         params = {"start": start, "end": end}
         report = RollupReport(rollup.table, start, end)
         statements = sql.rollup_sql(rollup, self.src, self.dst, sql.FAST_VIEW)
+        # Read before the spans are: a model call arriving in between makes the bucket look
+        # changed (one extra re-roll), never unchanged.
+        models = self.model_state(rollup, start, end) if rollup is not sql.MODEL_USAGE else None
         with self.rollup_connection() as conn:
             conn.execute(_lock_key(rollup.table))
+            if models is not None:
+                self._record_model_watermarks(conn, rollup, start, end, models)
             for day_start, day_end in chunks(start, end, DAY):
                 report.add_stats(self._replace_day(conn, rollup, day_start, day_end))
             rows, executions, tokens, cost = conn.execute(statements.totals, params).fetchone()
@@ -276,6 +281,19 @@ class AnalyticsDatabase(ConfigurableResource):
                 conn.rollback()
                 raise RollupRejected(reason, report)
         return report
+
+    def _record_model_watermarks(self, conn, rollup, start, end, models) -> None:
+        conn.execute(
+            f"DELETE FROM {self.dst}.analytics_model_watermarks "
+            "WHERE rollup = %s AND bucket >= %s AND bucket < %s",
+            (rollup.table, start, end),
+        )
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {self.dst}.analytics_model_watermarks "
+                "(rollup, bucket, model_calls, model_tokens, model_cost) VALUES (%s, %s, %s, %s, %s)",
+                [(rollup.table, bucket, *state) for bucket, state in models.items()],
+            )
 
     def _replace_day(self, conn, rollup: sql.Rollup, start: datetime, end: datetime) -> dict:
         """One day of the window, inside the window's transaction (a savepoint of its own)."""
@@ -388,3 +406,25 @@ class AnalyticsDatabase(ConfigurableResource):
                 {"since": since, "until": until},
             ).fetchall()
         return {bucket: BucketState(n, last) for bucket, n, last in rows}
+
+    def model_state(
+        self, rollup: sql.Rollup, since: datetime, until: datetime
+    ) -> dict[datetime, tuple[int, Decimal, Decimal]]:
+        """Per bucket: finished model calls (by their own start), their tokens and cost."""
+        with self.source_connection() as conn:
+            rows = conn.execute(
+                sql.model_calls_by_bucket_sql(self.src, rollup.unit),
+                {"since": since, "until": until},
+            ).fetchall()
+        return {bucket: (int(n), tokens, cost) for bucket, n, tokens, cost in rows}
+
+    def model_watermarks(
+        self, rollup: sql.Rollup, since: datetime
+    ) -> dict[datetime, tuple[int, Decimal, Decimal]]:
+        with self.rollup_connection() as conn:
+            rows = conn.execute(
+                "SELECT bucket, model_calls, model_tokens, model_cost "
+                f"FROM {self.dst}.analytics_model_watermarks WHERE rollup = %s AND bucket >= %s",
+                (rollup.table, since),
+            ).fetchall()
+        return {bucket: (int(n), tokens, cost) for bucket, n, tokens, cost in rows}

@@ -165,6 +165,41 @@ def test_late_span_sensor_requests_the_changed_hour_and_day(analytics_db, spans)
     assert late_span_run_requests(analytics_db, datetime.now(UTC)) == []
 
 
+@pytest.mark.parametrize("change", ["delete", "correct"])
+def test_late_span_sensor_sees_a_model_call_deleted_or_corrected(analytics_db, spans, change):
+    # Bug 2: the sensor compared only run spans; a model span deleted (or its tokens corrected)
+    # in an already rolled-up hour was never re-aggregated.
+    recent = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - 5 * H
+    day = recent.replace(hour=0)
+    big = ("openai", "gpt-4o", 1_500, 353, 0.02)
+    trace = spans.run(recent + timedelta(minutes=1), span_type="agent_run", entity="ag-1",
+                      models=[big, ("openai", "gpt-4o", 10, 5, 0.001)])  # fmt: skip
+    analytics_db.roll_up(sql.HOURLY, recent, recent + H)
+    analytics_db.roll_up(sql.DAILY, day, day + timedelta(days=1))
+    assert late_span_run_requests(analytics_db, datetime.now(UTC)) == []
+    with analytics_db.source_connection() as conn:
+        where = "trace_id = %s AND span_type = 'model_generation' AND attributes->>'totalTokens' = '1853'"
+        if change == "delete":
+            conn.execute(f"DELETE FROM execution_spans WHERE {where}", (trace,))
+        else:
+            conn.execute(
+                "UPDATE execution_spans SET attributes = attributes || '{\"totalTokens\": 1800}'"
+                f" WHERE {where}",
+                (trace,),
+            )
+    requests = late_span_run_requests(analytics_db, datetime.now(UTC))
+    assert {(r.job_name, r.partition_key) for r in requests} == {
+        ("analytics_hourly", recent.strftime("%Y-%m-%d-%H:%M")),
+        ("analytics_daily", day.strftime("%Y-%m-%d")),
+    }
+    analytics_db.roll_up(sql.HOURLY, recent, recent + H)
+    analytics_db.roll_up(sql.DAILY, day, day + timedelta(days=1))
+    assert late_span_run_requests(analytics_db, datetime.now(UTC)) == []
+    with analytics_db.rollup_connection() as conn:
+        tokens = conn.execute("SELECT total_tokens FROM hourly_analytics").fetchone()[0]
+    assert tokens == {"delete": 15, "correct": 1815}[change]
+
+
 def _check_results(result) -> dict[str, bool]:
     return {
         f"{e.asset_key.path[-1]}:{e.check_name}": e.passed
