@@ -1,11 +1,30 @@
-"""Small pieces every pipeline's assets share: the skipped-input ledger and its threshold."""
+"""Small pieces every pipeline's assets share: the skipped-input ledger and its threshold, and
+the deployment's backfill policy."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 
-from dagster import Failure, MetadataValue
+from dagster import BackfillPolicy, Failure, MetadataValue
+
+BACKFILL_VARIABLE = "BACKFILL_MAX_PARTITIONS_PER_RUN"
+
+
+def deployment_backfill_policy() -> BackfillPolicy:
+    """A range of days as one run (laptop: one process start, not 365), or, with
+    BACKFILL_MAX_PARTITIONS_PER_RUN=N, runs of at most N days that the run queue spreads over
+    run workers. Read when the code location loads: a backfill is planned from the definitions."""
+    value = os.environ.get(BACKFILL_VARIABLE, "").strip()
+    if not value:
+        return BackfillPolicy.single_run()
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(
+            f"{BACKFILL_VARIABLE}={value!r} is not a whole number of partitions >= 1: set it to "
+            "the most days one backfill run may cover (e.g. 7), or unset it for one run per range."
+        )
+    return BackfillPolicy.multi_run(max_partitions_per_run=int(value))
 
 
 @dataclass

@@ -10,7 +10,6 @@ replay_mining_job = define_asset_job(
     "replay_mining_job",
     selection=AssetSelection.groups(GROUP),
     description="Query, download, parse and publish the replays of one UTC day (or a range).",
-    tags={"pipeline/serial": "replay_mining"},
 )
 
 # A schedule built from the partitioned job targets the newest complete partition: yesterday.

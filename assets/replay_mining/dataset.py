@@ -11,8 +11,15 @@ from dagster import (
 )
 
 from assets.common import SkipLedger
+from assets.partition_lock import one_writer_per_partition
 from assets.replay_mining.parsed import parsed_replays
-from assets.replay_mining.partitions import STAGE, asset_key, partition_days, stage_errors
+from assets.replay_mining.partitions import (
+    KEY_PREFIX,
+    STAGE,
+    asset_key,
+    partition_days,
+    stage_errors,
+)
 from assets.replay_mining.stages import DatasetCheckFailed, DatasetChecks, write_dataset
 from resources.lake import LakeResource
 
@@ -55,6 +62,7 @@ def _check_results(checks: DatasetChecks) -> list[AssetCheckResult]:
         for name, text in CHECKS.items()
     ],
 )
+@one_writer_per_partition(KEY_PREFIX)
 def replay_dataset(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
     """The day's supervised-learning dataset: one row per agent per step, sorted by
     (episode_id, agent_id, step), schema in docs/replay_mining.md.

@@ -2,7 +2,8 @@
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from assets.replay_mining.partitions import STAGE, partition_days
+from assets.partition_lock import one_writer_per_partition
+from assets.replay_mining.partitions import KEY_PREFIX, STAGE, partition_days
 from assets.replay_mining.stages import index_key, write_index
 from resources.lake import LakeResource
 from resources.stats_api import StatsApiResource
@@ -13,6 +14,7 @@ from resources.stats_api import StatsApiResource
     kinds={"api", "parquet"},
     code_version="1",
 )
+@one_writer_per_partition(KEY_PREFIX)
 def replay_index(
     context: AssetExecutionContext, stats_api: StatsApiResource, lake: LakeResource
 ) -> MaterializeResult:

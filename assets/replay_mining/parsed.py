@@ -3,7 +3,8 @@
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from assets.common import SkipLedger
-from assets.replay_mining.partitions import STAGE, partition_days, stage_errors
+from assets.partition_lock import one_writer_per_partition
+from assets.replay_mining.partitions import KEY_PREFIX, STAGE, partition_days, stage_errors
 from assets.replay_mining.raw import raw_replays
 from assets.replay_mining.settings import ReplayMiningSettings
 from assets.replay_mining.stages import parse_day, parsed_prefix, read_index
@@ -16,6 +17,7 @@ from resources.lake import LakeResource
     kinds={"python", "parquet"},
     code_version="3",
 )
+@one_writer_per_partition(KEY_PREFIX)
 def parsed_replays(
     context: AssetExecutionContext, lake: LakeResource, replay_mining_settings: ReplayMiningSettings
 ) -> MaterializeResult:

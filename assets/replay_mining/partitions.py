@@ -9,22 +9,21 @@ from collections.abc import Iterator
 from dagster import (
     AssetExecutionContext,
     AssetKey,
-    BackfillPolicy,
     DailyPartitionsDefinition,
     Failure,
 )
 
+from assets.common import deployment_backfill_policy
 from assets.replay_mining.stages import CorruptIntermediate, MissingUpstream
 
 # The stats server's history starts in 2025; the newest partition is yesterday (a complete day).
 daily_partitions = DailyPartitionsDefinition(start_date="2025-01-01", timezone="UTC", end_offset=0)
-# A range of days runs as one run: a year of backfill is one process start, not 365.
-single_run = BackfillPolicy.single_run()
+# A range of days runs as one run (a year of backfill is one process start, not 365), or as runs
+# of BACKFILL_MAX_PARTITIONS_PER_RUN days in parallel on a deployment with run workers.
+backfill_policy = deployment_backfill_policy()
 GROUP = "replay_mining"
 # Asset keys carry the pipeline (`replay_mining/replay_index`): unique across the workspace.
 KEY_PREFIX = "replay_mining"
-# One slot (dagster_home/dagster.yaml): a partition is never written by two runs at once.
-POOL = "replay_mining"
 
 
 # What every replay_mining stage declares alike: `@asset(**STAGE, deps=..., kinds=...)`.
@@ -32,9 +31,10 @@ STAGE = dict(
     key_prefix=KEY_PREFIX,
     group_name=GROUP,
     partitions_def=daily_partitions,
-    backfill_policy=single_run,
-    pool=POOL,
+    backfill_policy=backfill_policy,
 )
+# No pool: a pool would serialise every day. Each stage holds a one-slot pool per day it writes
+# (`one_writer_per_partition(KEY_PREFIX)`), so different days run at once, one writer per day.
 
 
 def asset_key(name: str) -> AssetKey:

@@ -3,8 +3,9 @@ already present and identical."""
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
+from assets.partition_lock import one_writer_per_partition
 from assets.replay_mining.index import replay_index
-from assets.replay_mining.partitions import STAGE, partition_days, stage_errors
+from assets.replay_mining.partitions import KEY_PREFIX, STAGE, partition_days, stage_errors
 from assets.replay_mining.settings import ReplayMiningSettings
 from assets.replay_mining.stages import download_day, raw_prefix, read_index
 from resources.lake import LakeResource
@@ -17,6 +18,7 @@ from resources.stats_api import ReplayFilesResource
     kinds={"s3", "file"},
     code_version="1",
 )
+@one_writer_per_partition(KEY_PREFIX)
 def raw_replays(
     context: AssetExecutionContext,
     replay_files: ReplayFilesResource,

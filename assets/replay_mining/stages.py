@@ -45,6 +45,18 @@ INDEX_SCHEMA = pa.schema(
     ]
 )
 ROW_GROUP_ROWS = 262_144
+# Parquet encoding was half of the parse-and-write time: dictionary pages only for the columns
+# that repeat (names, ids, per-episode constants), min/max statistics only for the columns people
+# filter on. Same file size (1.7 MB for 462,748 rows), encoding 0.39 s -> 0.24 s.
+DICTIONARY_COLUMNS = [
+    "episode_id", "created_at", "policy", "environment", "replay_version", "map_width",
+    "map_height", "num_agents", "max_steps", "group_id", "orientation", "inventory.key_value.key",
+    "action_id", "action_name", "agent_policy", "vibe_id", "vibe_name", "state_source",
+]  # fmt: skip
+STATISTICS_COLUMNS = [
+    "episode_id", "created_at", "policy", "environment", "replay_version", "agent_id", "step",
+    "action_name", "alive", "agent_policy", "state_source",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -413,7 +425,13 @@ def write_dataset(lake: Lake, day: dt.date) -> DatasetResult:
     rows = 0
     preview: list[dict] = []
     with lake.publish(key) as path:
-        with pq.ParquetWriter(path, DATASET_SCHEMA, compression="zstd") as writer:
+        with pq.ParquetWriter(
+            path,
+            DATASET_SCHEMA,
+            compression="zstd",
+            use_dictionary=DICTIONARY_COLUMNS,
+            write_statistics=STATISTICS_COLUMNS,
+        ) as writer:
             pending: list[pa.Table] = []
             pending_rows = 0
             for episode_id in episode_ids:

@@ -8,6 +8,7 @@ real processes, and runs are launched by the daemon exactly as they are for a us
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -130,27 +131,36 @@ def workspace(tmp_path_factory, pg_server_url, s3_server) -> Iterator[Workspace]
             "RPS_MLFLOW_ARTIFACTS": str(data / "mlflow-artifacts"),
             "RPS_METRICS_TEXTFILE": str(data / "rps.prom"),
         }
-        port = free_port()
-        log = root / "dagster-dev.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [DAGSTER, "dev", "-w", str(REPO / "workspace.yaml"), "-h", "127.0.0.1"]
-                + ["-p", str(port)],
-                cwd=root,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        api = DagsterGraphQL(f"http://127.0.0.1:{port}")
-        try:
-            _wait_until_loaded(api, process, log)
+        with dagster_dev(REPO / "workspace.yaml", root, env) as (api, log):
             yield Workspace(api=api, home=home, env=env, data=data, log=log)
-        finally:
-            # Ctrl-C, as a user stops it: dagster dev stops the daemon, webserver, code servers.
-            os.killpg(process.pid, signal.SIGINT)
-            try:
-                process.wait(60)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+
+
+@contextlib.contextmanager
+def dagster_dev(
+    workspace_file: Path, root: Path, env: dict[str, str]
+) -> Iterator[tuple[DagsterGraphQL, Path]]:
+    """`dagster dev -w workspace_file` (webserver, daemon, a code server per location) in `root`,
+    loaded; stopped with Ctrl-C as a user stops it."""
+    port = free_port()
+    log = root / "dagster-dev.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [DAGSTER, "dev", "-w", str(workspace_file), "-h", "127.0.0.1", "-p", str(port)],
+            cwd=root,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    api = DagsterGraphQL(f"http://127.0.0.1:{port}")
+    try:
+        _wait_until_loaded(api, process, log)
+        yield api, log
+    finally:
+        # Ctrl-C, as a user stops it: dagster dev stops the daemon, webserver, code servers.
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

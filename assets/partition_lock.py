@@ -1,0 +1,75 @@
+"""One writer per partition: a step holds a one-slot Dagster pool per partition it writes.
+
+Dagster's pools are keyed by a name fixed on the asset, so a pool serialises every day of a
+pipeline; a run-tag limit on `dagster/partition` only holds for queued runs and not for a range.
+This claims, for each day a step writes, the pool `<pipeline>/<partition key>` (one slot) in the
+instance's own concurrency tables: the same for `dagster asset materialize` runs, queued runs and
+backfills, shared by every machine of a deployment (it lives in the instance's storage), shown
+on the UI's Concurrency page, and freed when a run ends however it ends (`run_monitoring:
+free_slots_after_run_end_seconds` in dagster.yaml frees a killed run's slots).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import time
+from collections.abc import Callable, Iterator
+
+from dagster import AssetExecutionContext
+
+# A waiting step asks again every POLL_SECONDS: it sleeps in between (Dagster's own pool wait
+# in 1.13 never sleeps and keeps a core busy).
+POLL_SECONDS = 1.0
+HOLDING, RELEASING = "Holding", "Releasing"  # log lines that bracket the writing
+
+
+def partition_pools(pipeline: str, partition_keys: list[str]) -> list[str]:
+    """The pools a step writing these partitions holds, in one order for every run (no deadlock:
+    a run waiting for a day holds no later day)."""
+    return [f"{pipeline}/{key}" for key in sorted(set(partition_keys))]
+
+
+@contextlib.contextmanager
+def partitions_held(context: AssetExecutionContext, pipeline: str) -> Iterator[None]:
+    """Hold the run's partitions for the duration of the block; wait while another run holds one."""
+    storage = context.instance.event_log_storage
+    if not storage.supports_global_concurrency_limits:  # in-memory test instances
+        yield
+        return
+    run_id, step_key = context.run_id, context.op_execution_context.op_def.name
+    pools = partition_pools(pipeline, list(context.partition_keys))
+    held = pools[0] if len(pools) == 1 else f"{len(pools)} days of {pipeline}"
+    try:
+        for pool in pools:
+            if storage.get_concurrency_info(pool).slot_count == 0:
+                storage.set_concurrency_slots(pool, 1)  # a new day's pool: one writer
+            waited_since = None
+            while not storage.claim_concurrency_slot(pool, run_id, step_key).is_claimed:
+                if waited_since is None:
+                    waited_since = time.monotonic()
+                    holders = ", ".join(sorted(storage.get_concurrency_info(pool).active_run_ids))
+                    context.log.info(f"Waiting for {pool}: run {holders or '?'} is writing it")
+                time.sleep(POLL_SECONDS)
+            if waited_since is not None:
+                context.log.info(f"Got {pool} after {time.monotonic() - waited_since:.1f} s")
+        context.log.info(f"{HOLDING} {held}")
+        yield
+    finally:
+        context.log.info(f"{RELEASING} {held}")  # before the release: the next holder logs after
+        # frees this step's held slots and its place in any queue, also on failure or SIGTERM
+        storage.free_concurrency_slot_for_step(run_id, step_key)
+
+
+def one_writer_per_partition(pipeline: str) -> Callable:
+    """Decorate an asset's function (below `@asset`) so its body runs inside `partitions_held`."""
+
+    def decorate(compute: Callable) -> Callable:
+        @functools.wraps(compute)
+        def held(context: AssetExecutionContext, *args, **kwargs):
+            with partitions_held(context, pipeline):
+                return compute(context, *args, **kwargs)
+
+        return held
+
+    return decorate

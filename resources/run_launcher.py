@@ -1,0 +1,90 @@
+"""The run launcher of both instances: Dagster's default one, plus a worker health check.
+
+`DefaultRunLauncher` cannot tell run monitoring whether a run's process is alive, so a run whose
+worker was killed together with its code server stayed STARTED for good (issue 13). This one
+answers from the run's own record: the code server that launched it says whether it still runs
+it; when that server is gone too and ran on this machine, the worker's PID (from the run's
+"Started process for run (pid: N)" event) is looked up, and a dead or reused PID means the worker
+is gone. Runs not launched by a launcher (`dagster asset materialize`) are UNKNOWN here and are
+bounded by `run_monitoring: max_runtime_seconds` instead.
+"""
+
+from __future__ import annotations
+
+import json
+
+import psutil
+from dagster import DagsterEventType, DagsterInstance, DagsterRun, DefaultRunLauncher
+from dagster._core.launcher import CheckRunHealthResult, WorkerStatus
+from dagster._core.storage.tags import GRPC_INFO_TAG
+from dagster._grpc.types import CanCancelExecutionRequest, CanCancelExecutionResult
+from dagster._serdes import deserialize_value
+
+LOCAL_HOSTS = {None, "", "localhost", "127.0.0.1", "::1"}
+# A process started this long after the run's "Started process" event is another process that
+# got the dead worker's PID.
+PID_REUSE_SLACK_SECONDS = 2.0
+
+
+class HealthCheckingRunLauncher(DefaultRunLauncher):
+    @property
+    def supports_check_run_worker_health(self) -> bool:
+        return True
+
+    def check_run_worker_health(self, run: DagsterRun) -> CheckRunHealthResult:
+        started = run_worker_started(self._instance, run.run_id)
+        if started is None:
+            return CheckRunHealthResult(WorkerStatus.UNKNOWN, "no run worker process recorded")
+        pid, started_at = started
+        answer = self._ask_code_server(run)
+        if answer is not None:
+            return answer
+        grpc_info = json.loads(run.tags.get(GRPC_INFO_TAG) or "{}")
+        if grpc_info.get("host") not in LOCAL_HOSTS and not grpc_info.get("socket"):
+            return CheckRunHealthResult(
+                WorkerStatus.UNKNOWN, f"code server {grpc_info.get('host')} unreachable"
+            )
+        return worker_process_status(pid, started_at)
+
+    def _ask_code_server(self, run: DagsterRun) -> CheckRunHealthResult | None:
+        """RUNNING or FAILED as the launching code server sees it; None when it cannot answer."""
+        client = self._get_grpc_client_for_termination(run.run_id)
+        if client is None:
+            return None
+        try:
+            answer = deserialize_value(
+                client.can_cancel_execution(CanCancelExecutionRequest(run_id=run.run_id), 10),
+                CanCancelExecutionResult,
+            )
+        except Exception:  # the server is gone (killed, restarted on another port)
+            return None
+        if answer.can_cancel:
+            return CheckRunHealthResult(WorkerStatus.RUNNING)
+        return CheckRunHealthResult(
+            WorkerStatus.FAILED, "the code server that launched the run no longer runs it"
+        )
+
+
+def run_worker_started(instance: DagsterInstance, run_id: str) -> tuple[int, float] | None:
+    """(pid, when) of the run's worker process, from its "Started process for run" event."""
+    for record in reversed(instance.all_logs(run_id, of_type=DagsterEventType.ENGINE_EVENT)):
+        data = record.dagster_event.engine_event_data if record.dagster_event else None
+        pid = data.metadata.get("pid") if data and data.metadata else None
+        if pid is not None and "Started process for run" in (record.message or ""):
+            return int(pid.value), record.timestamp
+    return None
+
+
+def worker_process_status(pid: int, started_at: float) -> CheckRunHealthResult:
+    """RUNNING while the process `pid` started no later than `started_at` lives, else FAILED."""
+    try:
+        process = psutil.Process(pid)
+        alive = process.status() != psutil.STATUS_ZOMBIE
+        reused = process.create_time() > started_at + PID_REUSE_SLACK_SECONDS
+    except psutil.NoSuchProcess:
+        alive, reused = False, False
+    if alive and not reused:
+        return CheckRunHealthResult(WorkerStatus.RUNNING)
+    return CheckRunHealthResult(
+        WorkerStatus.FAILED, f"run worker process {pid} is gone (killed or crashed)"
+    )
