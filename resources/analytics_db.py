@@ -260,12 +260,13 @@ class AnalyticsDatabase(ConfigurableResource):
         params = {"start": start, "end": end}
         report = RollupReport(rollup.table, start, end)
         statements = sql.rollup_sql(rollup, self.src, self.dst, sql.FAST_VIEW)
-        # Read before the spans are: a model call arriving in between makes the bucket look
-        # changed (one extra re-roll), never unchanged.
-        models = self.model_state(rollup, start, end) if rollup is not sql.MODEL_USAGE else None
         with self.rollup_connection() as conn:
             conn.execute(_lock_key(rollup.table))
-            if models is not None:
+            if rollup is not sql.MODEL_USAGE:
+                # Read before the spans are: a model call arriving in between makes the bucket
+                # look changed (one extra re-roll), never unchanged.
+                source = conn if self.same_database() else None
+                models = self.model_state(rollup, start, end, source)
                 self._record_model_watermarks(conn, rollup, start, end, models)
             for day_start, day_end in chunks(start, end, DAY):
                 report.add_stats(self._replace_day(conn, rollup, day_start, day_end))
@@ -408,11 +409,12 @@ class AnalyticsDatabase(ConfigurableResource):
         return {bucket: BucketState(n, last) for bucket, n, last in rows}
 
     def model_state(
-        self, rollup: sql.Rollup, since: datetime, until: datetime
+        self, rollup: sql.Rollup, since: datetime, until: datetime, conn=None
     ) -> dict[datetime, tuple[int, Decimal, Decimal]]:
-        """Per bucket: finished model calls (by their own start), their tokens and cost."""
-        with self.source_connection() as conn:
-            rows = conn.execute(
+        """Per bucket: finished model calls (by their own start), their tokens and cost (on
+        `conn` when given: the rollup's own transaction on a shared database)."""
+        with contextlib.nullcontext(conn) if conn else self.source_connection() as source:
+            rows = source.execute(
                 sql.model_calls_by_bucket_sql(self.src, rollup.unit),
                 {"since": since, "until": until},
             ).fetchall()
