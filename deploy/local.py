@@ -67,11 +67,23 @@ def code_locations(
     ]
 
 
-def grpc_workspace(locations: Sequence[CodeLocation], host: str = "localhost") -> dict:
-    """The workspace that points the webserver and the daemon at the code servers."""
+def service_name(location: CodeLocation) -> str:
+    """The code server's host name in deploy/compose.yaml (and its Helm user deployment)."""
+    return "code-" + location.name.replace("_", "-")
+
+
+def grpc_workspace(locations: Sequence[CodeLocation], host: str | None = "localhost") -> dict:
+    """The workspace that points the webserver and the daemon at the code servers; `host=None`:
+    each server on its own host (service_name)."""
     return {
         "load_from": [
-            {"grpc_server": {"host": host, "port": loc.port, "location_name": loc.name}}
+            {
+                "grpc_server": {
+                    "host": host or service_name(loc),
+                    "port": loc.port,
+                    "location_name": loc.name,
+                }
+            }
             for loc in locations
         ]
     }
