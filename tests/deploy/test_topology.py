@@ -42,7 +42,7 @@ SCHEDULE = "riot_refresh_every_2_minutes"  # every minute here (RIOT_REFRESH_CRO
 def free_port_block(count: int) -> int:
     """The first of `count` consecutive free ports (the code servers take consecutive ports)."""
     for _ in range(100):
-        first = random.randrange(20000, 40000)
+        first = random.randrange(20000, 32000)  # below the ephemeral range
         if not any(port_in_use(p) for p in range(first, first + count)):
             return first
     raise RuntimeError(f"no {count} consecutive free ports")
