@@ -45,10 +45,10 @@ def sandbox(days: int) -> StatsServerSandbox:
             overrides={d.isoformat(): EPISODES_PER_DAY for d in day_list},
             versions={d.isoformat(): 4 for d in day_list},
             broken=False,
-            min_agents=6,
-            max_agents=10,
-            min_steps=500,
-            max_steps=700,
+            min_agents=8,
+            max_agents=12,
+            min_steps=1200,
+            max_steps=1500,
         )
     )
     for episode_id in list(app._episodes):  # warm the cache: generation is not timed

@@ -1,12 +1,22 @@
 """End to end: the riot assets materialized against the sandbox (real HTTP) and real PostgreSQL."""
 
 import os
+import shutil
 import subprocess
 import sys
+import threading
 import time
+from pathlib import Path
 
 import pytest
-from dagster import RunRequest, SkipReason, build_schedule_context, instance_for_test, materialize
+from dagster import (
+    DagsterInstance,
+    RunRequest,
+    SkipReason,
+    build_schedule_context,
+    instance_for_test,
+    materialize,
+)
 from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
 
 from assets.riot.assets import BANS, riot_assets
@@ -257,6 +267,34 @@ def test_code_location_loads_with_its_assets_checks_and_jobs():
     assert {c.name for c in graph.asset_check_keys} == {"matches_complete", "analyses_explained"}
     assert defs.resolve_job_def("riot_refresh") and defs.resolve_job_def("riot_player_tracking_job")
     assert "mlflow" not in sys.modules and "xgboost" not in sys.modules
+
+
+def test_a_second_riot_refresh_waits_for_the_riot_api_slot(pg_url, sandbox, store, tmp_path):
+    """dagster_home/dagster.yaml gives pool riot_api one slot, also outside the run queue: while
+    another run holds it (here the test, as a refresh in flight would), a refresh waits, then
+    runs when the slot is freed."""
+    shutil.copy(Path(__file__).parents[2] / "dagster_home" / "dagster.yaml", tmp_path)
+    resources = riot_resources(pg_url, sandbox.base_url)
+    with DagsterInstance.from_config(str(tmp_path)) as instance:
+        storage = instance.event_log_storage
+        storage.set_concurrency_slots("riot_api", 1)
+        assert storage.claim_concurrency_slot("riot_api", "refresh-in-flight", "step").is_claimed
+        results = []
+        second = threading.Thread(
+            target=lambda: results.append(
+                materialize(riot_assets, resources=resources, instance=instance)
+            )
+        )
+        second.start()
+        deadline = time.monotonic() + 120
+        while not storage.get_concurrency_info("riot_api").pending_run_ids:
+            assert time.monotonic() < deadline and second.is_alive(), "the refresh did not wait"
+            time.sleep(0.2)
+        time.sleep(1)
+        assert second.is_alive()  # still waiting while the slot is held
+        storage.free_concurrency_slots_for_run("refresh-in-flight")
+        second.join(120)
+    assert results and results[0].success
 
 
 def test_refresh_job_succeeds_every_run_with_gone_accounts_in_the_mix(pg_url, store):
