@@ -31,11 +31,15 @@ def deployment_backfill_policy() -> BackfillPolicy:
 class SkipLedger:
     """Bad input is named, not fatal: each skipped item is recorded with its reason.
 
-    `enforce(total)` fails the partition only when the skipped share exceeds `max_share`.
+    `enforce(total)` fails the run only when the skipped share exceeds `max_share`; `remedy`
+    is the failure message's next step (a pipeline without partitions names its variable).
     """
 
     what: str = "items"
     max_share: float = 0.05
+    remedy: str = (
+        "Fix the source or raise the threshold in the run config, then re-run the partition."
+    )
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
     def skip(self, item: str, reason: str) -> None:
@@ -54,7 +58,8 @@ class SkipLedger:
                     f"{len(self.skipped)} of {total} {self.what} failed, more than the allowed "
                     f"{self.max_share:.0%}. First reasons: "
                     + "; ".join(f"{item}: {reason}" for item, reason in self.skipped[:5])
-                    + ". Fix the source or raise the threshold in the run config, then re-run the partition."
+                    + ". "
+                    + self.remedy
                 ),
                 metadata=self.as_metadata(),
             )

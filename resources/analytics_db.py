@@ -7,13 +7,17 @@ CREATE TEMP TABLE ... AS; when they differ, the aggregated rows (not the spans) 
 the source and COPYed in. Then the window's rows are deleted and inserted from it, and its
 watermarks upserted, in one transaction on the rollup database under a per-table advisory lock:
 an overlapping run waits instead of duplicating or interleaving rows.
+
+Write, audit, publish: the whole window (every day of a backfill) is written in that one
+transaction, the caller's audit (the blocking checks) reads the written rows inside it, and only
+then is it committed; a rejected window is rolled back, leaving the previous rollup as it was.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -22,7 +26,7 @@ import psycopg
 from dagster import ConfigurableResource
 
 from resources import analytics_sql as sql
-from resources.analytics_windows import BucketState, require_utc
+from resources.analytics_windows import DAY, BucketState, chunks, require_utc
 from resources.postgres import PostgresResource, _redact
 
 SOURCE_COMPONENT = "source"
@@ -30,11 +34,19 @@ ROLLUP_COMPONENT = "rollup"
 # 2: covering window indexes (index-only scans); 3: `workflow_name` in the views, the typed
 # columns and the covering indexes (workflows are keyed by name)
 SOURCE_VERSION = 3
-ROLLUP_VERSION = 1
+ROLLUP_VERSION = 2  # 2: analytics_model_watermarks
 
 
 class SourceSchemaMissing(RuntimeError):
     """The source database has no `execution_spans` (or not the platform's layout)."""
+
+
+class RollupRejected(RuntimeError):
+    """The audit rejected a written window: it was rolled back, nothing was published."""
+
+    def __init__(self, reason: str, report: RollupReport):
+        super().__init__(reason)
+        self.reason, self.report = reason, report
 
 
 @dataclass
@@ -49,14 +61,17 @@ class RollupReport:
     tokens: int = 0
     cost: Decimal = Decimal(0)
     stats: dict[str, int] = field(default_factory=dict)
+    invalid_rows: int = 0  # rows of the window breaking an invariant (values_in_range)
+    top: list[tuple] = field(default_factory=list)  # the window's most expensive keys
 
-    def add(self, other: RollupReport) -> None:
-        self.rows_written += other.rows_written
-        self.executions += other.executions
-        self.tokens += other.tokens
-        self.cost += other.cost
-        for key, value in other.stats.items():
+    def add_stats(self, stats: dict[str, int]) -> None:
+        for key, value in stats.items():
             self.stats[key] = self.stats.get(key, 0) + value
+
+
+# An audit reads the written (not yet published) window's report: None publishes it, a reason
+# rejects it.
+Audit = Callable[[RollupReport], str | None]
 
 
 def _row_dict(cursor) -> dict:
@@ -212,7 +227,7 @@ class AnalyticsDatabase(ConfigurableResource):
 
     # -- loading (demo, tests, benchmarks) -----------------------------------------------------
 
-    def copy_spans(self, chunks: Iterable[tuple[str, int]]) -> int:
+    def copy_spans(self, parts: Iterable[tuple[str, int]]) -> int:
         """COPY spans given as (COPY text, span count) chunks into `execution_spans`."""
         columns = ", ".join(sql.SOURCE_COLUMNS)
         total = 0
@@ -220,7 +235,7 @@ class AnalyticsDatabase(ConfigurableResource):
             self.source_connection() as conn,
             conn.cursor().copy(f"COPY {self.src}.execution_spans ({columns}) FROM STDIN") as copy,
         ):
-            for text, count in chunks:
+            for text, count in parts:
                 copy.write(text)
                 total += count
         with self.source_connection(autocommit=True) as conn:
@@ -230,39 +245,75 @@ class AnalyticsDatabase(ConfigurableResource):
 
     # -- rollups -------------------------------------------------------------------------------
 
-    def roll_up(self, rollup: sql.Rollup, start: datetime, end: datetime) -> RollupReport:
-        """Replace the rollup's rows for [start, end) (whole buckets, UTC) in one transaction."""
+    def roll_up(
+        self,
+        rollup: sql.Rollup,
+        start: datetime,
+        end: datetime,
+        audit: Audit | None = None,
+        top: int = 5,
+    ) -> RollupReport:
+        """Replace the rollup's rows for [start, end) (whole buckets, UTC): every day of the
+        window written in one transaction, audited, then committed; `RollupRejected` (nothing
+        changed) when `audit` gives a reason."""
         start, end = require_utc(start, "window start"), require_utc(end, "window end")
         params = {"start": start, "end": end}
         report = RollupReport(rollup.table, start, end)
+        statements = sql.rollup_sql(rollup, self.src, self.dst, sql.FAST_VIEW)
         with self.rollup_connection() as conn:
-            try:
-                statements = sql.rollup_sql(rollup, self.src, self.dst, sql.FAST_VIEW)
-                report.stats = self._replace_window(conn, rollup, statements, params)
-                report.stats["bad_numbers_reread"] = 0
-            except psycopg.DataError:
-                # A token or cost that is not a number: read the window again through the
-                # strict view, where such values are NULL (counted as missing).
-                conn.rollback()  # also drops the temporary table
-                self._session_settings(conn)
-                statements = sql.rollup_sql(rollup, self.src, self.dst, sql.STRICT_VIEW)
-                report.stats = self._replace_window(conn, rollup, statements, params)
-                report.stats["bad_numbers_reread"] = 1
+            conn.execute(_lock_key(rollup.table))
+            if rollup is not sql.MODEL_USAGE:
+                # Read before the spans are: a model call arriving in between makes the bucket
+                # look changed (one extra re-roll), never unchanged.
+                source = conn if self.same_database() else None
+                models = self.model_state(rollup, start, end, source)
+                self._record_model_watermarks(conn, rollup, start, end, models)
+            for day_start, day_end in chunks(start, end, DAY):
+                report.add_stats(self._replace_day(conn, rollup, day_start, day_end))
             rows, executions, tokens, cost = conn.execute(statements.totals, params).fetchone()
             report.rows_written, report.executions = rows, int(executions)
             report.tokens, report.cost = int(tokens), cost
+            report.invalid_rows = conn.execute(
+                sql.invalid_rows_sql(rollup, self.dst), params
+            ).fetchone()[0]
+            report.top = conn.execute(statements.top_by_cost, {**params, "limit": top}).fetchall()
+            reason = audit(report) if audit else None
+            if reason:
+                conn.rollback()
+                raise RollupRejected(reason, report)
         return report
 
-    def top_by_cost(self, rollup: sql.Rollup, start: datetime, end: datetime, limit: int = 5):
-        """The window's most expensive keys (without the bucket) with their cost and count."""
-        statements = sql.rollup_sql(rollup, self.src, self.dst)
-        with self.rollup_connection() as conn:
-            return conn.execute(
-                statements.top_by_cost, {"start": start, "end": end, "limit": limit}
-            ).fetchall()
+    def _record_model_watermarks(self, conn, rollup, start, end, models) -> None:
+        conn.execute(
+            f"DELETE FROM {self.dst}.analytics_model_watermarks "
+            "WHERE rollup = %s AND bucket >= %s AND bucket < %s",
+            (rollup.table, start, end),
+        )
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {self.dst}.analytics_model_watermarks "
+                "(rollup, bucket, model_calls, model_tokens, model_cost) VALUES (%s, %s, %s, %s, %s)",
+                [(rollup.table, bucket, *state) for bucket, state in models.items()],
+            )
+
+    def _replace_day(self, conn, rollup: sql.Rollup, start: datetime, end: datetime) -> dict:
+        """One day of the window, inside the window's transaction (a savepoint of its own)."""
+        params = {"start": start, "end": end}
+        try:
+            with conn.transaction():
+                fast = sql.rollup_sql(rollup, self.src, self.dst, sql.FAST_VIEW)
+                return self._replace_window(conn, rollup, fast, params) | {"bad_numbers_reread": 0}
+        except psycopg.DataError:
+            # A token or cost that is not a JSON number: read the day again through the strict
+            # view, where such values are NULL (counted as missing). The savepoint's rollback
+            # also dropped the temporary table.
+            with conn.transaction():
+                strict = sql.rollup_sql(rollup, self.src, self.dst, sql.STRICT_VIEW)
+                return self._replace_window(conn, rollup, strict, params) | {
+                    "bad_numbers_reread": 1
+                }
 
     def _replace_window(self, conn, rollup, statements, params) -> dict:
-        conn.execute(_lock_key(rollup.table))
         if self.same_database():
             _aggregate_settings(conn)
             conn.execute(statements.create_agg, params)
@@ -273,7 +324,9 @@ class AnalyticsDatabase(ConfigurableResource):
         conn.execute(statements.insert)
         if rollup.table != sql.MODEL_USAGE.table:  # re-run with the day's entity rollup
             conn.execute(statements.upsert_watermarks, params)
-        return _row_dict(conn.execute(statements.stats))
+        stats = _row_dict(conn.execute(statements.stats))
+        conn.execute(f"DROP TABLE {sql.AGG_TABLE}")  # the next day of the window makes its own
+        return stats
 
     def _copy_aggregate_from_source(self, conn, statements, params) -> None:
         """The aggregated rows (not the spans) from the source, streamed into the rollup
@@ -289,12 +342,6 @@ class AnalyticsDatabase(ConfigurableResource):
             rows.execute(statements.aggregate, params)
             for row in rows:
                 copy.write_row(row)
-
-    def invalid_rows(self, rollup: sql.Rollup, start: datetime, end: datetime) -> int:
-        with self.rollup_connection() as conn:
-            return conn.execute(
-                sql.invalid_rows_sql(rollup, self.dst), {"start": start, "end": end}
-            ).fetchone()[0]
 
     def aggregate_only(self, rollup: sql.Rollup, start: datetime, end: datetime) -> int:
         """The rollup's aggregation as a plain SELECT, rows fetched (the benchmark's baseline)."""
@@ -360,3 +407,26 @@ class AnalyticsDatabase(ConfigurableResource):
                 {"since": since, "until": until},
             ).fetchall()
         return {bucket: BucketState(n, last) for bucket, n, last in rows}
+
+    def model_state(
+        self, rollup: sql.Rollup, since: datetime, until: datetime, conn=None
+    ) -> dict[datetime, tuple[int, Decimal, Decimal]]:
+        """Per bucket: finished model calls (by their own start), their tokens and cost (on
+        `conn` when given: the rollup's own transaction on a shared database)."""
+        with contextlib.nullcontext(conn) if conn else self.source_connection() as source:
+            rows = source.execute(
+                sql.model_calls_by_bucket_sql(self.src, rollup.unit),
+                {"since": since, "until": until},
+            ).fetchall()
+        return {bucket: (int(n), tokens, cost) for bucket, n, tokens, cost in rows}
+
+    def model_watermarks(
+        self, rollup: sql.Rollup, since: datetime
+    ) -> dict[datetime, tuple[int, Decimal, Decimal]]:
+        with self.rollup_connection() as conn:
+            rows = conn.execute(
+                "SELECT bucket, model_calls, model_tokens, model_cost "
+                f"FROM {self.dst}.analytics_model_watermarks WHERE rollup = %s AND bucket >= %s",
+                (rollup.table, since),
+            ).fetchall()
+        return {bucket: (int(n), tokens, cost) for bucket, n, tokens, cost in rows}

@@ -373,6 +373,16 @@ def rollup_migrations(dst: str) -> list[str]:
     last_ended_at timestamptz,
     rolled_up_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (rollup, bucket))""",
+        # Version 2: the finished model calls of each bucket (by their own start) when it was
+        # rolled up: a model span deleted or corrected later changes them (the sensor re-rolls).
+        f"""CREATE TABLE IF NOT EXISTS {dst}.analytics_model_watermarks (
+    rollup text NOT NULL,
+    bucket timestamptz NOT NULL,
+    model_calls bigint NOT NULL,
+    model_tokens numeric NOT NULL,
+    model_cost numeric NOT NULL,
+    rolled_up_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (rollup, bucket))""",
         # Last 7 complete UTC days per user; averages weighted by their counts.
         f"""CREATE MATERIALIZED VIEW IF NOT EXISTS {dst}.recent_activity_summary AS
 SELECT user_id,
@@ -812,6 +822,18 @@ def plain_select_sql(rollup: Rollup, src: str) -> str:
 def refresh_summary_sql(dst: str, concurrently: bool = True) -> str:
     how = "CONCURRENTLY " if concurrently else ""
     return f"REFRESH MATERIALIZED VIEW {how}{dst}.recent_activity_summary"
+
+
+def model_calls_by_bucket_sql(src: str, unit: str) -> str:
+    """Per bucket of [%(since)s, %(until)s): finished model calls, their tokens and cost (the
+    model-call watermark; the strict view, so a non-number never fails the sensor)."""
+    return f"""
+SELECT date_trunc('{unit}', started_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket,
+       count(*), coalesce(sum(total_tokens), 0), coalesce(sum(total_cost), 0)
+FROM {src}.{STRICT_VIEW}
+WHERE span_type = '{MODEL_SPAN_TYPE}' AND status IN {TERMINAL_SQL}
+  AND started_at >= %(since)s AND started_at < %(until)s
+GROUP BY 1"""
 
 
 def finished_runs_by_bucket_sql(src: str, unit: str) -> str:

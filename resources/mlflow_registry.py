@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import tempfile
 import time
 from collections.abc import Iterable, Mapping
@@ -20,6 +19,8 @@ from typing import Any
 
 from dagster import ConfigurableResource
 
+from resources.redaction import redact, redacted_cause
+
 REGISTERED_PREFIX = "rps_bot_"
 
 
@@ -28,7 +29,7 @@ class MlflowUnavailable(RuntimeError):
 
 
 def redact_uri(uri: str) -> str:
-    return re.sub(r"//[^/@\s]*@", "//***@", uri)
+    return redact(uri)
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class ModelRegistry:
         try:
             self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
         except Exception as exc:  # noqa: BLE001 - MLflow raises many kinds; all mean "unusable"
-            raise self._unavailable("open the store", exc) from exc
+            raise self._unavailable("open the store", exc) from redacted_cause(exc)
         self._experiment_id: str | None = None
         self._registered: set[str] = set()
 
@@ -83,7 +84,7 @@ class ModelRegistry:
         try:
             self.client.search_experiments(max_results=1)
         except Exception as exc:  # noqa: BLE001
-            raise self._unavailable("answer", exc) from exc
+            raise self._unavailable("answer", exc) from redacted_cause(exc)
 
     def experiment_id(self) -> str:
         if self._experiment_id is None:
@@ -99,7 +100,7 @@ class ModelRegistry:
                         self.experiment_name, artifact_location=location
                     )
             except Exception as exc:  # noqa: BLE001
-                raise self._unavailable("create the experiment", exc) from exc
+                raise self._unavailable("create the experiment", exc) from redacted_cause(exc)
         return self._experiment_id
 
     def aliases(self, family: str, names: Iterable[str]) -> dict[str, RegisteredModel]:
@@ -122,9 +123,9 @@ class ModelRegistry:
                     return {}
                 if code == "INVALID_PARAMETER_VALUE":  # the alias is not set
                     continue
-                raise self._unavailable(f"read {name}@{alias}", exc) from exc
+                raise self._unavailable(f"read {name}@{alias}", exc) from redacted_cause(exc)
             except Exception as exc:  # noqa: BLE001
-                raise self._unavailable(f"read {name}@{alias}", exc) from exc
+                raise self._unavailable(f"read {name}@{alias}", exc) from redacted_cause(exc)
             self._registered.add(name)
             result[alias] = RegisteredModel(
                 str(mv.version), mv.tags.get("experiment", ""), mv.run_id
@@ -205,7 +206,7 @@ class ModelRegistry:
         except MlflowUnavailable:
             raise
         except Exception as exc:  # noqa: BLE001
-            raise self._unavailable(f"log a {family} model", exc) from exc
+            raise self._unavailable(f"log a {family} model", exc) from redacted_cause(exc)
         return RegisteredModel(str(version), experiment, run_id)
 
     def _ensure_registered(self, name: str) -> None:
@@ -242,7 +243,7 @@ class ModelRegistry:
                 done.append(alias)
         except Exception as exc:  # noqa: BLE001
             self.restore_aliases(family, {a: previous.get(a) for a in done})
-            raise self._unavailable(f"move the aliases of {name}", exc) from exc
+            raise self._unavailable(f"move the aliases of {name}", exc) from redacted_cause(exc)
 
     def restore_aliases(self, family: str, previous: Mapping[str, str | None]) -> None:
         name = self.registered_name(family)
@@ -271,7 +272,7 @@ class ModelRegistry:
             self._use_store()
             model = mlflow.sklearn.load_model(f"models:/{name}/{mv.version}")
         except Exception as exc:  # noqa: BLE001
-            raise self._unavailable(f"load {name}@{alias}", exc) from exc
+            raise self._unavailable(f"load {name}@{alias}", exc) from redacted_cause(exc)
         return model, RegisteredModel(str(mv.version), mv.tags.get("experiment", ""), mv.run_id)
 
     def download_model(self, family: str, version: str, destination: Path) -> Path:
@@ -283,7 +284,9 @@ class ModelRegistry:
                 artifact_uri=f"models:/{name}/{version}", dst_path=str(destination)
             )
         except Exception as exc:  # noqa: BLE001
-            raise self._unavailable(f"download {name} version {version}", exc) from exc
+            raise self._unavailable(f"download {name} version {version}", exc) from redacted_cause(
+                exc
+            )
         return Path(path)
 
 

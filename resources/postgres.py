@@ -18,6 +18,8 @@ from pathlib import Path
 import psycopg
 from dagster import ConfigurableResource
 
+from resources.redaction import redact, redacted_cause
+
 DEFAULT_DATABASE = "asset_graph"
 _embedded_lock = threading.Lock()
 _embedded_urls: dict[Path, str] = {}
@@ -32,7 +34,7 @@ def _redact(url: str) -> str:
     try:
         info = psycopg.conninfo.conninfo_to_dict(url)
     except psycopg.ProgrammingError:
-        return "<unparseable database URL>"
+        return f"<unparseable database URL {redact(url)}>"
     host = info.get("host", "localhost")
     return f"postgresql://{info.get('user', '')}@{host}:{info.get('port', 5432)}/{info.get('dbname', '')}"
 
@@ -71,15 +73,22 @@ def embedded_postgres_url(data_dir: str | Path, database: str = DEFAULT_DATABASE
         return _embedded_urls[data_dir]
 
 
-def connect(url: str, **kwargs) -> psycopg.Connection:
+def connect(url: str, variable: str = "POSTGRES_URL", **kwargs) -> psycopg.Connection:
+    """A connection; a failure names the server (never its password) and `variable`."""
     try:
         return psycopg.connect(url, connect_timeout=10, **kwargs)
+    except psycopg.ProgrammingError as exc:  # from connect: the URL itself is malformed
+        raise DatabaseUnavailable(
+            f"The PostgreSQL URL {_redact(url)} is malformed: "
+            f"{redact(str(exc).strip().splitlines()[0])}. Fix {variable} (a URL like "
+            "postgresql://user:password@host:5432/dbname), or unset it to use the embedded server."
+        ) from redacted_cause(exc)
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(
-            f"Cannot connect to PostgreSQL at {_redact(url)}: {str(exc).strip().splitlines()[0]}. "
-            "Check that the server is running and POSTGRES_URL is right (unset it to use the "
-            "embedded server)."
-        ) from exc
+            f"Cannot connect to PostgreSQL at {_redact(url)}: "
+            f"{redact(str(exc).strip().splitlines()[0])}. Check that the server is running and "
+            f"{variable} is right (unset it to use the embedded server)."
+        ) from redacted_cause(exc)
 
 
 class PostgresResource(ConfigurableResource):

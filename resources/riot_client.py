@@ -22,6 +22,7 @@ from urllib.parse import quote
 import requests
 
 from resources.http import make_session
+from resources.redaction import redact
 from resources.riot_rate_limit import PostgresRateLimiter, RateBudgetExhausted, RiotKeyRejected
 from resources.riot_routing import PLATFORM_REGION, REGIONS, account_region
 
@@ -94,7 +95,7 @@ class RiotClient:
                     raise RiotApiError(
                         f"{method} on {host}: no answer after {failures} attempts "
                         f"({type(exc).__name__}). Check that the API at "
-                        f"{self.base_url_template} is reachable (for the sandbox: "
+                        f"{redact(self.base_url_template)} is reachable (for the sandbox: "
                         "`python -m sandboxes.riot_api --port 8702`)."
                     ) from None
                 self.retries += 1
@@ -127,7 +128,14 @@ class RiotClient:
                 self.retries += 1
                 self._pause(failures)
                 continue
-            raise RiotApiError(f"{method} on {host}: HTTP {status} {_message(answer)}")
+            step = (
+                "the fault is on Riot's side and outlasted the retries: the next scheduled "
+                "refresh continues from where the data stands; if it persists, check "
+                "https://developer.riotgames.com (API status)"
+                if status >= 500
+                else "check RIOT_API_BASE_URL and the request's routing value"
+            )
+            raise RiotApiError(f"{method} on {host}: HTTP {status} {_message(answer)}. {step}.")
 
     def _pause(self, failures: int) -> None:
         delay = min(8.0, self.backoff * 2 ** (failures - 1)) * random.uniform(0.5, 1.0)
@@ -199,6 +207,6 @@ def _region(region: str) -> str:
 
 def _message(answer: requests.Response) -> str:
     try:
-        return str(answer.json()["status"]["message"])[:200]
+        return redact(str(answer.json()["status"]["message"])[:200])
     except (ValueError, KeyError, TypeError):
-        return answer.text[:200]
+        return redact(answer.text[:200])

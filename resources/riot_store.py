@@ -36,9 +36,11 @@ CREATE TABLE IF NOT EXISTS riot_players (
     last_updated            timestamptz,
     matches_fetched_until   bigint,          -- epoch ms of the newest match fetched for the player
     matches_exhausted       boolean NOT NULL DEFAULT false,
+    gone_at                 timestamptz,     -- when summoner-v4 last answered 404 (banned or deleted)
     discovered_from_match   text,
     discovered_at           timestamptz NOT NULL DEFAULT now()
 );
+ALTER TABLE riot_players ADD COLUMN IF NOT EXISTS gone_at timestamptz;
 CREATE INDEX IF NOT EXISTS riot_players_to_analyse ON riot_players (discovered_at) WHERE NOT analysed;
 CREATE INDEX IF NOT EXISTS riot_players_riot_id ON riot_players (lower(game_name), lower(tag_line));
 CREATE TABLE IF NOT EXISTS riot_matches (
@@ -189,7 +191,7 @@ class RiotStore:
             conn.execute(
                 "UPDATE riot_players SET summoner_level = coalesce(%s, summoner_level),"
                 " tier = %s, division = %s, league_points = %s, ranked_wins = %s,"
-                " ranked_losses = %s, last_updated = now() WHERE puuid = %s",
+                " ranked_losses = %s, gone_at = NULL, last_updated = now() WHERE puuid = %s",
                 (
                     summoner_level,
                     solo and solo.get("tier"),
@@ -394,10 +396,14 @@ class RiotStore:
             )
         return is_detection
 
-    def mark_analysed(self, puuid: str) -> None:
+    def mark_gone(self, puuid: str) -> None:
+        """The account is gone (summoner-v4 404: banned or deleted): a real answer, recorded.
+        It is not analysed (there is nothing to analyse) and the tracked player's row stays."""
         with self._conn() as conn:
             conn.execute(
-                "UPDATE riot_players SET analysed = true, analysed_at = now() WHERE puuid = %s",
+                "UPDATE riot_players SET gone_at = now(), analysed = true,"
+                " analysed_at = coalesce(analysed_at, now()), last_updated = now()"
+                " WHERE puuid = %s",
                 (puuid,),
             )
 

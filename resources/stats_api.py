@@ -19,6 +19,7 @@ from pydantic import Field, PrivateAttr
 
 from resources.http import describe_failure, make_session
 from resources.object_store import S3Location, explain_s3_error, make_s3_client
+from resources.redaction import redact, redacted_cause
 
 SERVER_ROW_CAP = 1000
 EPISODE_COLUMNS = ("id", "replay_url", "policy_name", "env_name", "created_at")
@@ -98,13 +99,13 @@ class StatsApiResource(ConfigurableResource):
             answer = self._http().post(endpoint, json={"query": sql})
         except requests.RequestException as exc:
             raise StatsServerError(
-                f"The stats server at {self.url} did not answer after {self.retries + 1} attempts "
+                f"The stats server at {redact(self.url)} did not answer after {self.retries + 1} attempts "
                 f"({describe_failure(exc)}). Check STATS_API_URL and that the server is up, then re-run "
                 "the partition."
-            ) from exc
+            ) from redacted_cause(exc)
         if answer.status_code in (401, 403):
             raise StatsServerError(
-                f"The stats server at {self.url} refused the request ({answer.status_code}): set "
+                f"The stats server at {redact(self.url)} refused the request ({answer.status_code}): set "
                 "STATS_API_TOKEN to a valid token."
             )
         if answer.status_code != 200:
@@ -121,16 +122,16 @@ class StatsApiResource(ConfigurableResource):
                     f"columns {', '.join(EPISODE_COLUMNS)}"
                 )
             raise StatsServerError(
-                f"The stats server at {self.url} answered {answer.status_code} to the episode query: "
-                f"{step}. Its answer: {answer.text[:200]}"
+                f"The stats server at {redact(self.url)} answered {answer.status_code} to the episode query: "
+                f"{step}. Its answer: {redact(answer.text[:200])}"
             )
         try:
             body = answer.json()
             columns, rows = body["columns"], body["rows"]
         except (ValueError, KeyError, TypeError) as exc:
             raise StatsServerError(
-                f"The stats server at {self.url} sent an answer without columns/rows: {answer.text[:200]}"
-            ) from exc
+                f"The stats server at {redact(self.url)} sent an answer without columns/rows: {redact(answer.text[:200])}"
+            ) from redacted_cause(exc)
         return [dict(zip(columns, row, strict=True)) for row in rows]
 
     def episodes_on(self, day: dt.date) -> list[EpisodeRecord]:
@@ -205,15 +206,17 @@ class ReplayFilesResource(ConfigurableResource):
             except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
                 raise ReplayFetchError(
                     str(explain_s3_error(exc, location.bucket, f"inspect {url}"))
-                ) from exc
+                ) from redacted_cause(exc)
             match = _MD5_ETAG.match(head.get("ETag", ""))
             return RemoteFileInfo(int(head["ContentLength"]), match.group(1) if match else None)
         try:
             answer = self._http().head(url, allow_redirects=True)
         except requests.RequestException as exc:
-            raise ReplayFetchError(f"no answer from {url}: {describe_failure(exc)}") from exc
+            raise ReplayFetchError(
+                f"no answer from {redact(url)}: {describe_failure(exc)}"
+            ) from redacted_cause(exc)
         if answer.status_code != 200:
-            raise ReplayFetchError(f"HTTP {answer.status_code} for {url}")
+            raise ReplayFetchError(f"HTTP {answer.status_code} for {redact(url)}")
         match = _MD5_ETAG.match(answer.headers.get("ETag", ""))
         length = answer.headers.get("Content-Length")
         return RemoteFileInfo(int(length) if length else None, match.group(1) if match else None)
@@ -230,20 +233,20 @@ class ReplayFilesResource(ConfigurableResource):
             except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
                 raise ReplayFetchError(
                     str(explain_s3_error(exc, location.bucket, f"download {url}"))
-                ) from exc
+                ) from redacted_cause(exc)
         try:
             answer = self._http().get(url)
         except requests.RequestException as exc:
             raise ReplayFetchError(
-                f"no answer from {url} after {self.retries + 1} attempts: {describe_failure(exc)}"
-            ) from exc
+                f"no answer from {redact(url)} after {self.retries + 1} attempts: {describe_failure(exc)}"
+            ) from redacted_cause(exc)
         if answer.status_code != 200:
             hint = (
                 " (gave up after retries)"
                 if answer.status_code >= 500 or answer.status_code == 429
                 else ""
             )
-            raise ReplayFetchError(f"HTTP {answer.status_code} for {url}{hint}")
+            raise ReplayFetchError(f"HTTP {answer.status_code} for {redact(url)}{hint}")
         return answer.content
 
 

@@ -14,7 +14,11 @@ type, startTime, endTime in epoch seconds, newest first) and match by id (region
 The world is deterministic for a seed: players of several archetypes (normal, smurf, boosted,
 banned, i.e. smurfs whose account disappears `ban_delay` seconds after the sandbox starts) and
 matches spread over the last weeks; matches dated in the future appear as time passes,
-so a schedule finds new matches.
+so a schedule finds new matches. As on the real API, some participants of stored matches are
+already gone (every `gone_every`-th player: banned or deleted before the anchor, so
+account-v1 and summoner-v4 answer 404 for them), and the oldest matches (`legacy_share`) are
+from before the Riot ID change: their participants carry `summonerName` and no
+`riotIdGameName`/`riotIdTagline`.
 
 Limits behave like the real ones: per API key and routing host, application and method limits in
 fixed windows that start with the first counted request, the `X-App-Rate-Limit(-Count)` and
@@ -146,6 +150,7 @@ class Player:
     platform: str
     archetype: str  # normal | smurf | boosted
     banned: bool  # the account disappears `ban_delay` seconds after the anchor
+    gone: bool  # banned or deleted before the anchor: 404 from the start
     level: int
     tier: str
     division: str
@@ -167,6 +172,7 @@ class MatchPlan:
     queue: int
     remake: bool
     malformed: bool
+    legacy: bool = False  # from before the Riot ID change: summonerName only
 
 
 def _puuid(seed: int, platform: str, index: int) -> str:
@@ -186,8 +192,12 @@ class World:
         days: float = 20.0,
         future_days: float = 2.0,
         malformed_every: int = 0,
+        gone_every: int = 25,
+        legacy_share: float = 0.1,
     ):
         self.seed = seed
+        self.gone_every = gone_every
+        self.legacy_share = legacy_share
         self.anchor = anchor if anchor is not None else time.time()
         players_per_platform = players_per_platform or {"na1": 200, "euw1": 80}
         matches_per_platform = matches_per_platform or {"na1": 600, "euw1": 240}
@@ -236,6 +246,8 @@ class World:
                 platform=platform,
                 archetype=archetype,
                 banned=banned,
+                # the first players stay live: they are the ones the demo and tests track
+                gone=bool(self.gone_every) and i % self.gone_every == self.gone_every - 1,
                 level=level,
                 tier=tier,
                 division="I" if TIERS.index(tier) >= 7 else rng.choice(DIVISIONS),
@@ -270,6 +282,7 @@ class World:
                 queue=rng.choices([420, 440, 400, 450], weights=[70, 12, 10, 8])[0],
                 remake=remake,
                 malformed=bool(malformed_every) and i % malformed_every == malformed_every - 1,
+                legacy=i < n * self.legacy_share,
             )
             self.matches[match_id] = plan
             for idx in plan.players:
@@ -394,6 +407,10 @@ class World:
                 "tournamentCode": "",
             },
         }
+        if plan.legacy:
+            for x in participants:
+                x["summonerName"] = x.pop("riotIdGameName")
+                del x["riotIdTagline"]
         if plan.malformed:
             del body["info"]["participants"]
         return body
@@ -464,7 +481,7 @@ class RiotSandbox:
             self._banned.add(puuid)
 
     def is_banned(self, player: Player) -> bool:
-        if player.puuid in self._banned:
+        if player.gone or player.puuid in self._banned:
             return True
         return player.banned and self.clock() >= self.world.anchor + self.ban_delay
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from assets.analytics.late_data import stale_buckets
+from assets.analytics.late_data import changed_model_buckets, stale_buckets
 from assets.analytics.rollups import (
     DAILY_PARTITIONS,
     HOURLY_PARTITIONS,
@@ -68,8 +68,13 @@ def late_span_run_requests(analytics_db: AnalyticsDatabase, now: datetime) -> li
         if not marks:
             continue
         source_now = analytics_db.source_state(rollup, min(marks), now)
-        for bucket in stale_buckets(marks, source_now):
-            state = source_now.get(bucket)
+        stale = stale_buckets(marks, source_now)
+        calls_now = analytics_db.model_state(rollup, min(marks), now)
+        changed = changed_model_buckets(
+            sorted(marks), analytics_db.model_watermarks(rollup, since), calls_now
+        )
+        for bucket in sorted(set(stale) | set(changed)):
+            state = (source_now.get(bucket), calls_now.get(bucket))
             key = bucket.astimezone(UTC).strftime(partitions.fmt)
             requests.append(
                 dg.RunRequest(
@@ -87,7 +92,7 @@ def late_span_run_requests(analytics_db: AnalyticsDatabase, now: datetime) -> li
     jobs=[hourly_job, daily_job],
     minimum_interval_seconds=600,
     description="Re-rolls an hour or day of the last 48 h whose finished spans changed "
-    "(late-ending or deleted spans) after it was rolled up.",
+    "(late-ending, deleted or corrected run and model spans) after it was rolled up.",
 )
 def late_spans_sensor(context: dg.SensorEvaluationContext, analytics_db: AnalyticsDatabase):
     requests = late_span_run_requests(analytics_db, datetime.now(UTC))

@@ -1,8 +1,10 @@
 """Late spans: which rolled-up buckets changed in the source since they were rolled up.
 
 A bucket (hour or day) is rolled up with a watermark: how many finished run spans it had and the
-last end among them. A run that finishes after its bucket was rolled up raises the count (or the
-last end); a deleted span lowers it. Either way the bucket is stale and is rolled up again.
+last end among them, and its finished model calls (count, tokens, cost). A run that finishes
+after its bucket was rolled up raises the count (or the last end); a deleted span lowers it; a
+model call deleted or corrected changes the model calls. Either way the bucket is stale and is
+rolled up again.
 """
 
 from __future__ import annotations
@@ -27,3 +29,12 @@ def stale_buckets(
         if now.finished_runs != mark.finished_runs or moved:
             stale.append(bucket)
     return sorted(stale)
+
+
+def changed_model_buckets(rolled_up: list[datetime], recorded: dict, source_now: dict) -> list:
+    """Rolled-up buckets whose finished model calls (count, tokens, cost) changed since: a model
+    span deleted or corrected. A bucket without calls is (0, 0, 0) on either side."""
+    empty = (0, 0, 0)
+    return sorted(
+        b for b in rolled_up if tuple(recorded.get(b, empty)) != tuple(source_now.get(b, empty))
+    )

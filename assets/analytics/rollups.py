@@ -15,8 +15,7 @@ from assets.analytics.report import (
     spans_read,
 )
 from resources import analytics_sql as sql
-from resources.analytics_db import AnalyticsDatabase, RollupReport
-from resources.analytics_windows import DAY, chunks
+from resources.analytics_db import AnalyticsDatabase, RollupRejected, RollupReport
 
 GROUP = "analytics"
 # Asset keys carry the pipeline (`analytics/hourly_analytics`): unique across the workspace.
@@ -109,27 +108,68 @@ def _check_specs(name: str) -> list[dg.AssetCheckSpec]:
     ]
 
 
+def _check_results(report: RollupReport, config: RollupConfig) -> list[dg.AssetCheckResult]:
+    """The three blocking checks of a written window (read before it is published)."""
+    verdict = quality(report.stats, config.max_bad_share)
+    expected = counted_items(report.stats)
+    return [
+        dg.AssetCheckResult(
+            check_name="reconciles_with_spans",
+            passed=report.executions == expected,
+            metadata={"written": int(report.executions), "finished_in_source": expected},
+        ),
+        dg.AssetCheckResult(
+            check_name="values_in_range",
+            passed=report.invalid_rows == 0,
+            metadata={"invalid_rows": report.invalid_rows},
+        ),
+        dg.AssetCheckResult(
+            check_name="span_quality",
+            passed=verdict.passed,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=verdict.describe(),
+            metadata={"bad_spans": verdict.bad, "share": verdict.share},
+        ),
+    ]
+
+
+def _rejection(checks: list[dg.AssetCheckResult]) -> str | None:
+    failed = [c for c in checks if not c.passed]
+    if not failed:
+        return None
+    return "; ".join(f"{c.check_name}: {c.description or c.metadata}" for c in failed)
+
+
 def _materialize_rollup(
     context: dg.AssetExecutionContext,
     config: RollupConfig,
     analytics_db: AnalyticsDatabase,
     rollup: sql.Rollup,
-    chunk: timedelta,
-) -> dg.MaterializeResult:
+):
+    """Write the window, audit it with the blocking checks, and publish it only if they pass
+    (one transaction): a failing check fails the run and leaves the previous rollup intact."""
     window = context.partition_time_window
     analytics_db.migrate()
-    total = RollupReport(rollup.table, window.start, window.end)
-    for start, end in chunks(window.start, window.end, chunk):
-        part = analytics_db.roll_up(rollup, start, end)
-        total.add(part)
-        context.log.info(
-            f"{rollup.table} {start:%Y-%m-%d %H:%M}..{end:%Y-%m-%d %H:%M} UTC: "
-            f"{part.rows_written} rows from {spans_read(part.stats)} spans"
+    try:
+        total = analytics_db.roll_up(
+            rollup,
+            window.start,
+            window.end,
+            audit=lambda report: _rejection(_check_results(report, config)),
         )
-    invalid = analytics_db.invalid_rows(rollup, window.start, window.end)
-    top = analytics_db.top_by_cost(rollup, window.start, window.end)
-    verdict = quality(total.stats, config.max_bad_share)
-    expected = counted_items(total.stats)
+    except RollupRejected as rejected:
+        yield from _check_results(rejected.report, config)
+        raise dg.Failure(
+            description=(
+                f"{rollup.table} {window.start.isoformat()} .. {window.end.isoformat()} was not "
+                f"published: {rejected.reason}. The previous rows of the window are unchanged."
+            ),
+            metadata={"bad_input": dg.MetadataValue.md(reasons_table(rejected.report.stats))},
+        ) from None
+    context.log.info(
+        f"{rollup.table} {window.start:%Y-%m-%d %H:%M}..{window.end:%Y-%m-%d %H:%M} UTC: "
+        f"{total.rows_written} rows from {spans_read(total.stats)} spans"
+    )
     key_names = ("user", *rollup.group_columns[1:], "cost USD", "count")
     metadata = {
         "dagster/row_count": total.rows_written,
@@ -142,36 +182,14 @@ def _materialize_rollup(
         "partitions": len(context.partition_keys),
         "still_running_spans": int(total.stats.get("still_running", 0)),
         "bad_input": dg.MetadataValue.md(reasons_table(total.stats)),
+        "top_by_cost": dg.MetadataValue.md(markdown_table(key_names, total.top)),
     }
-    metadata["top_by_cost"] = dg.MetadataValue.md(markdown_table(key_names, top))
-    return dg.MaterializeResult(
-        metadata=metadata,
-        check_results=[
-            dg.AssetCheckResult(
-                check_name="reconciles_with_spans",
-                passed=total.executions == expected,
-                metadata={"written": int(total.executions), "finished_in_source": expected},
-            ),
-            dg.AssetCheckResult(
-                check_name="values_in_range",
-                passed=invalid == 0,
-                metadata={"invalid_rows": invalid},
-            ),
-            dg.AssetCheckResult(
-                check_name="span_quality",
-                passed=verdict.passed,
-                severity=dg.AssetCheckSeverity.ERROR,
-                description=verdict.describe(),
-                metadata={"bad_spans": verdict.bad, "share": verdict.share},
-            ),
-        ],
-    )
+    yield dg.MaterializeResult(metadata=metadata, check_results=_check_results(total, config))
 
 
 def _rollup_asset(
     rollup: sql.Rollup,
     partitions,
-    chunk: timedelta,
     freshness: dg.FreshnessPolicy,
     description: str,
 ):
@@ -191,8 +209,8 @@ def _rollup_asset(
     )
     def _asset(
         context: dg.AssetExecutionContext, config: RollupConfig, analytics_db: AnalyticsDatabase
-    ) -> dg.MaterializeResult:
-        return _materialize_rollup(context, config, analytics_db, rollup, chunk)
+    ):
+        yield from _materialize_rollup(context, config, analytics_db, rollup)
 
     return _asset
 
@@ -200,7 +218,6 @@ def _rollup_asset(
 hourly_analytics = _rollup_asset(
     sql.HOURLY,
     HOURLY_PARTITIONS,
-    DAY,
     HOURLY_FRESHNESS,
     """Per UTC hour, user, entity type (workflow/agent) and entity: executions (completed,
     failed, cancelled), success rate, tokens and cost (summed over each run's model calls),
@@ -210,7 +227,6 @@ hourly_analytics = _rollup_asset(
 daily_analytics = _rollup_asset(
     sql.DAILY,
     DAILY_PARTITIONS,
-    DAY,
     DAILY_FRESHNESS,
     """Per UTC day, user, entity type and entity: the same measures as hourly_analytics,
     computed from the raw spans (percentiles do not combine from hours).""",
@@ -218,7 +234,6 @@ daily_analytics = _rollup_asset(
 model_usage_stats = _rollup_asset(
     sql.MODEL_USAGE,
     DAILY_PARTITIONS,
-    DAY,
     DAILY_FRESHNESS,
     """Per UTC day, user, provider and model: calls (completed/failed/cancelled), tokens and
     cost with averages per call, latency average and exact p50/p95/p99. A model call's user is

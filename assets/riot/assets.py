@@ -60,7 +60,25 @@ def stage_metadata(report: StageReport) -> dict:
     return {
         "rate_limited": report.rate_limited is not None,
         "rate_limited_reason": report.rate_limited or "",
+        # answers, not failures: they never count toward RIOT_MAX_BAD_MATCH_SHARE
+        "gone_accounts": len(report.gone_accounts),
+        "gone_accounts_list": MetadataValue.md(", ".join(report.gone_accounts) or "none"),
+        "matches_not_found": len(report.missing_matches),
+        "matches_not_found_list": MetadataValue.md(", ".join(report.missing_matches) or "none"),
     }
+
+
+def match_ledger(settings) -> SkipLedger:
+    """Malformed matches only; riot has no partitions, so the next step names the variable."""
+    return SkipLedger(
+        what="matches",
+        max_share=settings.max_bad_match_share,
+        remedy=(
+            "The matches are recorded in riot_bad_matches and not fetched again. If the API "
+            "really serves that many broken answers, raise RIOT_MAX_BAD_MATCH_SHARE (now "
+            f"{settings.max_bad_match_share}); the next refresh continues from there."
+        ),
+    )
 
 
 def open_store(riot_db: PostgresResource) -> RiotStore:
@@ -114,7 +132,7 @@ def tracked_player_updates(
     those matches stored as a player to analyse. Malformed matches are skipped and recorded."""
     settings = riot_settings.values()
     store = open_store(riot_db)
-    skips = SkipLedger(what="matches", max_share=settings.max_bad_match_share)
+    skips = match_ledger(settings)
     report, client = run_flow(
         context,
         riot_api,
@@ -182,7 +200,7 @@ def player_analyses(
     detections."""
     settings = riot_settings.values()
     store = open_store(riot_db)
-    skips = SkipLedger(what="matches", max_share=settings.max_bad_match_share)
+    skips = match_ledger(settings)
     report, client = run_flow(
         context,
         riot_api,

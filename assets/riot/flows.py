@@ -32,17 +32,21 @@ class StageReport:
     analyses: int = 0
     detections: int = 0
     ban_checks: int = 0
+    gone_accounts: list[str] = field(default_factory=list)  # summoner-v4 404: recorded
+    missing_matches: list[str] = field(default_factory=list)  # listed but 404 when fetched
     rate_limited: str | None = None
     details: list[dict] = field(default_factory=list)
 
 
 def store_match(store, client, region: str, match_id: str, skips, report: StageReport) -> int:
-    """Fetch and store one match; returns its start (epoch ms) or 0 when it was skipped."""
-    report.matches_seen += 1
+    """Fetch and store one match; returns its start (epoch ms) or 0 when it was skipped.
+    A listed match the API answers 404 for is reported, not counted as malformed: the real
+    API does that for matches it has not finished indexing or has purged."""
     raw = client.match(region, match_id)
     if raw is None:
-        skips.skip(match_id, "not found: the API answered 404 for a listed match")
+        report.missing_matches.append(match_id)
         return 0
+    report.matches_seen += 1
     try:
         match = parse_match(raw, match_id)
     except MalformedMatch as exc:
@@ -64,10 +68,11 @@ def update_tracked_players(store, client, settings: RiotJobSettings, skips) -> S
             puuid, platform = player["puuid"], player["platform"]
             region = region_of(platform)
             summoner = client.summoner_by_puuid(platform, puuid)
+            if summoner is None:
+                record_gone(store, player, report)
+                continue
             entries = client.league_entries(platform, puuid)
-            report.rank_changes += store.update_rank(
-                puuid, summoner and summoner.get("summonerLevel"), entries
-            )
+            report.rank_changes += store.update_rank(puuid, summoner.get("summonerLevel"), entries)
             since_ms = player["matches_fetched_until"]
             ids = client.match_ids(
                 region,
@@ -98,6 +103,13 @@ def update_tracked_players(store, client, settings: RiotJobSettings, skips) -> S
     except RateBudgetExhausted as exc:
         report.rate_limited = str(exc)
     return report
+
+
+def record_gone(store, player: dict, report: StageReport) -> None:
+    """summoner-v4 404 for a stored player: the account is banned or deleted. That is the
+    evidence a ban check looks for, so it is recorded (`gone_at`), never skipped as bad input."""
+    store.mark_gone(player["puuid"])
+    report.gone_accounts.append(f"{player['game_name']}#{player['tag_line']}")
 
 
 def build_profile(player: dict, games: list[dict], history: list[dict]) -> PlayerProfile:
@@ -141,8 +153,7 @@ def analyse_players(store, client, settings: RiotJobSettings, skips) -> StageRep
             region = region_of(platform)
             summoner = client.summoner_by_puuid(platform, puuid)
             if summoner is None:
-                skips.skip(puuid[:12], "summoner not found (404): account gone, not analysed")
-                store.mark_analysed(puuid)
+                record_gone(store, player, report)
                 continue
             entries = client.league_entries(platform, puuid)
             report.rank_changes += store.update_rank(puuid, summoner.get("summonerLevel"), entries)
@@ -205,6 +216,8 @@ def check_bans(store, client, settings: RiotJobSettings) -> StageReport:
                 "checked_at": time.time(),
             }
             store.save_ban_check(puuid, due["analysis_id"], status, evidence)
+            if summoner is None:
+                store.mark_gone(puuid)
             report.ban_checks += 1
             report.details.append({"puuid": puuid[:12], "kind": due["kind"], "status": status})
     except RateBudgetExhausted as exc:

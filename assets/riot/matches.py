@@ -70,7 +70,8 @@ def parse_participant(p: dict) -> ParticipantRow:
         raise MalformedMatch("participant field win missing")
     return ParticipantRow(
         puuid=puuid,
-        game_name=str(p.get("riotIdGameName") or ""),
+        # bodies from before the Riot ID change (2023) carry only the old summonerName
+        game_name=str(p.get("riotIdGameName") or p.get("summonerName") or ""),
         tag_line=str(p.get("riotIdTagline") or ""),
         summoner_level=_int(p, "summonerLevel"),
         team_id=team,

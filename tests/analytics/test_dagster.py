@@ -165,6 +165,41 @@ def test_late_span_sensor_requests_the_changed_hour_and_day(analytics_db, spans)
     assert late_span_run_requests(analytics_db, datetime.now(UTC)) == []
 
 
+@pytest.mark.parametrize("change", ["delete", "correct"])
+def test_late_span_sensor_sees_a_model_call_deleted_or_corrected(analytics_db, spans, change):
+    # Bug 2: the sensor compared only run spans; a model span deleted (or its tokens corrected)
+    # in an already rolled-up hour was never re-aggregated.
+    recent = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - 5 * H
+    day = recent.replace(hour=0)
+    big = ("openai", "gpt-4o", 1_500, 353, 0.02)
+    trace = spans.run(recent + timedelta(minutes=1), span_type="agent_run", entity="ag-1",
+                      models=[big, ("openai", "gpt-4o", 10, 5, 0.001)])  # fmt: skip
+    analytics_db.roll_up(sql.HOURLY, recent, recent + H)
+    analytics_db.roll_up(sql.DAILY, day, day + timedelta(days=1))
+    assert late_span_run_requests(analytics_db, datetime.now(UTC)) == []
+    with analytics_db.source_connection() as conn:
+        where = "trace_id = %s AND span_type = 'model_generation' AND attributes->>'totalTokens' = '1853'"
+        if change == "delete":
+            conn.execute(f"DELETE FROM execution_spans WHERE {where}", (trace,))
+        else:
+            conn.execute(
+                "UPDATE execution_spans SET attributes = attributes || '{\"totalTokens\": 1800}'"
+                f" WHERE {where}",
+                (trace,),
+            )
+    requests = late_span_run_requests(analytics_db, datetime.now(UTC))
+    assert {(r.job_name, r.partition_key) for r in requests} == {
+        ("analytics_hourly", recent.strftime("%Y-%m-%d-%H:%M")),
+        ("analytics_daily", day.strftime("%Y-%m-%d")),
+    }
+    analytics_db.roll_up(sql.HOURLY, recent, recent + H)
+    analytics_db.roll_up(sql.DAILY, day, day + timedelta(days=1))
+    assert late_span_run_requests(analytics_db, datetime.now(UTC)) == []
+    with analytics_db.rollup_connection() as conn:
+        tokens = conn.execute("SELECT total_tokens FROM hourly_analytics").fetchone()[0]
+    assert tokens == {"delete": 15, "correct": 1815}[change]
+
+
 def _check_results(result) -> dict[str, bool]:
     return {
         f"{e.asset_key.path[-1]}:{e.check_name}": e.passed
@@ -238,20 +273,41 @@ def test_observation_reports_the_newest_span(analytics_db, spans):
     )
 
 
-def test_bad_input_past_the_threshold_fails_the_blocking_quality_check(analytics_db, spans):
+def test_a_failing_blocking_check_fails_the_run_and_leaves_the_previous_rollup(analytics_db, spans):
+    # Issue 13: the run failed on span_quality but its new rows were already committed.
+    resources = {"analytics_db": analytics_db}
+    for _ in range(4):
+        spans.run(DAY0, user="fine")
+    first = dg.materialize(
+        [hourly_analytics, execution_spans],
+        selection=[hourly_analytics],
+        partition_key="2024-11-09-00:00",
+        resources=resources,
+    )
+    assert first.success
+    with analytics_db.rollup_connection() as conn:
+        before = conn.execute("SELECT * FROM hourly_analytics").fetchall()
+        marks = conn.execute("SELECT * FROM analytics_rollup_watermarks").fetchall()
     for _ in range(3):
         spans.run(DAY0, status="error", user="weird")
-    spans.run(DAY0, user="fine")
+    spans.run(DAY0, user="newcomer")
     result = dg.materialize(
         [hourly_analytics, execution_spans],
         selection=[hourly_analytics],
         partition_key="2024-11-09-00:00",
-        resources={"analytics_db": analytics_db},
+        resources=resources,
         raise_on_error=False,
     )
+    assert not result.success
     checks = _check_results(result)
     assert checks["hourly_analytics:span_quality"] is False
     assert checks["hourly_analytics:reconciles_with_spans"] is True
+    assert not result.asset_materializations_for_node("analytics__hourly_analytics")
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert "not published" in str(failure.event_specific_data.error)
+    with analytics_db.rollup_connection() as conn:
+        assert conn.execute("SELECT * FROM hourly_analytics").fetchall() == before
+        assert conn.execute("SELECT * FROM analytics_rollup_watermarks").fetchall() == marks
 
 
 def test_configuration_comes_from_the_environment(monkeypatch):

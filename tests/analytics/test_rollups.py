@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from resources import analytics_sql as sql
-from resources.analytics_db import SourceSchemaMissing
+from resources.analytics_db import RollupRejected, SourceSchemaMissing
 from resources.postgres import DatabaseUnavailable, PostgresResource
 from tests.analytics.conftest import SpanWriter, load_traffic, make_db
 from tests.analytics.recompute import (
@@ -132,6 +132,28 @@ def test_a_failed_run_leaves_the_previous_rollup_intact(analytics_db, monkeypatc
     with pytest.raises(psycopg.errors.DivisionByZero):
         analytics_db.roll_up(sql.HOURLY, DAY0, DAY0 + H)
     assert stored(analytics_db, "hourly_analytics", keys) == before
+
+
+def test_a_rejected_window_of_several_days_is_rolled_back_whole(analytics_db, spans):
+    # Write, audit, publish: the audit sees the written rows of every day of the window; a
+    # rejection rolls all of them back.
+    spans.run(DAY0, user="old")
+    analytics_db.roll_up(sql.DAILY, DAY0, DAY1 + timedelta(days=1))
+    keys = ("date", "user_id", "entity_type", "entity_id")
+    before = stored(analytics_db, "daily_analytics", keys)
+    spans.run(DAY0, user="new")
+    spans.run(DAY1, user="new")
+    seen = []
+
+    def reject(report):
+        seen.append((report.rows_written, report.executions, report.invalid_rows))
+        return "rejected by the test"
+
+    with pytest.raises(RollupRejected, match="rejected by the test") as raised:
+        analytics_db.roll_up(sql.DAILY, DAY0, DAY1 + timedelta(days=1), audit=reject)
+    assert seen == [(3, 3, 0)]  # the audit read the written, unpublished rows
+    assert raised.value.report.stats["run_spans_read"] == 3
+    assert stored(analytics_db, "daily_analytics", keys) == before
 
 
 def test_late_spans_are_picked_up_and_vanished_spans_leave_no_stale_rows(analytics_db, spans):

@@ -54,3 +54,18 @@ def test_malformed_matches_are_refused_with_a_reason(raw_match, breakage, reason
     breakage(broken)
     with pytest.raises(MalformedMatch, match=reason):
         parse_match(broken, "NA1_5000000000")
+
+
+def test_a_body_from_before_the_riot_id_change_keeps_the_summoner_name():
+    """Issue 14: old bodies carry `summonerName` and no `riotIdGameName` (reference/riot.md)."""
+    world = World(seed=3, players_per_platform={"na1": 12}, matches_per_platform={"na1": 20})
+    old, new = (
+        world.match_json(world.matches["NA1_5000000000"]),
+        world.match_json(world.matches["NA1_5000000019"]),
+    )
+    assert "riotIdGameName" not in old["info"]["participants"][0]
+    assert new["info"]["participants"][0]["summonerName"] == ""
+    for body in (old, new):
+        match = parse_match(body, body["metadata"]["matchId"])
+        expected = [world.by_puuid[p.puuid].game_name for p in match.participants]
+        assert [p.game_name for p in match.participants] == expected

@@ -24,7 +24,14 @@ from assets.riot.flows import track_player
 from assets.riot.tracking import riot_player_tracking_job
 from resources.riot_store import RiotStore
 from schedules.riot import riot_refresh_job, riot_refresh_schedule
-from tests.riot.conftest import make_client, riot_resources, running_sandbox, small_world
+from tests.riot.conftest import (
+    FAST_LIMITS,
+    FAST_METHODS,
+    make_client,
+    riot_resources,
+    running_sandbox,
+    small_world,
+)
 
 
 def metadata(result, step: str) -> dict:
@@ -74,8 +81,9 @@ def test_refresh_discovers_analyses_and_is_idempotent(pg_url, sandbox, store):
         == players - 2
     )
     assert store.scalar("SELECT count(*) FROM riot_rank_history") >= 2
-    assert analyses["players_analysed"] == 6
-    assert store.scalar("SELECT count(*) FROM riot_analyses") == 6
+    # a gone account (summoner-v4 404) is recorded instead of analysed
+    assert analyses["players_analysed"] + analyses["gone_accounts"] == 6
+    assert store.scalar("SELECT count(*) FROM riot_analyses") == analyses["players_analysed"]
     assert store.scalar("SELECT min(jsonb_array_length(signals)) FROM riot_analyses") == 13
     checks = {c.check_name: c.passed for c in first.get_asset_check_evaluations()}
     assert checks == {"matches_complete": True, "analyses_explained": True}
@@ -103,7 +111,7 @@ def test_refresh_discovers_analyses_and_is_idempotent(pg_url, sandbox, store):
     )
     assert store.scalar("SELECT count(*) FROM riot_matches") >= matches_before
     # the next analyses are other players
-    assert store.scalar("SELECT count(DISTINCT puuid) FROM riot_analyses") == 12
+    assert store.scalar("SELECT count(*) FROM riot_players WHERE analysed") == 12
 
 
 def test_malformed_matches_are_skipped_recorded_and_not_fetched_again(pg_url, store):
@@ -123,6 +131,9 @@ def test_malformed_matches_are_skipped_recorded_and_not_fetched_again(pg_url, st
         stored = store.scalar("SELECT count(*) FROM riot_matches")
         failed = materialize(riot_assets[:1], resources=strict, raise_on_error=False)
         assert not failed.success
+        (failure,) = [e for e in failed.all_events if e.is_step_failure]
+        message = failure.step_failure_data.error.message
+        assert "RIOT_MAX_BAD_MATCH_SHARE" in message and "partition" not in message
         assert store.scalar("SELECT count(*) FROM riot_matches") > stored
 
 
@@ -284,3 +295,53 @@ def test_a_second_riot_refresh_waits_for_the_riot_api_slot(pg_url, sandbox, stor
         storage.free_concurrency_slots_for_run("refresh-in-flight")
         second.join(120)
     assert results and results[0].success
+
+
+def test_refresh_job_succeeds_every_run_with_gone_accounts_in_the_mix(pg_url, store):
+    """Issue 14: gone accounts (summoner-v4 404) are answers: recorded, never counted toward
+    RIOT_MAX_BAD_MATCH_SHARE, and ban checks still run. Every third player is gone here."""
+    from dagster import Definitions, in_process_executor
+
+    world = small_world(gone_every=3)
+    with running_sandbox(world=world, app_limits=FAST_LIMITS, method_limits=FAST_METHODS) as box:
+        na1 = world.players["na1"]
+        track(store, pg_url, box, na1[0], na1[1], na1[2])  # na1[2] goes before the first run
+        job = Definitions(
+            assets=riot_assets,
+            jobs=[riot_refresh_job],
+            resources=riot_resources(
+                pg_url,
+                box.base_url,
+                max_new_matches_per_player=4,
+                unanalyzed_players_per_run=8,
+                ban_check_days="0",
+                min_smurf_confidence="0.3",
+            ),
+            executor=in_process_executor,
+        ).resolve_job_def("riot_refresh")
+        gone_seen = 0
+        for _ in range(8):
+            result = job.execute_in_process(raise_on_error=False)
+            assert result.success, [
+                e.step_failure_data.error.message for e in result.all_events if e.is_step_failure
+            ]
+            assert metadata(result, "riot__ban_checks")["ban_checks"] >= 0
+            gone_seen += metadata(result, "riot__player_analyses")["gone_accounts"]
+        gone = store.rows("SELECT puuid FROM riot_players WHERE gone_at IS NOT NULL")
+        assert gone_seen > 0 and len(gone) >= gone_seen
+        assert all(world.by_puuid[r["puuid"]].gone for r in gone)
+        assert na1[2].puuid in {r["puuid"] for r in gone}  # a tracked player gone is recorded
+        assert (
+            store.scalar(
+                "SELECT count(*) FROM riot_analyses WHERE puuid = ANY(%s)",
+                ([r["puuid"] for r in gone],),
+            )
+            == 0
+        )
+        detections = store.scalar("SELECT count(*) FROM riot_analyses WHERE is_detection")
+        assert detections > 0 and store.scalar("SELECT count(*) FROM riot_ban_checks") > 0
+        # before the Riot ID change the name was summonerName: the store keeps it
+        assert (
+            store.scalar("SELECT count(*) FROM riot_players WHERE coalesce(game_name, '') = ''")
+            == 0
+        )

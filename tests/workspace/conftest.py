@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -44,6 +45,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class Gate:
+    """A WSGI app in front of a sandbox that can hold every request (`holding()`), so a test can
+    catch a run mid-step, in the middle of a call to the sandbox."""
+
+    def __init__(self, app):
+        self.app, self.arrived, self._open = app, threading.Event(), threading.Event()
+        self._open.set()
+
+    def __call__(self, environ, start_response):
+        if not self._open.is_set():
+            self.arrived.set()
+            self._open.wait(300)
+        return self.app(environ, start_response)
+
+    @contextlib.contextmanager
+    def holding(self) -> Iterator[threading.Event]:
+        """Hold requests until the block ends; yields the event set when one arrives."""
+        self.arrived.clear()
+        self._open.clear()
+        try:
+            yield self.arrived
+        finally:
+            self._open.set()
+
+
 @dataclass
 class Workspace:
     api: DagsterGraphQL
@@ -51,6 +77,7 @@ class Workspace:
     env: dict[str, str]
     data: Path
     log: Path
+    riot_gate: Gate
 
 
 def _wait_until_loaded(api: DagsterGraphQL, process: subprocess.Popen, log: Path) -> None:
@@ -98,8 +125,10 @@ def workspace(tmp_path_factory, pg_server_url, s3_server) -> Iterator[Workspace]
             max_steps=80,
         )
     )
-    riot = RiotSandbox(
-        World(seed=5, players_per_platform={"na1": 20}, matches_per_platform={"na1": 60})
+    riot = Gate(
+        RiotSandbox(
+            World(seed=5, players_per_platform={"na1": 20}, matches_per_platform={"na1": 60})
+        )
     )
     with (
         fresh_database(pg_server_url) as pg_url,
@@ -132,7 +161,7 @@ def workspace(tmp_path_factory, pg_server_url, s3_server) -> Iterator[Workspace]
             "RPS_METRICS_TEXTFILE": str(data / "rps.prom"),
         }
         with dagster_dev(REPO / "workspace.yaml", root, env) as (api, log):
-            yield Workspace(api=api, home=home, env=env, data=data, log=log)
+            yield Workspace(api=api, home=home, env=env, data=data, log=log, riot_gate=riot)
 
 
 @contextlib.contextmanager

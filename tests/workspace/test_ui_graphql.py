@@ -9,12 +9,17 @@ from the Launchpad (`launchRun`) and a schedule tick complete the UI's ways of s
 from __future__ import annotations
 
 import datetime as dt
+import os
+import signal
 import subprocess
 import sys
 import time
 
 import pytest
+from dagster import DagsterInstance
 
+from resources.riot_store import RiotStore
+from resources.run_launcher import run_worker_started
 from tests.workspace.conftest import CHARACTERS, STATS_END
 from tests.workspace.graphql import tags_of
 
@@ -171,13 +176,25 @@ def test_a_job_from_the_launchpad(workspace):
     assert riot["status"] == "SUCCESS", api.run_errors(riot["runId"])
 
 
-def test_a_schedule_tick_launches_a_run(workspace):
+def test_after_a_killed_refresh_the_next_schedule_tick_succeeds(workspace):
+    """Issue 13: a riot refresh SIGKILLed mid-call (holding the one `riot_api` slot) is marked
+    failed by run monitoring, its slot freed, and the schedule's next tick runs by itself."""
     api = workspace.api
+    store = RiotStore(workspace.env["POSTGRES_URL"])
+    store.ensure_schema()
+    for player in workspace.riot_gate.app.world.players["na1"][:2]:  # work for the refresh
+        store.track(player.puuid, player.game_name, player.tag_line, player.platform)
+    with workspace.riot_gate.holding() as arrived:
+        killed = api.launch_run("riot", "riot_refresh")
+        assert arrived.wait(180), api.run_errors(killed)
+        with DagsterInstance.from_config(str(workspace.home)) as instance:
+            pid, _ = run_worker_started(instance, killed)
+        os.kill(pid, signal.SIGKILL)
     name = "riot_refresh_every_2_minutes"  # every minute here (RIOT_REFRESH_CRON)
     state = api.start_schedule("riot", name)
     assert state["status"] == "RUNNING"
     try:
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + 240
         runs = []
         while not runs and time.monotonic() < deadline:
             runs = [
@@ -186,8 +203,9 @@ def test_a_schedule_tick_launches_a_run(workspace):
                 if tags_of(r).get("dagster/schedule_name") == name
             ]
             time.sleep(2)
-        assert runs, f"no tick of {name} launched a run in 180 s"
-        run = api.wait_for_run(runs[-1]["runId"])
+        assert runs, f"no tick of {name} launched a run in 240 s"
+        run = api.wait_for_run(runs[-1]["runId"], timeout=300)
         assert run["status"] == "SUCCESS", api.run_errors(run["runId"])
+        assert api.run(killed)["status"] == "FAILURE"
     finally:
         assert api.stop_schedule(state["id"])["status"] == "STOPPED"

