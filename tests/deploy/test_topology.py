@@ -30,7 +30,7 @@ from sandboxes.riot_api import DEFAULT_KEY, RiotSandbox, World
 from sandboxes.serving import serve_in_background
 from sandboxes.stats_server import SandboxConfig, StatsServerSandbox
 from tests.conftest import fresh_database
-from tests.workspace.graphql import DagsterGraphQL, tags_of
+from tests.workspace.graphql import DagsterGraphQL, tags_of, wait_until_loaded
 
 pytestmark = pytest.mark.slow
 
@@ -46,17 +46,6 @@ def free_port_block(count: int) -> int:
         if not any(port_in_use(p) for p in range(first, first + count)):
             return first
     raise RuntimeError(f"no {count} consecutive free ports")
-
-
-def wait_until_loaded(api: DagsterGraphQL, timeout: float = 240) -> list[dict]:
-    deadline = time.monotonic() + timeout
-    entries: list[dict] = []
-    while time.monotonic() < deadline:
-        entries = api.locations()
-        if entries and all(e["loadStatus"] == "LOADED" for e in entries):
-            return entries
-        time.sleep(1)
-    raise TimeoutError(f"code locations not loaded in {timeout} s: {entries}")
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +95,7 @@ def deployment(tmp_path_factory, pg_server_url) -> Iterator[tuple]:
             webserver_port=free_port(),
         ) as running:
             api = DagsterGraphQL(running.webserver_url)
-            wait_until_loaded(api)
+            wait_until_loaded(api, timeout=240)
             yield running, api
 
 

@@ -13,23 +13,22 @@ import datetime as dt
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from deploy.local import free_port
 from sandboxes.replay_sync_demo import seed_replays
 from sandboxes.riot_api import DEFAULT_KEY, RiotSandbox, World
 from sandboxes.serving import serve_in_background
 from sandboxes.stats_server import SandboxConfig, StatsServerSandbox
 from tests.conftest import fresh_database
-from tests.workspace.graphql import DagsterGraphQL
+from tests.workspace.graphql import DagsterGraphQL, wait_until_loaded
 
 REPO = Path(__file__).resolve().parents[2]
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
@@ -37,12 +36,6 @@ STATS_TOKEN = "workspace-token"
 # Days the stats sandbox fills with a few small healthy replays.
 STATS_END = dt.date(2026, 11, 20)
 CHARACTERS = "mewtwo,fox"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Gate:
@@ -78,27 +71,6 @@ class Workspace:
     data: Path
     log: Path
     riot_gate: Gate
-
-
-def _wait_until_loaded(api: DagsterGraphQL, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"dagster dev exited {process.returncode}:\n{log.read_text()[-4000:]}"
-            )
-        try:
-            entries = api.locations()
-        except Exception:  # not listening yet
-            time.sleep(1)
-            continue
-        if entries and all(e["loadStatus"] == "LOADED" for e in entries):
-            errors = [e for e in entries if e["locationOrLoadError"]["__typename"] == "PythonError"]
-            if errors:
-                raise RuntimeError(f"code locations failed to load: {errors}")
-            return
-        time.sleep(1)
-    raise TimeoutError(f"the workspace did not load in 300 s:\n{log.read_text()[-4000:]}")
 
 
 @pytest.fixture(scope="session")
@@ -183,7 +155,13 @@ def dagster_dev(
         )
     api = DagsterGraphQL(f"http://127.0.0.1:{port}")
     try:
-        _wait_until_loaded(api, process, log)
+        wait_until_loaded(
+            api,
+            gone=lambda: (
+                process.poll() is not None
+                and f"dagster dev exited {process.returncode}:\n{log.read_text()[-4000:]}"
+            ),
+        )
         yield api, log
     finally:
         # Ctrl-C, as a user stops it: dagster dev stops the daemon, webserver, code servers.

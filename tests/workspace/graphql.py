@@ -8,6 +8,7 @@ start a schedule, and wait for what the daemon makes of them.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import requests
@@ -310,3 +311,27 @@ class DagsterGraphQL:
 
 def tags_of(run: dict) -> dict[str, str]:
     return {t["key"]: t["value"] for t in run["tags"]}
+
+
+def wait_until_loaded(
+    api: DagsterGraphQL, timeout: float = 300, gone: Callable[[], str | None] = lambda: None
+) -> list[dict]:
+    """Wait until every code location is LOADED (a location that failed to load raises);
+    `gone()` names why the server behind `api` can no longer answer, if it cannot."""
+    deadline = time.monotonic() + timeout
+    entries: list[dict] = []
+    while time.monotonic() < deadline:
+        if reason := gone():
+            raise RuntimeError(reason)
+        try:
+            entries = api.locations()
+        except (requests.RequestException, GraphQLError):  # not listening or not ready yet
+            time.sleep(1)
+            continue
+        if entries and all(e["loadStatus"] == "LOADED" for e in entries):
+            errors = [e for e in entries if e["locationOrLoadError"]["__typename"] == "PythonError"]
+            if errors:
+                raise RuntimeError(f"code locations failed to load: {errors}")
+            return entries
+        time.sleep(1)
+    raise TimeoutError(f"code locations not loaded in {timeout} s: {entries}")
