@@ -60,7 +60,8 @@ def test_a_malformed_database_url_names_the_variable_that_gave_it(monkeypatch, e
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     database = riot_resources_from_env()["riot_db"]
-    store = RiotStore(database.resolved_url(), database.variable)
+    assert database.variable == named
+    store = RiotStore(next(iter(env.values())), database.variable)  # as open_store builds it
     with pytest.raises(DatabaseUnavailable) as raised:
         store.ensure_schema()
     message = str(raised.value) + str(raised.value.__cause__)
