@@ -67,7 +67,11 @@ def failure_message(error) -> str:
         error = error.cause
     if error is None:
         return "see the run logs"
-    return redact(" ".join(error.message.split()))
+    message = " ".join(error.message.split())
+    prefix = f"{error.cls_name}: "  # the message starts with the (module-qualified) class name
+    if prefix in message[: len(prefix) + 200]:
+        message = message.split(prefix, 1)[1]
+    return redact(message)
 
 
 if __name__ == "__main__":
