@@ -19,4 +19,4 @@ if __name__ == "__main__":
         secret_access_key=os.environ["REPLAY_SYNC_SECRET_ACCESS_KEY"],
     )
     report = sync_down(store.tree(prefix), LocalTree(destination), workers=1)
-    print(f"transferred={report.transferred_files} cleaned={len(report.cleaned_partials)}")
+    print(f"transferred={report.transferred_files}")
