@@ -25,7 +25,16 @@ REGISTERED_PREFIX = "rps_bot_"
 
 
 class MlflowUnavailable(RuntimeError):
-    """MLflow could not be reached or refused a change; the message says what to check."""
+    """MLflow could not be reached or refused a change; the message says what to check, then
+    what was (not) done about it: `consequence`, which a caller may restate for its own work."""
+
+    def __init__(self, problem: str, consequence: str = "No model alias was changed."):
+        super().__init__(f"{problem} {consequence}")
+        self.problem = problem
+
+    def instead(self, consequence: str) -> MlflowUnavailable:
+        """The same problem, told with the caller's consequence (chain the original cause)."""
+        return MlflowUnavailable(self.problem, consequence)
 
 
 def redact_uri(uri: str) -> str:
@@ -72,7 +81,7 @@ class ModelRegistry:
         return MlflowUnavailable(
             f"MLflow at {redact_uri(self.tracking_uri)} could not {action}: {first_line}. "
             "Check that the tracking server is up and MLFLOW_TRACKING_URI is right (unset it to "
-            "use the local store under data/mlflow/). No model alias was changed."
+            "use the local store under data/mlflow/)."
         )
 
     @staticmethod

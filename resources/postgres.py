@@ -98,6 +98,7 @@ class PostgresResource(ConfigurableResource):
     url: str | None = None
     embedded_data_dir: str = "data/postgres"
     database: str = DEFAULT_DATABASE
+    variable: str = "POSTGRES_URL"  # the variable a connection failure tells a person to fix
 
     def resolved_url(self) -> str:
         if self.url:
@@ -107,7 +108,7 @@ class PostgresResource(ConfigurableResource):
     @contextlib.contextmanager
     def connection(self, autocommit: bool = False) -> Iterator[psycopg.Connection]:
         """A connection; without autocommit the block is one transaction, committed on success."""
-        with connect(self.resolved_url(), autocommit=autocommit) as conn:
+        with connect(self.resolved_url(), self.variable, autocommit=autocommit) as conn:
             yield conn
 
 

@@ -14,6 +14,8 @@ import concurrent.futures
 import functools
 import hashlib
 import os
+import re
+import socket
 import threading
 import time
 import uuid
@@ -52,7 +54,13 @@ from resources.replay_sync_plan import (
     transfer_reason,
 )
 
-PARTIAL_MARK = ".partial-"  # downloads land as `.<name>.partial-<id>` and are renamed when whole
+# Downloads land as `.<name>.partial-<host>-<pid>-<random>` and are renamed when whole: unique per
+# writer, and a later pull can tell a dead writer's leftovers from a live one's file in flight.
+PARTIAL_MARK = ".partial-"
+PARTIAL_OWNER = re.compile(r"\.partial-(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-[0-9a-f]{12}")
+# A partial file untouched this long is stale whoever wrote it (another host, a reused pid).
+STALE_PARTIAL_SECONDS = 6 * 3600
+HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
 HASH_CHUNK = 1 << 20
 SMALL_BODY = 1 << 20  # uploaded from memory: at most `workers` of these are held at once
 S3_ERRORS = (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)
@@ -74,6 +82,35 @@ def is_partial(name: str) -> bool:
     return name.startswith(".") and PARTIAL_MARK in name
 
 
+def partial_name(target: Path) -> Path:
+    return (
+        target.parent / f".{target.name}{PARTIAL_MARK}{HOST}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    )
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def partial_is_stale(name: str, mtime_s: float, now_s: float) -> bool:
+    """A partial download is stale when its writer is dead (a process of this host that no
+    longer exists) or it has not been written to for STALE_PARTIAL_SECONDS; anything else may be
+    a concurrent pull's file in flight."""
+    if now_s - mtime_s > STALE_PARTIAL_SECONDS:
+        return True
+    owner = PARTIAL_OWNER.search(name)
+    if owner is None or owner["host"] != HOST:
+        return False  # an older name or another machine's writer: only age tells
+    pid = int(owner["pid"])
+    return pid != os.getpid() and not _process_alive(pid)
+
+
 @dataclass
 class SyncReport:
     direction: str  # "upload" or "download"
@@ -85,6 +122,8 @@ class SyncReport:
     transferred_bytes: int = 0
     deleted: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    cleaned_partials: list[tuple[str, int]] = field(default_factory=list)  # (path, bytes)
+    skipped_symlinks: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
 
     @property
     def new(self) -> int:
@@ -100,6 +139,7 @@ class SyncReport:
             f"{self.direction} {self.source} -> {self.destination}: {self.new} new, "
             f"{self.changed} changed, {len(self.plan.unchanged)} unchanged, "
             f"{len(self.plan.deletes)} to delete ({verb}), {len(self.plan.refused)} refused, "
+            f"{len(self.skipped_symlinks)} symlinks skipped, "
             f"{self.transferred_bytes} bytes moved in {self.seconds:.2f} s"
         )
 
@@ -141,12 +181,16 @@ class LocalTree:
 
     def __init__(self, root: Path):
         self.root = Path(root)
+        self.symlinks: set[str] = set()  # relative paths of the symlinks the last listing met
 
     def describe(self) -> str:
         return str(self.root)
 
     def list(self) -> dict[str, FileState]:
+        """Files below the root (a symlink to a file is listed as the file it names; symlinked
+        folders are not entered); every symlink met is also noted in `symlinks`."""
         states: dict[str, FileState] = {}
+        self.symlinks = set()
         if not self.root.is_dir():
             return states
         skip = len(os.path.join(self.root, ""))  # entry paths start with the root and a separator
@@ -155,6 +199,8 @@ class LocalTree:
             folder = stack.pop()
             with os.scandir(folder) as entries:
                 for entry in entries:
+                    if entry.is_symlink():
+                        self.symlinks.add(entry.path[skip:].replace(os.sep, "/"))
                     if entry.is_dir(follow_symlinks=False):
                         stack.append(entry.path)
                     elif entry.is_file() and not is_partial(entry.name):
@@ -176,13 +222,31 @@ class LocalTree:
         md5 = file_md5(os.path.join(self.root, state.path))
         return FileState(state.path, state.size, state.mtime_ns, md5)
 
-    def clean_partials(self) -> int:
-        """Remove downloads an interrupted sync left half-written."""
-        removed = 0
+    def through_symlink(self, relative: str) -> str | None:
+        """The symlink (the path or a folder above it) that `relative` goes through, if any."""
+        if not self.symlinks:
+            return None
+        parts = relative.split("/")
+        for end in range(len(parts), 0, -1):
+            if (link := "/".join(parts[:end])) in self.symlinks:
+                return link
+        return None
+
+    def clean_partials(self) -> list[tuple[str, int]]:
+        """Remove the downloads an interrupted (killed) sync left half-written: only stale ones
+        (`partial_is_stale`), never a concurrent pull's file in flight. (path, bytes) removed."""
+        removed = []
         if self.root.is_dir():
+            now = time.time()
             for path in self.root.rglob(f".*{PARTIAL_MARK}*"):
-                path.unlink(missing_ok=True)
-                removed += 1
+                try:
+                    stat = path.stat()
+                    if not partial_is_stale(path.name, stat.st_mtime, now):
+                        continue
+                    path.unlink()
+                except FileNotFoundError:  # its writer finished (renamed it) meanwhile
+                    continue
+                removed.append((path.relative_to(self.root).as_posix(), stat.st_size))
         return removed
 
 
@@ -339,7 +403,7 @@ class BucketTree:
     def download(self, state: FileState, target: Path) -> None:
         """Write the object to `target` atomically, with its stored mtime (when it has one)."""
         target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.parent / f".{target.name}{PARTIAL_MARK}{uuid.uuid4().hex[:12]}"
+        partial = partial_name(target)
         key = self.key(state.path)
         try:
             if state.size < self.multipart_threshold:
@@ -495,8 +559,7 @@ def sync_down(
 ) -> SyncReport:
     """Make `local` mirror `remote`; keys that would escape the folder are refused."""
     started = time.monotonic()
-    if not dry_run:
-        local.clean_partials()
+    cleaned = [] if dry_run else local.clean_partials()
     with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="check") as checkers:
         destination, (source, refused) = _list_both(local, remote)
         decide = partial(
@@ -506,22 +569,38 @@ def sync_down(
             remote_first="source",
         )
         plan = plan_sync(source, destination, decide, delete, mapper=checkers.map)
-    # Path-escape guard: refuse (and never write) keys that resolve outside the target folder.
-    kept = []
-    for state, reason in plan.transfers:
+    # The whole plan is checked before anything changes, so nothing is ever half-done: a local
+    # symlink is neither followed, overwritten nor deleted (rclone's default without -L/-l);
+    # a path that would escape the folder is refused.
+    skipped: list[tuple[str, str]] = []
+
+    def allowed(rel: str, action: str) -> bool:
+        if link := local.through_symlink(rel):
+            skipped.append((rel, f"{link} is a symlink: not {action} (it is not the sync's to "
+                                 "change; replace it with a plain file or folder to sync it)"))  # fmt: skip
+            return False
         try:
-            local.path(state.path)
-            kept.append((state, reason))
+            local.path(rel)
         except UnsafeKey as exc:
-            refused.append((state.path, str(exc)))
-    plan.transfers, plan.refused = kept, refused
+            refused.append((rel, str(exc)))
+            return False
+        return True
+
+    plan.transfers = [(s, r) for s, r in plan.transfers if allowed(s.path, "overwritten")]
+    plan.deletes = [rel for rel in plan.deletes if allowed(rel, "deleted")]
+    plan.refused = refused
     report = SyncReport("download", remote.describe(), local.describe(), dry_run, plan)
+    report.cleaned_partials, report.skipped_symlinks = cleaned, skipped
+    if cleaned:
+        log(f"removed {len(cleaned)} stale partial downloads left by an interrupted sync")
+    for rel, reason in skipped[:20]:
+        log(f"skipped {rel}: {reason}")
 
     def download(state: FileState) -> None:
         remote.download(state, local.path(state.path))
 
     if _announce_and_transfer(report, download, workers, log):
-        for rel in plan.deletes:  # only after every transfer succeeded
+        for rel in plan.deletes:  # only after every transfer succeeded; all checked above
             local.path(rel).unlink(missing_ok=True)
             report.deleted.append(rel)
         if plan.deletes:

@@ -49,6 +49,7 @@ class RiotApiResource(ConfigurableResource):
             self.api_key,
             margin=self.limit_margin_seconds,
             app_defaults=self.app_rate_limits,
+            variable=self.database.variable,
         )
         return RiotClient(
             self.api_key,

@@ -29,6 +29,8 @@ from collections.abc import Mapping
 
 import psycopg
 
+from resources.postgres import connect
+
 DEV_APP_LIMITS = "20:1,100:120"
 # Before the API has announced a method's limits, send one request per second for it.
 UNKNOWN_METHOD_LIMITS = "1:1"
@@ -117,8 +119,10 @@ class PostgresRateLimiter:
         margin: float = 0.5,
         app_defaults: str = DEV_APP_LIMITS,
         sleep=time.sleep,
+        variable: str = "RIOT_DATABASE_URL",
     ):
         self.database_url = database_url
+        self.variable = variable  # named by a connection failure: what to fix
         self.key = key_hash(api_key)
         self.margin = margin
         self.app_defaults = app_defaults
@@ -128,7 +132,7 @@ class PostgresRateLimiter:
 
     def _connection(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self.database_url, connect_timeout=10)
+            self._conn = connect(self.database_url, self.variable)
             with self._conn.transaction():
                 ensure_schema(self._conn)
         return self._conn

@@ -119,11 +119,12 @@ RIFT_QUEUES = [420, 440, 400, 430]
 
 
 class RiotStore:
-    def __init__(self, database_url: str):
+    def __init__(self, database_url: str, variable: str = "RIOT_DATABASE_URL"):
         self.database_url = database_url
+        self.variable = variable  # named by a connection failure: what to fix
 
     def _conn(self, **kwargs) -> psycopg.Connection:
-        return connect(self.database_url, **kwargs)
+        return connect(self.database_url, self.variable, **kwargs)
 
     def ensure_schema(self) -> None:
         with self._conn() as conn:

@@ -36,7 +36,12 @@ def lake_from_env() -> LakeResource:
 
 def postgres_from_env(url_variable: str = "POSTGRES_URL") -> PostgresResource:
     """PostgreSQL at `$url_variable`, else `$POSTGRES_URL`, else the embedded server."""
-    url = env_or(url_variable, None)
+    url, variable = env_or(url_variable, None), url_variable
     if url is None and url_variable != "POSTGRES_URL":
         url = env_or("POSTGRES_URL", None)
-    return PostgresResource(url=url, embedded_data_dir=env_or("POSTGRES_DATA_DIR", "data/postgres"))
+        variable = "POSTGRES_URL" if url is not None else url_variable
+    return PostgresResource(
+        url=url,
+        embedded_data_dir=env_or("POSTGRES_DATA_DIR", "data/postgres"),
+        variable=variable,  # the one that gave the URL: what a connection failure names
+    )

@@ -74,6 +74,9 @@ def _sync_metadata(report: SyncReport) -> dict:
     refused = SkipLedger(what="refused_keys", max_share=1.0)
     for key, reason in report.plan.refused:
         refused.skip(key, reason)
+    symlinks = SkipLedger(what="symlinks", max_share=1.0)
+    for path, reason in report.skipped_symlinks:
+        symlinks.skip(path, reason)
     return {
         "source": report.source,
         "destination": report.destination,
@@ -88,6 +91,10 @@ def _sync_metadata(report: SyncReport) -> dict:
         "seconds": MetadataValue.float(round(report.seconds, 3)),
         "changes": MetadataValue.md(markdown_table(preview) if preview else "nothing to do"),
         **refused.as_metadata(),
+        **symlinks.as_metadata(),
+        # stale partial downloads of a killed pull, removed before this one started
+        "cleaned_partials": len(report.cleaned_partials),
+        "cleaned_partial_bytes": MetadataValue.int(sum(n for _, n in report.cleaned_partials)),
     }
 
 
@@ -140,12 +147,14 @@ def _push(context, config: SyncConfig, local: LocalTree, remote, transfers: int,
 
 
 def _pull(context, config: SyncConfig, remote, local: LocalTree, transfers: int, check: str):
-    """Download sync, then the listing comparison (refused keys are not expected locally)."""
+    """Download sync, then the listing comparison (refused keys and skipped local symlinks,
+    both named in the metadata, are left out of it)."""
     report = sync_down(remote, local, config.delete, config.dry_run, transfers, context.log.info)
     bucket, _ = remote.list()
-    refused = {key for key, _ in report.plan.refused}
-    expected = {path: size for path, size in _sizes(bucket).items() if path not in refused}
-    return report, _mirror_check(check, expected, _sizes(local.list()), config)
+    left_out = {key for key, _ in report.plan.refused + report.skipped_symlinks}
+    expected = {path: size for path, size in _sizes(bucket).items() if path not in left_out}
+    present = {path: size for path, size in _sizes(local.list()).items() if path not in left_out}
+    return report, _mirror_check(check, expected, present, config)
 
 
 @asset(

@@ -82,7 +82,7 @@ def match_ledger(settings) -> SkipLedger:
 
 
 def open_store(riot_db: PostgresResource) -> RiotStore:
-    store = RiotStore(riot_db.resolved_url())
+    store = RiotStore(riot_db.resolved_url(), riot_db.variable)
     store.ensure_schema()
     return store
 

@@ -45,7 +45,12 @@ from assets.rps.training_data import (
     timestamp_text,
 )
 from resources.lake import LakeResource, LocalLake
-from resources.mlflow_registry import MlflowRegistryResource, MlflowUnavailable, ModelRegistry
+from resources.mlflow_registry import (
+    MlflowRegistryResource,
+    MlflowUnavailable,
+    ModelRegistry,
+    redact_uri,
+)
 from resources.rps_metrics import RpsMetrics, RpsMetricsResource
 from resources.rps_settings import RpsTrainingSettings
 from resources.rps_store import GamesStore, GamesStoreResource, PromotionState
@@ -76,27 +81,32 @@ class GameplayConfig(Config):
     simulated_players: int = 8  # only for simulated_human_games
 
 
-def _serve_models(registry: ModelRegistry | None, failure: str | None) -> dict:
-    """Every family's four aliases, loaded from the registry; failures become fallback reasons."""
+# Said when the registry does not answer: gameplay fails rather than play every game by the
+# baseline (such games teach the models nothing and never count toward promotion).
+NOT_PLAYED = (
+    "No game was played or stored: without the registry every game would be served by the "
+    "frequency baseline. Re-run once MLflow answers."
+)
+SERVING_CHECK = "served_by_registry"
+
+
+def _serve_models(registry: ModelRegistry) -> dict:
+    """Every family's four aliases, loaded from the registry. An alias with no model, or whose
+    model fails to load while the registry still answers, becomes a fallback reason; a registry
+    that does not answer raises MlflowUnavailable before any game is played."""
     served = {}
     for family in FAMILIES:
         served[family] = fam = gameplay.ServedFamily(family)
-        if registry is None:
-            fam.load_failures = dict.fromkeys(ALIASES, failure or "load_error")
-            continue
-        try:
-            registered = registry.aliases(family, ALIASES)
-        except MlflowUnavailable:
-            fam.load_failures = dict.fromkeys(ALIASES, "registry_unreachable")
-            continue
+        registered = registry.aliases(family, ALIASES)
         for alias in ALIASES:
             if alias not in registered:
                 fam.load_failures[alias] = "no_model"
                 continue
             try:
                 model, version = registry.load_model(family, alias)
-            except MlflowUnavailable:
-                fam.load_failures[alias] = "load_error"
+            except MlflowUnavailable as exc:
+                registry.check()  # the registry itself went away: that fails the run
+                fam.load_failures[alias], fam.load_errors[alias] = "load_error", exc.problem
                 continue
             fam.models[alias] = gameplay.ServedModel(
                 version.version,
@@ -109,11 +119,11 @@ def _serve_models(registry: ModelRegistry | None, failure: str | None) -> dict:
 def _play(context, config, store_resource, mlflow_resource, players, kind) -> MaterializeResult:
     store = store_resource.store()
     try:
-        registry, failure = mlflow_resource.registry(), None
+        registry = mlflow_resource.registry()
+        registry.check()
+        served = _serve_models(registry)
     except MlflowUnavailable as exc:
-        context.log.warning(f"serving every game by the frequency baseline: {exc}")
-        registry, failure = None, "registry_unreachable"
-    served = _serve_models(registry, failure)
+        raise exc.instead(NOT_PLAYED) from exc.__cause__
     batch = f"{kind}:{config.batch or context.run_id}"
     now = _now()
     records = gameplay.play_batch(batch, players, config.games_per_player, served, now, now)
@@ -132,21 +142,51 @@ def _play(context, config, store_resource, mlflow_resource, players, kind) -> Ma
             rows.append([family, alias, version.version if version else "-", len(games), wins, fallbacks])  # fmt: skip
             if games:
                 win_rates[f"bot_win_rate/{family}/{alias}"] = wins / len(games)
-    fallback_total = sum(r.game["fallback_reason"] is not None for r in records)
+    serving = gameplay.summarise_serving(records)
+    warning = serving.message(served)
+    if warning:
+        context.log.warning(warning)
     return MaterializeResult(
         metadata={
             "batch": batch,
             "games": len(records),
             "rounds": sum(len(r.rounds) for r in records),
             "replaced_games": replaced,
-            "fallback_games": fallback_total,
+            "games_by_registry_model": serving.by_model,
+            "games_by_fallback": serving.by_fallback,
+            "fallback_reasons": MetadataValue.json(serving.reasons),
+            "registry": redact_uri(registry.tracking_uri),
             "games_store": store.describe(),
             "opponents": _md_table(
                 ["family", "alias", "version", "games", "bot wins", "fallbacks"], rows
             ),
             **win_rates,
-        }
+        },
+        check_results=[
+            AssetCheckResult(
+                check_name=SERVING_CHECK,
+                passed=serving.unexpected == 0,
+                severity=AssetCheckSeverity.WARN,
+                description=warning or f"all {serving.games} games served by registry models",
+                metadata={
+                    "games_by_registry_model": serving.by_model,
+                    "games_by_fallback": serving.by_fallback,
+                    **{f"fallback/{r}": n for r, n in serving.reasons.items()},
+                },
+            )
+        ],
     )
+
+
+def _serving_check(name: str) -> list[AssetCheckSpec]:
+    return [
+        AssetCheckSpec(
+            SERVING_CHECK,
+            asset=AssetKey([KEY_PREFIX, name]),
+            description="every game is played by a registry model; a fallback other than "
+            "no_model (nothing trained yet) fails it",
+        )
+    ]
 
 
 @asset(
@@ -154,6 +194,7 @@ def _play(context, config, store_resource, mlflow_resource, players, kind) -> Ma
     group_name=GROUP,
     kinds={"python", "sqlite"},
     code_version="1",
+    check_specs=_serving_check("legacy_games"),
 )
 def legacy_games(
     context: AssetExecutionContext,
@@ -167,7 +208,13 @@ def legacy_games(
     return _play(context, config, rps_games, mlflow_registry, players, "legacy")
 
 
-@asset(key_prefix=KEY_PREFIX, group_name=GROUP, kinds={"python", "sqlite"}, code_version="1")
+@asset(
+    key_prefix=KEY_PREFIX,
+    group_name=GROUP,
+    kinds={"python", "sqlite"},
+    code_version="1",
+    check_specs=_serving_check("simulated_human_games"),
+)
 def simulated_human_games(
     context: AssetExecutionContext,
     config: GameplayConfig,

@@ -2,7 +2,10 @@
 
 The served models are handed in already loaded (by alias, from the registry); when the alias
 assigned to a game has no loadable model the game is played by a frequency baseline and the
-fallback is recorded with its reason (that is what `rps_model_fallback_total` counts).
+fallback is recorded with its reason (that is what `rps_model_fallback_total` counts):
+`no_model` (the alias is not registered yet: a fresh machine before its first training) or
+`load_error` (a registered model failed to load). An unreachable registry is no reason to play:
+the gameplay assets fail before any game instead.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ class ServedFamily:
     family: str
     models: dict[str, ServedModel] = field(default_factory=dict)  # alias -> loaded model
     load_failures: dict[str, str] = field(default_factory=dict)  # alias -> fallback reason
+    load_errors: dict[str, str] = field(default_factory=dict)  # alias -> why it did not load
 
 
 @dataclass(frozen=True)
@@ -149,3 +153,58 @@ def _round_row(r, keep_predictions: bool) -> dict:
         "bot_score": r.bot_score,
         "predictions": r.predictions if keep_predictions else {},
     }
+
+
+# fallback reasons that mean something is wrong (a failing check), not just "nothing trained yet"
+EXPECTED_FALLBACKS = frozenset({"no_model"})
+
+
+@dataclass(frozen=True)
+class ServingSummary:
+    games: int
+    by_model: int
+    by_fallback: int
+    reasons: dict[str, int]  # fallback reason -> games
+    missing: list[str]  # "family@alias" behind the fallback games, sorted
+
+    @property
+    def unexpected(self) -> int:
+        return sum(n for r, n in self.reasons.items() if r not in EXPECTED_FALLBACKS)
+
+    def message(self, served: dict[str, ServedFamily]) -> str | None:
+        """What to tell a person when any game was played by the baseline, else None."""
+        if not self.by_fallback:
+            return None
+        parts = []
+        if self.reasons.get("no_model"):
+            parts.append(
+                f"{self.reasons['no_model']} because no model is registered for the alias yet "
+                "(expected before the first training: materialise rps_training_job)"
+            )
+        errors = sorted(
+            f"{f}@{a}: {e}" for f, fam in served.items() for a, e in fam.load_errors.items()
+        )
+        if self.reasons.get("load_error"):
+            parts.append(
+                f"{self.reasons['load_error']} because a registered model failed to load "
+                f"({'; '.join(errors)[:500]})"
+            )
+        return (
+            f"{self.by_fallback} of {self.games} games were played by the frequency baseline, "
+            f"not a registry model ({', '.join(self.missing)}): " + "; ".join(parts)
+        )
+
+
+def summarise_serving(records: Sequence[GameRecord]) -> ServingSummary:
+    reasons: dict[str, int] = {}
+    missing = set()
+    for r in records:
+        reason = r.game["fallback_reason"]
+        if reason is not None:
+            reasons[reason] = reasons.get(reason, 0) + 1
+            missing.add(f"{r.game['opponent_family']}@{r.game['opponent_alias']}")
+    fallbacks = sum(reasons.values())
+    return ServingSummary(
+        len(records), len(records) - fallbacks, fallbacks, dict(sorted(reasons.items())),
+        sorted(missing),
+    )  # fmt: skip

@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -229,7 +230,7 @@ def test_cli_tracks_and_lists_a_player(pg_url, sandbox):
         "RIOT_API_BASE_URL": sandbox.base_url,
         "DAGSTER_HOME": "",
     }
-    cli = [sys.executable, "-m", "assets.riot.cli"]
+    cli = [sys.executable, "-m", "pipelines.riot_cli"]
     done = subprocess.run(
         [*cli, "track", f"{player.game_name}#{player.tag_line}"],
         env=env,
@@ -239,6 +240,31 @@ def test_cli_tracks_and_lists_a_player(pg_url, sandbox):
     assert done.returncode == 0, done.stderr[-2000:]
     # track prints the tracked list afterwards
     assert f"{player.game_name}#{player.tag_line}" in done.stdout and player.puuid in done.stdout
+
+
+def test_cli_names_the_variable_to_fix_when_the_database_is_unreachable(tmp_path):
+    with socket.socket() as s:  # bound then closed: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        "RIOT_DATABASE_URL": f"postgresql://riot:pw-CLI-SECRET@127.0.0.1:{port}/riot",
+        "DAGSTER_HOME": "",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "pipelines.riot_cli", "list"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    [line] = [t for t in done.stderr.splitlines() if t.startswith("failed:")]
+    assert line.startswith("failed: Cannot connect to PostgreSQL at postgresql://")
+    assert f"@127.0.0.1:{port}/riot" in line
+    assert "RIOT_DATABASE_URL" in line and "OperationalError" not in line
+    assert "pw-CLI-SECRET" not in done.stdout + done.stderr
 
 
 def test_schedule_runs_every_two_minutes_and_skips_while_a_run_is_in_progress():

@@ -1,6 +1,10 @@
 """The riot tables on real PostgreSQL: a match seen twice is stored once; rank history on change."""
 
+import pytest
+
 from assets.riot.matches import parse_match
+from resources.postgres import DatabaseUnavailable
+from resources.riot_settings import riot_resources_from_env
 from resources.riot_store import RiotStore
 from tests.riot.conftest import small_world
 
@@ -41,3 +45,24 @@ def test_rank_history_grows_only_when_the_rank_changes(pg_url):
     assert (player["tier"], player["league_points"], player["summoner_level"]) == ("GOLD", 61, 121)
     assert store.update_rank("p" * 78, 121, []) == 0  # unranked now: no history row, rank cleared
     assert store.find_player("p" * 78)["tier"] is None
+
+
+@pytest.mark.parametrize(
+    "env, named",
+    [
+        ({"RIOT_DATABASE_URL": "postgresql://riot:pw-RIOTDB9@[bad/riot"}, "RIOT_DATABASE_URL"),
+        ({"POSTGRES_URL": "postgresql://riot:pw-RIOTDB9@[bad/riot"}, "POSTGRES_URL"),
+    ],
+)
+def test_a_malformed_database_url_names_the_variable_that_gave_it(monkeypatch, env, named):
+    monkeypatch.delenv("RIOT_DATABASE_URL", raising=False)
+    monkeypatch.delenv("POSTGRES_URL", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    database = riot_resources_from_env()["riot_db"]
+    assert database.variable == named
+    store = RiotStore(next(iter(env.values())), database.variable)  # as open_store builds it
+    with pytest.raises(DatabaseUnavailable) as raised:
+        store.ensure_schema()
+    message = str(raised.value) + str(raised.value.__cause__)
+    assert f"Fix {named}" in message and "pw-RIOTDB9" not in message

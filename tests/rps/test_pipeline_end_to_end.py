@@ -59,7 +59,7 @@ def test_full_graph_trains_promotes_serves_and_caches(
     first = materialize(rps_assets, resources=resources, run_config=SMALL, instance=instance)
     assert first.success
     # before any model exists every game is a counted fallback to the frequency baseline
-    assert _metadata(first, "legacy_games")["fallback_games"] == 48
+    assert _metadata(first, "legacy_games")["games_by_fallback"] == 48
     models = _metadata(first, "bot_models")
     assert models["registered_models"] == 12
     assert "held-out accuracy" in models["models"] and "CV accuracy" in models["models"]
@@ -100,7 +100,7 @@ def test_full_graph_trains_promotes_serves_and_caches(
         },
         instance=instance,
     )
-    assert second.success and _metadata(second, "legacy_games")["fallback_games"] == 0
+    assert second.success and _metadata(second, "legacy_games")["games_by_fallback"] == 0
     with sqlite_store.connection() as conn:
         played = conn.execute(
             "SELECT opponent_family, opponent_alias, opponent_version FROM games "

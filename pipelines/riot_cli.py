@@ -1,11 +1,14 @@
 """Track, untrack and list players from the command line (runs the tracking job in process).
 
-    python -m assets.riot.cli track "Name#TAG" --platform na1
-    python -m assets.riot.cli track <puuid>
-    python -m assets.riot.cli untrack "Name#TAG"
-    python -m assets.riot.cli list
+    python -m pipelines.riot_cli track "Name#TAG" --platform na1
+    python -m pipelines.riot_cli track <puuid>
+    python -m pipelines.riot_cli untrack "Name#TAG"
+    python -m pipelines.riot_cli list
 
-With DAGSTER_HOME set the run is recorded in the instance like one launched from the UI.
+With DAGSTER_HOME set the run is recorded in the instance like one launched from the UI. It lives
+with the code locations because it runs one (`pipelines.riot`): assets never import pipelines.
+A failure is one line on stderr: the message the op raised (a database that cannot be reached
+names its variable, RIOT_DATABASE_URL or POSTGRES_URL, never its password).
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+
+from resources.redaction import redact
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,9 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     if not result.success:
         failure = next((e for e in result.all_events if e.is_step_failure), None)
         error = failure.step_failure_data.error if failure else None
-        while error is not None and error.cause is not None:
-            error = error.cause  # the exception the op raised, not Dagster's wrapper
-        print(f"failed: {error.message.strip() if error else 'see the run logs'}", file=sys.stderr)
+        print(f"failed: {failure_message(error)}", file=sys.stderr)
         return 1
     players = result.output_for_node("riot_player_tracking")
     print(f"{len(players)} tracked player(s)")
@@ -55,6 +58,20 @@ def main(argv: list[str] | None = None) -> int:
         rank = f"{p['tier']} {p['division']} {p['league_points']} LP" if p["tier"] else "unranked"
         print(f"  {p['game_name']}#{p['tag_line']:<6} {p['platform']:<5} {rank:<22} {p['puuid']}")
     return 0
+
+
+def failure_message(error) -> str:
+    """The message of the exception the op raised, on one line: below Dagster's wrappers, but
+    not the library error it chains (already summarised, with the variable to fix)."""
+    while error is not None and error.cls_name.startswith("Dagster") and error.cause is not None:
+        error = error.cause
+    if error is None:
+        return "see the run logs"
+    message = " ".join(error.message.split())
+    prefix = f"{error.cls_name}: "  # the message starts with the (module-qualified) class name
+    if prefix in message[: len(prefix) + 200]:
+        message = message.split(prefix, 1)[1]
+    return redact(message)
 
 
 if __name__ == "__main__":
