@@ -13,6 +13,9 @@
 - `dagster-daemon run` (schedules, sensors, the run queue, backfills, run monitoring);
 - `dagster-webserver` (the UI and its GraphQL API).
 
+A code server that exits is started again, with a message saying which (as compose and Kubernetes
+restart theirs); any other process that exits stops the deployment.
+
 The same functions bring the topology up in tests/deploy.
 """
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -184,6 +188,11 @@ class Topology:
     env: dict[str, str]
     locations: list[CodeLocation]
     processes: dict[str, Process] = field(default_factory=dict)
+    restarted: list[Process] = field(default_factory=list)
+
+
+def processes_by_name(processes: Sequence[Process]) -> dict[str, Process]:
+    return {p.name: p for p in processes}
 
 
 def with_psycopg2_driver(url: str) -> str:
@@ -237,14 +246,12 @@ def start_local_s3(env: dict[str, str], log_dir: Path) -> Process:
     return process
 
 
-def instance_yaml(overrides: Mapping[str, Mapping] | None = None) -> str:
-    """deploy/dagster.yaml, with `overrides` merged into its sections (tests: shorter intervals)."""
-    if not overrides:
-        return INSTANCE_YAML.read_text()
-    instance = yaml.safe_load(INSTANCE_YAML.read_text())
+def override_instance(path: Path, overrides: Mapping[str, Mapping]) -> None:
+    """Merge `overrides` into the sections of the instance file at `path`."""
+    instance = yaml.safe_load(path.read_text())
     for section, values in overrides.items():
         instance[section] = {**instance.get(section, {}), **values}
-    return yaml.safe_dump(instance, sort_keys=False)
+    path.write_text(yaml.safe_dump(instance, sort_keys=False))
 
 
 def start_code_server(location: CodeLocation, env: Mapping[str, str], log_dir: Path) -> Process:
@@ -263,7 +270,8 @@ def restart_code_server(running: Topology, location_name: str) -> Process:
         raise DeployError(f"{name} (pid {old.popen.pid}) is still running")
     old.log.replace(old.log.with_suffix(f".{old.popen.pid}.log"))  # keep the dead one's log
     process = start_code_server(location, running.env, old.log.parent)
-    running.processes[name] = process  # same place in the dict: stopped in the same order
+    running.processes[name] = process
+    running.restarted.append(process)  # stopped with the others
     wait_for_port(process, location.port)
     return process
 
@@ -279,7 +287,8 @@ def topology(
     workspace: Path = WORKSPACE,
     instance_overrides: Mapping[str, Mapping] | None = None,
 ) -> Iterator[Topology]:
-    """Bring the topology up in `root` (logs in root/logs), yield it, stop it."""
+    """Bring the topology up in `root` (logs in root/logs), yield it, stop it. `instance_overrides`:
+    sections of deploy/dagster.yaml to change (tests shorten the daemon's waits)."""
     env = dict(os.environ if env is None else env)
     root = Path(root).resolve()
     (root / "logs").mkdir(parents=True, exist_ok=True)
@@ -289,49 +298,50 @@ def topology(
         raise DeployError(f"ports {busy} are in use: is another deployment running? Stop it or "
                           "choose other ports (--port, --first-code-server-port).")  # fmt: skip
     pg_url, embedded = dagster_postgres_url(env, root)
-    running = Topology(
-        root=root,
-        home=root / "dagster_home",
-        workspace_file=root / "workspace.yaml",
-        webserver_url=f"http://{webserver_host}:{webserver_port}",
-        pg_url=pg_url,
-        env=env,
-        locations=locations,
-    )
-    processes = running.processes
+    processes: list[Process] = []
+    restarted: list[Process] = []  # code servers started again (restart_code_server)
     try:
         check_postgres(pg_url)
-        running.home.mkdir(exist_ok=True)
-        (running.home / "dagster.yaml").write_text(instance_yaml(instance_overrides))
-        running.workspace_file.write_text(
-            yaml.safe_dump(grpc_workspace(locations), sort_keys=False)
-        )
-        env.update(DAGSTER_HOME=str(running.home), DAGSTER_PG_URL=pg_url)
+        home = root / "dagster_home"
+        home.mkdir(exist_ok=True)
+        shutil.copy(INSTANCE_YAML, home / "dagster.yaml")
+        if instance_overrides:
+            override_instance(home / "dagster.yaml", instance_overrides)
+        workspace_file = root / "workspace.yaml"
+        workspace_file.write_text(yaml.safe_dump(grpc_workspace(locations), sort_keys=False))
+        env.update(DAGSTER_HOME=str(home), DAGSTER_PG_URL=pg_url)
         logs = root / "logs"
         if not env.get("COMPUTE_LOGS_BUCKET"):
-            s3 = start_local_s3(env, logs)
-            processes[s3.name] = s3
+            processes.append(start_local_s3(env, logs))
         env.setdefault("COMPUTE_LOGS_PREFIX", "compute-logs")
         for loc in locations:
-            server = start_code_server(loc, env, logs)
-            processes[server.name] = server
+            processes.append(start_code_server(loc, env, logs))
         for loc in locations:
-            wait_for_port(processes[f"code-server-{loc.name}"], loc.port)
-        processes["daemon"] = start_process(
-            "daemon", [str(BIN / "dagster-daemon"), "run", "-w", str(running.workspace_file)],
-            env, logs,
-        )  # fmt: skip
+            wait_for_port(processes_by_name(processes)[f"code-server-{loc.name}"], loc.port)
+        processes.append(start_process(
+            "daemon", [str(BIN / "dagster-daemon"), "run", "-w", str(workspace_file)], env, logs
+        ))  # fmt: skip
         webserver = start_process(
             "webserver",
-            [str(BIN / "dagster-webserver"), "-w", str(running.workspace_file),
+            [str(BIN / "dagster-webserver"), "-w", str(workspace_file),
              "-h", webserver_host, "-p", str(webserver_port)],
             env, logs,
         )  # fmt: skip
-        processes["webserver"] = webserver
+        processes.append(webserver)
         wait_for_port(webserver, webserver_port)
-        yield running
+        yield Topology(
+            root=root,
+            home=home,
+            workspace_file=workspace_file,
+            webserver_url=f"http://{webserver_host}:{webserver_port}",
+            pg_url=pg_url,
+            env=env,
+            locations=locations,
+            processes=processes_by_name(processes),
+            restarted=restarted,
+        )
     finally:
-        stop_processes(list(processes.values()))
+        stop_processes(processes + restarted)
         if embedded:
             stop_embedded_postgres(root / "postgres")
 
@@ -350,7 +360,7 @@ def revive_code_servers(running: Topology, out: TextIO = sys.stdout) -> list[str
         print(
             f"code server of location {location} exited with {process.popen.returncode} (log "
             f"{process.log}); restarting it. Its runs in progress are marked failed by run "
-            "monitoring and retried; its queued runs wait for it.",
+            "monitoring (re-execute them from failure); its queued runs wait for it.",
             file=out,
             flush=True,
         )

@@ -1,7 +1,8 @@
 """The production topology as separate processes, brought up by deploy/local.py (bin/deploy-local):
 the embedded PostgreSQL behind the instance of deploy/dagster.yaml, one gRPC code server per code
 location, `dagster-daemon run`, `dagster-webserver`, and a moto S3 server for the compute logs.
-Work goes in through the webserver's GraphQL API and is run by the daemon, as in production."""
+Work goes in through the webserver's GraphQL API and is run by the daemon, as in production;
+faults are real: a run worker and a code server are SIGKILLed."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ from resources.object_store import make_s3_client
 from resources.riot_store import RiotStore
 from sandboxes.stats_server import SandboxConfig
 from tests.pipeline_sandboxes import Sandboxes, pipeline_sandboxes
-from tests.workspace.graphql import DagsterGraphQL, tags_of, wait_until_loaded
+from tests.workspace.graphql import DagsterGraphQL, GraphQLError, tags_of, wait_until_loaded
 
 pytestmark = pytest.mark.slow
 
@@ -306,7 +307,9 @@ def test_a_code_server_that_dies_is_reported_its_runs_fail_and_it_comes_back(dep
     why = [m for m in messages if "code server of location 'riot'" in m]
     assert why and f"localhost:{server_port(running, 'riot')}" in why[0], messages
     assert "docker compose -f deploy/compose.yaml restart code-riot" in why[0]
-    # other locations keep working meanwhile
+    # its jobs cannot be launched meanwhile; other locations keep working
+    with pytest.raises(GraphQLError, match="Could not reach user code server|riot"):
+        api.launch_run("riot", "riot_refresh")
     other = api.wait_for_run(
         api.launch_run("replay_mining", "replay_mining_job", tags={"dagster/partition": OTHER_DAY})
     )
