@@ -219,7 +219,7 @@ def wait_for(what: str, condition, timeout: float = 120):
     return value
 
 
-def test_a_run_worker_killed_mid_step_is_failed_by_monitoring_and_its_retry_publishes_the_same_day(
+def test_a_run_worker_killed_mid_step_fails_and_its_retry_publishes_the_same_day(
     deployment,
 ):
     running, api = deployment.running, deployment.api
@@ -242,11 +242,12 @@ def test_a_run_worker_killed_mid_step_is_failed_by_monitoring_and_its_retry_publ
         assert pid is not None
         os.kill(pid, signal.SIGKILL)
 
-    # no process is left to say so: the daemon's run monitoring asks the run launcher
+    # the run cannot say so itself: the code server that started the worker sees it die (or, if
+    # that server is gone too, the daemon's run monitoring: next test) and fails the run
     failed = api.wait_for_run(killed, timeout=120)
     assert failed["status"] == "FAILURE"
-    assert any("Detected run worker status" in e and "Marking run" in e
-               for e in api.run_errors(killed)), api.run_errors(killed)  # fmt: skip
+    assert any("terminated by signal 9 (SIGKILL)" in m or "Detected run worker status" in m
+               for m in api.run_messages(killed)), api.run_messages(killed)  # fmt: skip
     # run_retries: a run that failed because its process died is retried once, from the failure
     retry_id = wait_for(
         "the automatic retry", lambda: tags_of(api.run(killed)).get("dagster/auto_retry_run_id")
@@ -297,8 +298,11 @@ def test_a_code_server_that_dies_is_reported_its_runs_fail_and_it_comes_back(dep
         loc.name: "PythonError" if loc.name == "riot" else "RepositoryLocation"
         for loc in running.locations
     }
-    # the run in flight is failed by run monitoring (its worker died with the server) ...
+    # the run in flight died with the server: nobody is left but the daemon's run monitoring,
+    # which asks the run launcher (the worker's pid is gone) and fails it ...
     assert api.wait_for_run(in_flight, timeout=120)["status"] == "FAILURE"
+    assert any("Detected run worker status" in e and "Marking run" in e
+               for e in api.run_errors(in_flight)), api.run_errors(in_flight)  # fmt: skip
     # ... the queued one waits for the server (max_user_code_failure_retries), then fails and
     # says which location, where, and how to restart it
     assert api.wait_for_run(queued, timeout=120)["status"] == "FAILURE"
