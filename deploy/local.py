@@ -13,6 +13,9 @@
 - `dagster-daemon run` (schedules, sensors, the run queue, backfills, run monitoring);
 - `dagster-webserver` (the UI and its GraphQL API).
 
+A code server that exits is started again, with a message saying which (as compose and Kubernetes
+restart theirs); any other process that exits stops the deployment.
+
 The same functions bring the topology up in tests/deploy.
 """
 
@@ -30,11 +33,13 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 import psycopg
 import yaml
 
 from resources.postgres import _redact, embedded_postgres_url, stop_embedded_postgres
+from resources.run_launcher import code_server_service
 
 REPO = Path(__file__).resolve().parents[1]
 WORKSPACE = REPO / "workspace.yaml"
@@ -69,7 +74,7 @@ def code_locations(
 
 def service_name(location: CodeLocation) -> str:
     """The code server's host name in deploy/compose.yaml (and its Helm user deployment)."""
-    return "code-" + location.name.replace("_", "-")
+    return code_server_service(location.name)
 
 
 def grpc_workspace(locations: Sequence[CodeLocation], host: str | None = "localhost") -> dict:
@@ -183,6 +188,7 @@ class Topology:
     env: dict[str, str]
     locations: list[CodeLocation]
     processes: dict[str, Process] = field(default_factory=dict)
+    restarted: list[Process] = field(default_factory=list)
 
 
 def processes_by_name(processes: Sequence[Process]) -> dict[str, Process]:
@@ -240,6 +246,36 @@ def start_local_s3(env: dict[str, str], log_dir: Path) -> Process:
     return process
 
 
+def override_instance(path: Path, overrides: Mapping[str, Mapping]) -> None:
+    """Merge `overrides` into the sections of the instance file at `path`."""
+    instance = yaml.safe_load(path.read_text())
+    for section, values in overrides.items():
+        instance[section] = {**instance.get(section, {}), **values}
+    path.write_text(yaml.safe_dump(instance, sort_keys=False))
+
+
+def start_code_server(location: CodeLocation, env: Mapping[str, str], log_dir: Path) -> Process:
+    argv = [str(BIN / "dagster"), "code-server", "start", "-h", "127.0.0.1",
+            "-p", str(location.port), "-m", location.module, "--location-name", location.name]  # fmt: skip
+    return start_process(f"code-server-{location.name}", argv, env, log_dir)
+
+
+def restart_code_server(running: Topology, location_name: str) -> Process:
+    """Start a location's code server again, on its port, after it died; the webserver and the
+    daemon reconnect to it by themselves."""
+    location = next(loc for loc in running.locations if loc.name == location_name)
+    name = f"code-server-{location.name}"
+    old = running.processes[name]
+    if old.popen.poll() is None:
+        raise DeployError(f"{name} (pid {old.popen.pid}) is still running")
+    old.log.replace(old.log.with_suffix(f".{old.popen.pid}.log"))  # keep the dead one's log
+    process = start_code_server(location, running.env, old.log.parent)
+    running.processes[name] = process
+    running.restarted.append(process)  # stopped with the others
+    wait_for_port(process, location.port)
+    return process
+
+
 @contextlib.contextmanager
 def topology(
     root: Path,
@@ -249,8 +285,10 @@ def topology(
     webserver_host: str = "127.0.0.1",
     webserver_port: int = 3000,
     workspace: Path = WORKSPACE,
+    instance_overrides: Mapping[str, Mapping] | None = None,
 ) -> Iterator[Topology]:
-    """Bring the topology up in `root` (logs in root/logs), yield it, stop it."""
+    """Bring the topology up in `root` (logs in root/logs), yield it, stop it. `instance_overrides`:
+    sections of deploy/dagster.yaml to change (tests shorten the daemon's waits)."""
     env = dict(os.environ if env is None else env)
     root = Path(root).resolve()
     (root / "logs").mkdir(parents=True, exist_ok=True)
@@ -261,11 +299,14 @@ def topology(
                           "choose other ports (--port, --first-code-server-port).")  # fmt: skip
     pg_url, embedded = dagster_postgres_url(env, root)
     processes: list[Process] = []
+    restarted: list[Process] = []  # code servers started again (restart_code_server)
     try:
         check_postgres(pg_url)
         home = root / "dagster_home"
         home.mkdir(exist_ok=True)
         shutil.copy(INSTANCE_YAML, home / "dagster.yaml")
+        if instance_overrides:
+            override_instance(home / "dagster.yaml", instance_overrides)
         workspace_file = root / "workspace.yaml"
         workspace_file.write_text(yaml.safe_dump(grpc_workspace(locations), sort_keys=False))
         env.update(DAGSTER_HOME=str(home), DAGSTER_PG_URL=pg_url)
@@ -274,9 +315,7 @@ def topology(
             processes.append(start_local_s3(env, logs))
         env.setdefault("COMPUTE_LOGS_PREFIX", "compute-logs")
         for loc in locations:
-            argv = [str(BIN / "dagster"), "code-server", "start", "-h", "127.0.0.1",
-                    "-p", str(loc.port), "-m", loc.module, "--location-name", loc.name]  # fmt: skip
-            processes.append(start_process(f"code-server-{loc.name}", argv, env, logs))
+            processes.append(start_code_server(loc, env, logs))
         for loc in locations:
             wait_for_port(processes_by_name(processes)[f"code-server-{loc.name}"], loc.port)
         processes.append(start_process(
@@ -299,11 +338,35 @@ def topology(
             env=env,
             locations=locations,
             processes=processes_by_name(processes),
+            restarted=restarted,
         )
     finally:
-        stop_processes(processes)
+        stop_processes(processes + restarted)
         if embedded:
             stop_embedded_postgres(root / "postgres")
+
+
+def revive_code_servers(running: Topology, out: TextIO = sys.stdout) -> list[str]:
+    """Restart each code server that exited, saying so (as compose's `restart:` and Kubernetes do
+    for theirs); any other process that exited stops the deployment. The restarted locations."""
+    revived = []
+    for name, process in list(running.processes.items()):
+        if process.popen.poll() is None:
+            continue
+        location = name.removeprefix("code-server-")
+        if location == name:
+            raise DeployError(f"{name} exited with {process.popen.returncode}; "
+                              f"its log ends:\n{process.tail()}")  # fmt: skip
+        print(
+            f"code server of location {location} exited with {process.popen.returncode} (log "
+            f"{process.log}); restarting it. Its runs in progress are marked failed by run "
+            "monitoring (re-execute them from failure); its queued runs wait for it.",
+            file=out,
+            flush=True,
+        )
+        restart_code_server(running, location)
+        revived.append(location)
+    return revived
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -326,10 +389,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name:28} pid {process.popen.pid:<7} log {process.log}")
             print(f"Dagster UI: {running.webserver_url} (Ctrl-C stops every process)")
             while not stop:
-                dead = [p for p in running.processes.values() if p.popen.poll() is not None]
-                if dead:
-                    raise DeployError(f"{dead[0].name} exited with {dead[0].popen.returncode}; "
-                                      f"its log ends:\n{dead[0].tail()}")  # fmt: skip
+                revive_code_servers(running)
                 time.sleep(1)
     except DeployError as exc:
         print(f"error: {exc}", file=sys.stderr)
