@@ -51,7 +51,7 @@ MATERIALIZE = [sys.executable, "-m", "dagster", "asset", "materialize"]
 MATERIALIZE += ["-m", "pipelines.replay_mining", "--select", "group:replay_mining"]
 STEPS = [f"replay_mining__{name}" for name in ("replay_index", "raw_replays", "parsed_replays",
                                                "replay_dataset")]  # fmt: skip
-WORKER_LOST_SECONDS = 8  # CELERY_WORKER_LOST_SECONDS of the runs here (default 30)
+WORKER_LOST_SECONDS = 5  # CELERY_WORKER_LOST_SECONDS of the runs here (default 30)
 
 
 def sqlalchemy_url(conninfo: str) -> str:
@@ -320,4 +320,20 @@ def test_the_broker_down_at_launch_names_celery_broker_url_and_writes_nothing(cl
         events = instance.all_logs(dagster_run.run_id)
         assert not [e for e in events if e.dagster_event_type == DagsterEventType.STEP_START]
         assert "broker-secret" not in "\n".join(e.user_message for e in events)
+    assert not [p for p in (tmp_path / "lake").rglob("*") if p.is_file()]  # nothing written
+
+
+def test_a_broker_without_workers_fails_the_run_instead_of_queueing_it_forever(cluster, tmp_path):
+    env = {**cluster.env, "LAKE_ROOT": str(tmp_path / "lake")}
+    redis = start_redis(env, tmp_path)  # a broker no worker listens on
+    try:
+        run = materialize(env, "2026-11-19", "2026-11-20")
+        output = finished(run, timeout=180)
+    finally:
+        stop_processes([redis])
+    assert run.returncode != 0
+    expected = f"No Celery worker answers on the broker at {env['CELERY_BROKER_URL']} after {WORKER_LOST_SECONDS} s"
+    assert expected in output and "unset DAGSTER_EXECUTOR" in output, output[-3000:]
+    with instance_of(cluster) as instance:
+        assert run_of(instance, "2026-11-19").status == DagsterRunStatus.FAILURE
     assert not [p for p in (tmp_path / "lake").rglob("*") if p.is_file()]  # nothing written
