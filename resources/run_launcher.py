@@ -7,6 +7,10 @@ it; when that server is gone too and ran on this machine, the worker's PID (from
 "Started process for run (pid: N)" event) is looked up, and a dead or reused PID means the worker
 is gone. Runs not launched by a launcher (`dagster asset materialize`) are UNKNOWN here and are
 bounded by `run_monitoring: max_runtime_seconds` instead.
+
+A run that cannot be launched because its code server is down fails (or, with the run queue's
+`max_user_code_failure_retries`, goes back in the queue) with a message that names the location,
+the server's address and how to restart it, instead of Dagster's bare gRPC error.
 """
 
 from __future__ import annotations
@@ -15,10 +19,14 @@ import json
 
 import psutil
 from dagster import DagsterEventType, DagsterInstance, DagsterRun, DefaultRunLauncher
-from dagster._core.launcher import CheckRunHealthResult, WorkerStatus
+from dagster._core.errors import DagsterCodeLocationLoadError, DagsterUserCodeUnreachableError
+from dagster._core.launcher import CheckRunHealthResult, LaunchRunContext, WorkerStatus
+from dagster._core.remote_origin import GrpcServerCodeLocationOrigin
 from dagster._core.storage.tags import GRPC_INFO_TAG
 from dagster._grpc.types import CanCancelExecutionRequest, CanCancelExecutionResult
 from dagster._serdes import deserialize_value
+
+from resources.redaction import redact
 
 LOCAL_HOSTS = {None, "", "localhost", "127.0.0.1", "::1"}
 # A process started this long after the run's "Started process" event is another process that
@@ -27,6 +35,18 @@ PID_REUSE_SLACK_SECONDS = 2.0
 
 
 class HealthCheckingRunLauncher(DefaultRunLauncher):
+    def launch_run(self, context: LaunchRunContext) -> None:
+        try:
+            super().launch_run(context)
+        except (DagsterUserCodeUnreachableError, DagsterCodeLocationLoadError) as exc:
+            origin = context.dagster_run.remote_job_origin
+            location = origin.location_name if origin else "?"
+            entry = context.workspace.get_location_entry(location) if context.workspace else None
+            # the same type: the run queue re-queues these (max_user_code_failure_retries)
+            raise DagsterUserCodeUnreachableError(
+                code_server_down_message(location, entry.origin if entry else None, exc)
+            ) from exc
+
     @property
     def supports_check_run_worker_health(self) -> bool:
         return True
@@ -63,6 +83,27 @@ class HealthCheckingRunLauncher(DefaultRunLauncher):
         return CheckRunHealthResult(
             WorkerStatus.FAILED, "the code server that launched the run no longer runs it"
         )
+
+
+def code_server_service(location: str) -> str:
+    """The location's code server in deploy/compose.yaml (and its Helm user deployment)."""
+    return "code-" + location.replace("_", "-")
+
+
+def code_server_down_message(location: str, origin: object, exc: BaseException) -> str:
+    """Which location, where its server should be, what it said, and how to restart it."""
+    where = ""
+    if isinstance(origin, GrpcServerCodeLocationOrigin):
+        where = f" at {origin.host}:{origin.port}" if origin.port else f" at {origin.socket}"
+    reason = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+    service = code_server_service(location)
+    return (
+        f"Cannot launch the run: the code server of location {location!r}{where} cannot be "
+        f"reached ({reason}). Restart it: bin/deploy-local restarts its code servers itself; "
+        f"docker compose -f deploy/compose.yaml restart {service}; on Kubernetes the location's "
+        "user deployment restarts its pod. Queued runs of the location are retried while it "
+        "comes back, then fail (README, Deploying: faults)."
+    )
 
 
 def run_worker_started(instance: DagsterInstance, run_id: str) -> tuple[int, float] | None:

@@ -1,41 +1,51 @@
 """The production topology as separate processes, brought up by deploy/local.py (bin/deploy-local):
 the embedded PostgreSQL behind the instance of deploy/dagster.yaml, one gRPC code server per code
 location, `dagster-daemon run`, `dagster-webserver`, and a moto S3 server for the compute logs.
-Work goes in through the webserver's GraphQL API and is run by the daemon, as in production."""
+Work goes in through the webserver's GraphQL API and is run by the daemon, as in production;
+faults are real: a run worker and a code server are SIGKILLed."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import io
 import os
 import random
+import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 import yaml
 
 from deploy.local import (
     REPO,
+    Topology,
     code_locations,
     free_port,
     grpc_workspace,
     port_in_use,
+    revive_code_servers,
     topology,
     with_psycopg2_driver,
 )
 from resources.object_store import make_s3_client
-from sandboxes.riot_api import DEFAULT_KEY, RiotSandbox, World
-from sandboxes.serving import serve_in_background
-from sandboxes.stats_server import SandboxConfig, StatsServerSandbox
-from tests.conftest import fresh_database
-from tests.workspace.graphql import DagsterGraphQL, tags_of, wait_until_loaded
+from resources.riot_store import RiotStore
+from sandboxes.stats_server import SandboxConfig
+from tests.pipeline_sandboxes import Sandboxes, pipeline_sandboxes
+from tests.workspace.graphql import DagsterGraphQL, GraphQLError, tags_of, wait_until_loaded
 
 pytestmark = pytest.mark.slow
 
 STATS_END = dt.date(2026, 11, 20)
 BACKFILL_DAYS = [(STATS_END - dt.timedelta(days=d)).isoformat() for d in (2, 1)]
+KILLED_DAY = (STATS_END - dt.timedelta(days=3)).isoformat()
+OTHER_DAY = (STATS_END - dt.timedelta(days=4)).isoformat()
 SCHEDULE = "riot_refresh_every_2_minutes"  # every minute here (RIOT_REFRESH_CRON)
 
 
@@ -48,55 +58,58 @@ def free_port_block(count: int) -> int:
     raise RuntimeError(f"no {count} consecutive free ports")
 
 
+# deploy/dagster.yaml with the daemon's waits shortened, so a test sees a fault handled in
+# seconds (production: 15 s polls, queued runs wait 3 x 60 s for a code server to come back)
+TEST_INSTANCE = {
+    "run_monitoring": {"poll_interval_seconds": 2, "free_slots_after_run_end_seconds": 2},
+    "run_coordinator": {
+        "config": {
+            "dequeue_interval_seconds": 1,
+            "max_user_code_failure_retries": 2,
+            "user_code_failure_retry_delay": 4,
+        }
+    },
+}
+
+
+@dataclass
+class Deployment:
+    running: Topology
+    api: DagsterGraphQL
+    sandboxes: Sandboxes
+
+
 @pytest.fixture(scope="module")
-def deployment(tmp_path_factory, pg_server_url) -> Iterator[tuple]:
+def deployment(tmp_path_factory, pg_server_url) -> Iterator[Deployment]:
     root = tmp_path_factory.mktemp("deploy")
-    stats = StatsServerSandbox(
-        SandboxConfig(
-            episodes_per_day=(3, 4),
-            days=5,
-            end_date=STATS_END,
-            min_agents=2,
-            max_agents=3,
-            min_steps=20,
-            max_steps=40,
-        )
+    stats_config = SandboxConfig(
+        episodes_per_day=(3, 4),
+        days=5,
+        end_date=STATS_END,
+        min_agents=2,
+        max_agents=3,
+        min_steps=20,
+        max_steps=40,
     )
-    riot = RiotSandbox(
-        World(seed=5, players_per_platform={"na1": 20}, matches_per_platform={"na1": 60})
-    )
-    with (
-        fresh_database(pg_server_url) as pipelines_pg_url,
-        serve_in_background(stats) as stats_server,
-        serve_in_background(riot) as riot_server,
-    ):
-        stats.base_url = stats_server.url
+    with pipeline_sandboxes(root, pg_server_url, stats_config) as sandboxes:
         env = {
             k: v
             for k, v in os.environ.items()
             if k not in ("DAGSTER_PG_URL", "COMPUTE_LOGS_BUCKET", "DAGSTER_HOME")
         }
-        env.update(
-            # the pipelines' own database; Dagster's is the embedded server deploy/local starts
-            POSTGRES_URL=pipelines_pg_url,
-            LAKE_ROOT=str(root / "lake"),
-            STATS_API_URL=stats_server.url,
-            RIOT_API_BASE_URL=riot_server.url + "/{host}",
-            RIOT_API_KEY=DEFAULT_KEY,
-            RIOT_REFRESH_CRON="* * * * *",
-            BACKFILL_MAX_PARTITIONS_PER_RUN="1",
-            RPS_DATABASE_URL=f"sqlite:///{root / 'rps.db'}",
-            MLFLOW_TRACKING_URI=f"sqlite:///{root / 'mlflow.db'}",
-        )
+        # the pipelines' own database is the sandboxes'; Dagster's is the embedded server
+        # deploy/local starts
+        env.update(sandboxes.env, BACKFILL_MAX_PARTITIONS_PER_RUN="1")
         with topology(
             root,
             env,
             first_code_server_port=free_port_block(len(code_locations())),
             webserver_port=free_port(),
+            instance_overrides=TEST_INSTANCE,
         ) as running:
             api = DagsterGraphQL(running.webserver_url)
             wait_until_loaded(api, timeout=240)
-            yield running, api
+            yield Deployment(running, api, sandboxes)
 
 
 def test_the_deploy_workspace_serves_every_code_location_on_its_port():
@@ -108,18 +121,26 @@ def test_the_deploy_workspace_serves_every_code_location_on_its_port():
 
 
 def test_every_location_loads_from_its_own_code_server(deployment):
-    running, api = deployment
+    running, api = deployment.running, deployment.api
     assert {e["name"]: e["loadStatus"] for e in api.locations()} == {
         loc.name: "LOADED" for loc in running.locations
     }
     for loc in running.locations:
         assert running.processes[f"code-server-{loc.name}"].popen.poll() is None
     assert "postgresql+psycopg2://" in running.pg_url
-    assert (running.home / "dagster.yaml").read_text() == (REPO / "deploy/dagster.yaml").read_text()
+    # the instance is deploy/dagster.yaml but for the waits TEST_INSTANCE shortens
+    production = yaml.safe_load((REPO / "deploy/dagster.yaml").read_text())
+    used = yaml.safe_load((running.home / "dagster.yaml").read_text())
+    assert used.keys() == production.keys()
+    for section, values in used.items():
+        shortened = TEST_INSTANCE.get(section, {})
+        assert {k: v for k, v in values.items() if k not in shortened} == {
+            k: v for k, v in production[section].items() if k not in shortened
+        }, section
 
 
 def test_a_schedule_tick_launches_a_run_that_succeeds(deployment):
-    _, api = deployment
+    api = deployment.api
     state = api.start_schedule("riot", SCHEDULE)
     try:
         deadline = time.monotonic() + 150
@@ -139,7 +160,7 @@ def test_a_schedule_tick_launches_a_run_that_succeeds(deployment):
 
 
 def test_a_multi_run_backfill_runs_each_day_and_every_run_succeeds(deployment):
-    running, api = deployment
+    running, api = deployment.running, deployment.api
     assets = sorted(
         n["assetKey"]["path"]
         for n in api.asset_nodes()
@@ -177,6 +198,139 @@ def test_a_multi_run_backfill_runs_each_day_and_every_run_succeeds(deployment):
         assert run_keys, (run["runId"], keys[:20])
         body = s3.get_object(Bucket=env["COMPUTE_LOGS_BUCKET"], Key=run_keys[0])["Body"].read()
         assert body
+
+
+def day_files(lake: Path, day: str) -> dict[str, str]:
+    """Every file of `day` in the lake, hidden and temporary ones too: path -> md5 of its bytes."""
+    marks = (f"date={day}", f"replays_{day.replace('-', '')}")
+    return {
+        path.relative_to(lake).as_posix(): hashlib.md5(path.read_bytes()).hexdigest()
+        for path in sorted(lake.rglob("*"))
+        if path.is_file() and any(mark in path.relative_to(lake).as_posix() for mark in marks)
+    }
+
+
+def wait_for(what: str, condition, timeout: float = 120):
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not after {timeout:.0f} s")
+        time.sleep(1)
+    return value
+
+
+def test_a_run_worker_killed_mid_step_fails_and_its_retry_publishes_the_same_day(
+    deployment,
+):
+    running, api = deployment.running, deployment.api
+    lake, day = running.root / "lake", KILLED_DAY
+    partition = {"dagster/partition": day}
+    clean = api.wait_for_run(api.launch_run("replay_mining", "replay_mining_job", tags=partition))
+    assert clean["status"] == "SUCCESS", api.run_errors(clean["runId"])
+    clean_files = day_files(lake, day)
+    dataset = lake / "datasets/replays" / f"replays_{day.replace('-', '')}.parquet"
+    clean_table = pq.read_table(dataset)
+    assert clean_table.num_rows > 0
+    for path in clean_files:  # the next run does all the work again
+        (lake / path).unlink()
+
+    with deployment.sandboxes.stats_gate.holding("/replays/") as arrived:
+        killed = api.launch_run("replay_mining", "replay_mining_job", tags=partition)
+        assert arrived.wait(180), api.run_messages(killed)[-5:]  # in raw_replays, holding the day
+        assert api.concurrency(f"replay_mining/{day}")["activeRunIds"] == [killed]
+        pid = api.run_worker_pid(killed)
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+
+    # the run cannot say so itself: the code server that started the worker sees it die (or, if
+    # that server is gone too, the daemon's run monitoring: next test) and fails the run
+    failed = api.wait_for_run(killed, timeout=120)
+    assert failed["status"] == "FAILURE"
+    assert any("terminated by signal 9 (SIGKILL)" in m or "Detected run worker status" in m
+               for m in api.run_messages(killed)), api.run_messages(killed)  # fmt: skip
+    # run_retries: a run that failed because its process died is retried once, from the failure
+    retry_id = wait_for(
+        "the automatic retry", lambda: tags_of(api.run(killed)).get("dagster/auto_retry_run_id")
+    )
+    retry = api.wait_for_run(retry_id, timeout=240)
+    assert retry["status"] == "SUCCESS", api.run_errors(retry_id)
+    assert tags_of(retry)["dagster/parent_run_id"] == killed
+    assert tags_of(retry)["dagster/partition"] == day
+
+    # the same files, byte for byte, and nothing else (no temporary or partial file)
+    assert day_files(lake, day) == clean_files
+    assert pq.read_table(dataset).equals(clean_table)
+    # the day's writer slot is free again: held by no run, nobody waiting
+    pool = api.concurrency(f"replay_mining/{day}")
+    assert pool["activeRunIds"] == [] and pool["pendingStepRunIds"] == [], pool
+
+
+def location_state(api: DagsterGraphQL, name: str) -> tuple[str | None, str]:
+    """("RepositoryLocation" or "PythonError" or None while loading, its error message)."""
+    entry = next(e for e in api.locations() if e["name"] == name)
+    loaded = entry["locationOrLoadError"] or {}
+    return loaded.get("__typename"), loaded.get("message", "")
+
+
+def test_a_code_server_that_dies_is_reported_its_runs_fail_and_it_comes_back(deployment):
+    running, api, sandboxes = deployment.running, deployment.api, deployment.sandboxes
+    store = RiotStore(sandboxes.env["POSTGRES_URL"])
+    store.ensure_schema()
+    for player in sandboxes.riot_gate.app.world.players["na1"][:2]:  # work for the refresh
+        store.track(player.puuid, player.game_name, player.tag_line, player.platform)
+    server = running.processes["code-server-riot"]
+    with sandboxes.riot_gate.holding() as arrived:
+        in_flight = api.launch_run("riot", "riot_refresh")
+        assert arrived.wait(180), api.run_messages(in_flight)[-5:]
+        queued = api.launch_run("riot", "riot_refresh")  # behind it: pipeline/serial=riot
+        assert api.run(queued)["status"] == "QUEUED"
+        # the server dies as its container or pod does: with the run workers it started
+        os.killpg(server.popen.pid, signal.SIGKILL)
+        server.popen.wait()
+
+    # the UI shows the location as unreachable; the others stay loaded
+    _, error = wait_for(
+        "riot shown as unreachable",
+        lambda: (state := location_state(api, "riot"))[0] == "PythonError" and state,
+    )
+    assert "Could not reach user code server" in error, error
+    assert {loc.name: location_state(api, loc.name)[0] for loc in running.locations} == {
+        loc.name: "PythonError" if loc.name == "riot" else "RepositoryLocation"
+        for loc in running.locations
+    }
+    # the run in flight died with the server: nobody is left but the daemon's run monitoring,
+    # which asks the run launcher (the worker's pid is gone) and fails it ...
+    assert api.wait_for_run(in_flight, timeout=120)["status"] == "FAILURE"
+    assert any("Detected run worker status" in e and "Marking run" in e
+               for e in api.run_errors(in_flight)), api.run_errors(in_flight)  # fmt: skip
+    # ... the queued one waits for the server (max_user_code_failure_retries), then fails and
+    # says which location, where, and how to restart it
+    assert api.wait_for_run(queued, timeout=120)["status"] == "FAILURE"
+    messages = api.run_messages(queued)
+    assert any("re-submitting the run into the queue" in m for m in messages), messages
+    why = [m for m in messages if "code server of location 'riot'" in m]
+    assert why and f"localhost:{server_port(running, 'riot')}" in why[0], messages
+    assert "docker compose -f deploy/compose.yaml restart code-riot" in why[0]
+    # its jobs cannot be launched meanwhile; other locations keep working
+    with pytest.raises(GraphQLError, match="Could not reach user code server|riot"):
+        api.launch_run("riot", "riot_refresh")
+    other = api.wait_for_run(
+        api.launch_run("replay_mining", "replay_mining_job", tags={"dagster/partition": OTHER_DAY})
+    )
+    assert other["status"] == "SUCCESS", api.run_errors(other["runId"])
+
+    # bin/deploy-local restarts it (the same function); webserver and daemon reconnect by
+    # themselves and the location runs again
+    said = io.StringIO()
+    assert revive_code_servers(running, out=said) == ["riot"]
+    assert "code server of location riot exited with -9" in said.getvalue()
+    wait_for("riot loaded again", lambda: location_state(api, "riot")[0] == "RepositoryLocation")
+    again = api.wait_for_run(api.launch_run("riot", "riot_refresh"), timeout=240)
+    assert again["status"] == "SUCCESS", api.run_errors(again["runId"])
+
+
+def server_port(running: Topology, name: str) -> int:
+    return next(loc.port for loc in running.locations if loc.name == name)
 
 
 def test_unreachable_postgres_at_start_up_says_what_to_do(tmp_path):

@@ -15,7 +15,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,10 +23,8 @@ import pytest
 
 from deploy.local import free_port
 from sandboxes.replay_sync_demo import seed_replays
-from sandboxes.riot_api import DEFAULT_KEY, RiotSandbox, World
-from sandboxes.serving import serve_in_background
-from sandboxes.stats_server import SandboxConfig, StatsServerSandbox
-from tests.conftest import fresh_database
+from sandboxes.stats_server import SandboxConfig
+from tests.pipeline_sandboxes import Gate, pipeline_sandboxes
 from tests.workspace.graphql import DagsterGraphQL, wait_until_loaded
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,31 +33,6 @@ STATS_TOKEN = "workspace-token"
 # Days the stats sandbox fills with a few small healthy replays.
 STATS_END = dt.date(2026, 11, 20)
 CHARACTERS = "mewtwo,fox"
-
-
-class Gate:
-    """A WSGI app in front of a sandbox that can hold every request (`holding()`), so a test can
-    catch a run mid-step, in the middle of a call to the sandbox."""
-
-    def __init__(self, app):
-        self.app, self.arrived, self._open = app, threading.Event(), threading.Event()
-        self._open.set()
-
-    def __call__(self, environ, start_response):
-        if not self._open.is_set():
-            self.arrived.set()
-            self._open.wait(300)
-        return self.app(environ, start_response)
-
-    @contextlib.contextmanager
-    def holding(self) -> Iterator[threading.Event]:
-        """Hold requests until the block ends; yields the event set when one arrives."""
-        self.arrived.clear()
-        self._open.clear()
-        try:
-            yield self.arrived
-        finally:
-            self._open.set()
 
 
 @dataclass
@@ -85,40 +57,21 @@ def workspace(tmp_path_factory, pg_server_url, s3_server) -> Iterator[Workspace]
     bucket = "workspace-replays"
     s3_server.client().create_bucket(Bucket=bucket)
 
-    stats = StatsServerSandbox(
-        SandboxConfig(
-            episodes_per_day=(3, 5),
-            days=20,
-            end_date=STATS_END,
-            token=STATS_TOKEN,
-            min_agents=2,
-            max_agents=4,
-            min_steps=30,
-            max_steps=80,
-        )
+    stats_config = SandboxConfig(
+        episodes_per_day=(3, 5),
+        days=20,
+        end_date=STATS_END,
+        token=STATS_TOKEN,
+        min_agents=2,
+        max_agents=4,
+        min_steps=30,
+        max_steps=80,
     )
-    riot = Gate(
-        RiotSandbox(
-            World(seed=5, players_per_platform={"na1": 20}, matches_per_platform={"na1": 60})
-        )
-    )
-    with (
-        fresh_database(pg_server_url) as pg_url,
-        serve_in_background(stats) as stats_server,
-        serve_in_background(riot) as riot_server,
-    ):
-        stats.base_url = stats_server.url
+    with pipeline_sandboxes(data, pg_server_url, stats_config) as sandboxes:
         env = {
             **os.environ,
+            **sandboxes.env,
             "DAGSTER_HOME": str(home),
-            "LAKE_ROOT": str(data / "lake"),
-            "POSTGRES_URL": pg_url,
-            "STATS_API_URL": stats_server.url,
-            "STATS_API_TOKEN": STATS_TOKEN,
-            "RIOT_API_BASE_URL": riot_server.url + "/{host}",
-            "RIOT_API_KEY": DEFAULT_KEY,
-            # A tick every minute, so a test sees the schedule launch a run.
-            "RIOT_REFRESH_CRON": "* * * * *",
             "REPLAY_SYNC_ENDPOINT_URL": s3_server.endpoint_url,
             "REPLAY_SYNC_BUCKET": bucket,
             "REPLAY_SYNC_ACCESS_KEY_ID": s3_server.access_key_id,
@@ -127,13 +80,13 @@ def workspace(tmp_path_factory, pg_server_url, s3_server) -> Iterator[Workspace]
             "REPLAY_SYNC_CHARACTERS": CHARACTERS,
             "SLP_ROOT": str(slp_root),
             "REPLAY_SYNC_WORKSPACE": str(data / "workspace"),
-            "RPS_DATABASE_URL": f"sqlite:///{data / 'rps.db'}",
-            "MLFLOW_TRACKING_URI": f"sqlite:///{data / 'mlflow.db'}",
             "RPS_MLFLOW_ARTIFACTS": str(data / "mlflow-artifacts"),
             "RPS_METRICS_TEXTFILE": str(data / "rps.prom"),
         }
         with dagster_dev(REPO / "workspace.yaml", root, env) as (api, log):
-            yield Workspace(api=api, home=home, env=env, data=data, log=log, riot_gate=riot)
+            yield Workspace(
+                api=api, home=home, env=env, data=data, log=log, riot_gate=sandboxes.riot_gate
+            )
 
 
 @contextlib.contextmanager

@@ -7,6 +7,7 @@ start a schedule, and wait for what the daemon makes of them.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -151,8 +152,20 @@ RUN_LOGS = """
 query ($id: ID!) {
   logsForRun(runId: $id) {
     __typename
-    ... on EventConnection { events { __typename ... on MessageEvent { message level } } }
+    ... on EventConnection {
+      events {
+        __typename
+        ... on MessageEvent { message level }
+        ... on EngineEvent { error { message } }
+      }
+    }
   }
+}
+"""
+
+CONCURRENCY_LIMIT = """
+query ($key: String!) {
+  instance { concurrencyLimit(concurrencyKey: $key) { slotCount activeRunIds pendingStepRunIds } }
 }
 """
 
@@ -285,8 +298,30 @@ class DagsterGraphQL:
 
     def run_errors(self, run_id: str) -> list[str]:
         """The run's ERROR-level log messages: what a failed run's page shows."""
-        logs = self.query(RUN_LOGS, {"id": run_id})["logsForRun"]
-        return [e["message"] for e in logs.get("events", []) if e.get("level") == "ERROR"]
+        return [e["message"] for e in self._run_events(run_id) if e.get("level") == "ERROR"]
+
+    def run_messages(self, run_id: str) -> list[str]:
+        """Every message of the run's log, with the error an engine event carries after it."""
+        texts = []
+        for event in self._run_events(run_id):
+            texts.append(event.get("message") or "")
+            if event.get("error"):
+                texts.append(event["error"]["message"])
+        return texts
+
+    def run_worker_pid(self, run_id: str) -> int | None:
+        """The pid of the run's worker process, from its "Started process for run" event."""
+        for text in self.run_messages(run_id):
+            if match := re.search(r"Started process for run \(pid: (\d+)\)", text):
+                return int(match.group(1))
+        return None
+
+    def _run_events(self, run_id: str) -> list[dict]:
+        return self.query(RUN_LOGS, {"id": run_id})["logsForRun"].get("events", [])
+
+    def concurrency(self, key: str) -> dict:
+        """The UI's Concurrency page for one pool: {slotCount, activeRunIds, pendingStepRunIds}."""
+        return self.query(CONCURRENCY_LIMIT, {"key": key})["instance"]["concurrencyLimit"]
 
     # --- schedules ------------------------------------------------------------------------------
 
