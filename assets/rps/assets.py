@@ -117,13 +117,13 @@ def _serve_models(registry: ModelRegistry) -> dict:
 
 
 def _play(context, config, store_resource, mlflow_resource, players, kind) -> MaterializeResult:
-    store = store_resource.store()
-    try:
+    try:  # before the games store is even opened: a failure here leaves nothing behind
         registry = mlflow_resource.registry()
         registry.check()
         served = _serve_models(registry)
     except MlflowUnavailable as exc:
         raise exc.instead(NOT_PLAYED) from exc.__cause__
+    store = store_resource.store()
     batch = f"{kind}:{config.batch or context.run_id}"
     now = _now()
     records = gameplay.play_batch(batch, players, config.games_per_player, served, now, now)
