@@ -141,7 +141,7 @@ class Rendezvous:
     def __init__(self, app, timeout: float = 120):
         self.app, self.barrier, self.lock, self.seen = (
             app,
-            threading.Barrier(2, timeout),
+            threading.Barrier(2, timeout=timeout),
             threading.Lock(),
             0,
         )
