@@ -11,18 +11,22 @@ import hashlib
 import io
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from assets.replay_mining.stages import dataset_key
 from deploy.local import (
     REPO,
     Topology,
@@ -44,7 +48,7 @@ pytestmark = pytest.mark.slow
 
 STATS_END = dt.date(2026, 11, 20)
 BACKFILL_DAYS = [(STATS_END - dt.timedelta(days=d)).isoformat() for d in (2, 1)]
-KILLED_DAY = (STATS_END - dt.timedelta(days=3)).isoformat()
+KILLED_DAY = BACKFILL_DAYS[0]  # killed after the backfill published it cleanly
 OTHER_DAY = (STATS_END - dt.timedelta(days=4)).isoformat()
 SCHEDULE = "riot_refresh_every_2_minutes"  # every minute here (RIOT_REFRESH_CRON)
 
@@ -80,8 +84,10 @@ class Deployment:
 
 
 @pytest.fixture(scope="module")
-def deployment(tmp_path_factory, pg_server_url) -> Iterator[Deployment]:
-    root = tmp_path_factory.mktemp("deploy")
+def deployment(pg_server_url) -> Iterator[Deployment]:
+    # Not under pytest's basetemp: its top folder is private to this user (0700), which the
+    # embedded PostgreSQL's own user cannot enter (as in tests/conftest.py).
+    root = Path(tempfile.mkdtemp(prefix="asset-graph-deploy-"))
     stats_config = SandboxConfig(
         episodes_per_day=(3, 4),
         days=5,
@@ -110,6 +116,7 @@ def deployment(tmp_path_factory, pg_server_url) -> Iterator[Deployment]:
             api = DagsterGraphQL(running.webserver_url)
             wait_until_loaded(api, timeout=240)
             yield Deployment(running, api, sandboxes)
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def test_the_deploy_workspace_serves_every_code_location_on_its_port():
@@ -159,14 +166,33 @@ def test_a_schedule_tick_launches_a_run_that_succeeds(deployment):
     assert run["status"] == "SUCCESS", api.run_errors(run["runId"])
 
 
-def test_a_multi_run_backfill_runs_each_day_and_every_run_succeeds(deployment):
-    running, api = deployment.running, deployment.api
+@dataclass
+class Backfill:
+    status: dict  # the backfill and its runs, as the UI shows them
+    files: dict[str, dict[str, str]]  # day -> its files in the lake when the backfill ended
+    tables: dict[str, pa.Table]  # day -> its published dataset then
+
+
+@pytest.fixture(scope="module")
+def backfill(deployment) -> Backfill:
+    """A multi-run backfill of BACKFILL_DAYS launched as the UI does; what it left in the lake."""
+    api, lake = deployment.api, deployment.running.root / "lake"
     assets = sorted(
         n["assetKey"]["path"]
         for n in api.asset_nodes()
         if n["groupName"] == "replay_mining" and n["isMaterializable"]
     )
-    backfill = api.wait_for_backfill(api.launch_asset_backfill(assets, BACKFILL_DAYS), 420)
+    status = api.wait_for_backfill(api.launch_asset_backfill(assets, BACKFILL_DAYS), 420)
+    tables = {}
+    for day in BACKFILL_DAYS:
+        dataset = lake / dataset_key(dt.date.fromisoformat(day))
+        tables[day] = pq.read_table(dataset) if dataset.is_file() else None
+    return Backfill(status, {day: day_files(lake, day) for day in BACKFILL_DAYS}, tables)
+
+
+def test_a_multi_run_backfill_runs_each_day_and_every_run_succeeds(deployment, backfill):
+    running, api = deployment.running, deployment.api
+    backfill, files = backfill.status, backfill.files
     failed = {r["runId"]: api.run_errors(r["runId"])[-3:] for r in backfill["runs"]
               if r["status"] != "SUCCESS"}  # fmt: skip
     assert backfill["status"] == "COMPLETED_SUCCESS" and not failed, (backfill, failed)
@@ -178,8 +204,7 @@ def test_a_multi_run_backfill_runs_each_day_and_every_run_succeeds(deployment):
     )  # fmt: skip
     assert ranges == [(day, day) for day in BACKFILL_DAYS]
     for day in BACKFILL_DAYS:
-        dataset = running.root / "lake/datasets/replays" / f"replays_{day.replace('-', '')}.parquet"
-        assert dataset.stat().st_size > 0
+        assert files[day][dataset_key(dt.date.fromisoformat(day))], files[day]
 
     # every run's step logs are in the bucket (S3ComputeLogManager), not on a local disk
     env = running.env
@@ -220,17 +245,15 @@ def wait_for(what: str, condition, timeout: float = 120):
 
 
 def test_a_run_worker_killed_mid_step_fails_and_its_retry_publishes_the_same_day(
-    deployment,
+    deployment, backfill
 ):
     running, api = deployment.running, deployment.api
     lake, day = running.root / "lake", KILLED_DAY
     partition = {"dagster/partition": day}
-    clean = api.wait_for_run(api.launch_run("replay_mining", "replay_mining_job", tags=partition))
-    assert clean["status"] == "SUCCESS", api.run_errors(clean["runId"])
-    clean_files = day_files(lake, day)
-    dataset = lake / "datasets/replays" / f"replays_{day.replace('-', '')}.parquet"
-    clean_table = pq.read_table(dataset)
-    assert clean_table.num_rows > 0
+    # the backfill's run of the day was a clean run: what it published is the reference
+    clean_files, clean_table = backfill.files[day], backfill.tables[day]
+    assert clean_table is not None and clean_table.num_rows > 0, clean_files
+    dataset = lake / dataset_key(dt.date.fromisoformat(day))
     for path in clean_files:  # the next run does all the work again
         (lake / path).unlink()
 
@@ -287,6 +310,10 @@ def test_a_code_server_that_dies_is_reported_its_runs_fail_and_it_comes_back(dep
         # the server dies as its container or pod does: with the run workers it started
         os.killpg(server.popen.pid, signal.SIGKILL)
         server.popen.wait()
+    # other locations keep working meanwhile (waited for below)
+    other = api.launch_run(
+        "replay_mining", "replay_mining_job", tags={"dagster/partition": OTHER_DAY}
+    )
 
     # the UI shows the location as unreachable; the others stay loaded
     _, error = wait_for(
@@ -311,13 +338,10 @@ def test_a_code_server_that_dies_is_reported_its_runs_fail_and_it_comes_back(dep
     why = [m for m in messages if "code server of location 'riot'" in m]
     assert why and f"localhost:{server_port(running, 'riot')}" in why[0], messages
     assert "docker compose -f deploy/compose.yaml restart code-riot" in why[0]
-    # its jobs cannot be launched meanwhile; other locations keep working
+    # its jobs cannot be launched meanwhile; the other location's run succeeded
     with pytest.raises(GraphQLError, match="Could not reach user code server|riot"):
         api.launch_run("riot", "riot_refresh")
-    other = api.wait_for_run(
-        api.launch_run("replay_mining", "replay_mining_job", tags={"dagster/partition": OTHER_DAY})
-    )
-    assert other["status"] == "SUCCESS", api.run_errors(other["runId"])
+    assert api.wait_for_run(other)["status"] == "SUCCESS", api.run_errors(other)
 
     # bin/deploy-local restarts it (the same function); webserver and daemon reconnect by
     # themselves and the location runs again
