@@ -11,18 +11,22 @@ import hashlib
 import io
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from assets.replay_mining.stages import dataset_key
 from deploy.local import (
     REPO,
     Topology,
@@ -44,7 +48,7 @@ pytestmark = pytest.mark.slow
 
 STATS_END = dt.date(2026, 11, 20)
 BACKFILL_DAYS = [(STATS_END - dt.timedelta(days=d)).isoformat() for d in (2, 1)]
-KILLED_DAY = (STATS_END - dt.timedelta(days=3)).isoformat()
+KILLED_DAY = BACKFILL_DAYS[0]  # killed after the backfill published it cleanly
 OTHER_DAY = (STATS_END - dt.timedelta(days=4)).isoformat()
 SCHEDULE = "riot_refresh_every_2_minutes"  # every minute here (RIOT_REFRESH_CRON)
 
@@ -59,14 +63,15 @@ def free_port_block(count: int) -> int:
 
 
 # deploy/dagster.yaml with the daemon's waits shortened, so a test sees a fault handled in
-# seconds (production: 15 s polls, queued runs wait 3 x 60 s for a code server to come back)
+# seconds (production: 15 s polls; queued runs wait 3 x 60 s for a code server to come back, here
+# up to 40 x 3 s: longer than a restart takes on a loaded machine)
 TEST_INSTANCE = {
     "run_monitoring": {"poll_interval_seconds": 2, "free_slots_after_run_end_seconds": 2},
     "run_coordinator": {
         "config": {
             "dequeue_interval_seconds": 1,
-            "max_user_code_failure_retries": 2,
-            "user_code_failure_retry_delay": 4,
+            "max_user_code_failure_retries": 40,
+            "user_code_failure_retry_delay": 3,
         }
     },
 }
@@ -80,8 +85,10 @@ class Deployment:
 
 
 @pytest.fixture(scope="module")
-def deployment(tmp_path_factory, pg_server_url) -> Iterator[Deployment]:
-    root = tmp_path_factory.mktemp("deploy")
+def deployment(pg_server_url) -> Iterator[Deployment]:
+    # Not under pytest's basetemp: its top folder is private to this user (0700), which the
+    # embedded PostgreSQL's own user cannot enter (as in tests/conftest.py).
+    root = Path(tempfile.mkdtemp(prefix="asset-graph-deploy-"))
     stats_config = SandboxConfig(
         episodes_per_day=(3, 4),
         days=5,
@@ -110,6 +117,7 @@ def deployment(tmp_path_factory, pg_server_url) -> Iterator[Deployment]:
             api = DagsterGraphQL(running.webserver_url)
             wait_until_loaded(api, timeout=240)
             yield Deployment(running, api, sandboxes)
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def test_the_deploy_workspace_serves_every_code_location_on_its_port():
@@ -159,14 +167,33 @@ def test_a_schedule_tick_launches_a_run_that_succeeds(deployment):
     assert run["status"] == "SUCCESS", api.run_errors(run["runId"])
 
 
-def test_a_multi_run_backfill_runs_each_day_and_every_run_succeeds(deployment):
-    running, api = deployment.running, deployment.api
+@dataclass
+class Backfill:
+    status: dict  # the backfill and its runs, as the UI shows them
+    files: dict[str, dict[str, str]]  # day -> its files in the lake when the backfill ended
+    tables: dict[str, pa.Table]  # day -> its published dataset then
+
+
+@pytest.fixture(scope="module")
+def backfill(deployment) -> Backfill:
+    """A multi-run backfill of BACKFILL_DAYS launched as the UI does; what it left in the lake."""
+    api, lake = deployment.api, deployment.running.root / "lake"
     assets = sorted(
         n["assetKey"]["path"]
         for n in api.asset_nodes()
         if n["groupName"] == "replay_mining" and n["isMaterializable"]
     )
-    backfill = api.wait_for_backfill(api.launch_asset_backfill(assets, BACKFILL_DAYS), 420)
+    status = api.wait_for_backfill(api.launch_asset_backfill(assets, BACKFILL_DAYS), 420)
+    tables = {}
+    for day in BACKFILL_DAYS:
+        dataset = lake / dataset_key(dt.date.fromisoformat(day))
+        tables[day] = pq.read_table(dataset) if dataset.is_file() else None
+    return Backfill(status, {day: day_files(lake, day) for day in BACKFILL_DAYS}, tables)
+
+
+def test_a_multi_run_backfill_runs_each_day_and_every_run_succeeds(deployment, backfill):
+    running, api = deployment.running, deployment.api
+    backfill, files = backfill.status, backfill.files
     failed = {r["runId"]: api.run_errors(r["runId"])[-3:] for r in backfill["runs"]
               if r["status"] != "SUCCESS"}  # fmt: skip
     assert backfill["status"] == "COMPLETED_SUCCESS" and not failed, (backfill, failed)
@@ -178,8 +205,7 @@ def test_a_multi_run_backfill_runs_each_day_and_every_run_succeeds(deployment):
     )  # fmt: skip
     assert ranges == [(day, day) for day in BACKFILL_DAYS]
     for day in BACKFILL_DAYS:
-        dataset = running.root / "lake/datasets/replays" / f"replays_{day.replace('-', '')}.parquet"
-        assert dataset.stat().st_size > 0
+        assert files[day][dataset_key(dt.date.fromisoformat(day))], files[day]
 
     # every run's step logs are in the bucket (S3ComputeLogManager), not on a local disk
     env = running.env
@@ -220,17 +246,15 @@ def wait_for(what: str, condition, timeout: float = 120):
 
 
 def test_a_run_worker_killed_mid_step_fails_and_its_retry_publishes_the_same_day(
-    deployment,
+    deployment, backfill
 ):
     running, api = deployment.running, deployment.api
     lake, day = running.root / "lake", KILLED_DAY
     partition = {"dagster/partition": day}
-    clean = api.wait_for_run(api.launch_run("replay_mining", "replay_mining_job", tags=partition))
-    assert clean["status"] == "SUCCESS", api.run_errors(clean["runId"])
-    clean_files = day_files(lake, day)
-    dataset = lake / "datasets/replays" / f"replays_{day.replace('-', '')}.parquet"
-    clean_table = pq.read_table(dataset)
-    assert clean_table.num_rows > 0
+    # the backfill's run of the day was a clean run: what it published is the reference
+    clean_files, clean_table = backfill.files[day], backfill.tables[day]
+    assert clean_table is not None and clean_table.num_rows > 0, clean_files
+    dataset = lake / dataset_key(dt.date.fromisoformat(day))
     for path in clean_files:  # the next run does all the work again
         (lake / path).unlink()
 
@@ -272,7 +296,7 @@ def location_state(api: DagsterGraphQL, name: str) -> tuple[str | None, str]:
     return loaded.get("__typename"), loaded.get("message", "")
 
 
-def test_a_code_server_that_dies_is_reported_its_runs_fail_and_it_comes_back(deployment):
+def test_a_code_server_that_dies_is_reported_and_its_queued_run_waits_for_it(deployment):
     running, api, sandboxes = deployment.running, deployment.api, deployment.sandboxes
     store = RiotStore(sandboxes.env["POSTGRES_URL"])
     store.ensure_schema()
@@ -287,6 +311,10 @@ def test_a_code_server_that_dies_is_reported_its_runs_fail_and_it_comes_back(dep
         # the server dies as its container or pod does: with the run workers it started
         os.killpg(server.popen.pid, signal.SIGKILL)
         server.popen.wait()
+    # other locations keep working meanwhile (waited for below)
+    other = api.launch_run(
+        "replay_mining", "replay_mining_job", tags={"dagster/partition": OTHER_DAY}
+    )
 
     # the UI shows the location as unreachable; the others stay loaded
     _, error = wait_for(
@@ -299,34 +327,34 @@ def test_a_code_server_that_dies_is_reported_its_runs_fail_and_it_comes_back(dep
         for loc in running.locations
     }
     # the run in flight died with the server: nobody is left but the daemon's run monitoring,
-    # which asks the run launcher (the worker's pid is gone) and fails it ...
+    # which asks the run launcher (the worker's pid is gone) and fails it; its automatic retry
+    # needs the location, so it is given up
     assert api.wait_for_run(in_flight, timeout=120)["status"] == "FAILURE"
     assert any("Detected run worker status" in e and "Marking run" in e
                for e in api.run_errors(in_flight)), api.run_errors(in_flight)  # fmt: skip
-    # ... the queued one waits for the server (max_user_code_failure_retries), then fails and
-    # says which location, where, and how to restart it
-    assert api.wait_for_run(queued, timeout=120)["status"] == "FAILURE"
-    messages = api.run_messages(queued)
-    assert any("re-submitting the run into the queue" in m for m in messages), messages
-    why = [m for m in messages if "code server of location 'riot'" in m]
-    assert why and f"localhost:{server_port(running, 'riot')}" in why[0], messages
-    assert "docker compose -f deploy/compose.yaml restart code-riot" in why[0]
-    # its jobs cannot be launched meanwhile; other locations keep working
+    wait_for("the retry given up", lambda: "Failed to retry run" in api.run_messages(in_flight))
+    # the queued one stays queued while the server is down (max_user_code_failure_retries),
+    # saying which location, where, and how to restart it
+    why = wait_for(
+        "the queued run saying why it waits",
+        lambda: [m for m in api.run_messages(queued) if "code server of location 'riot'" in m],
+    )
+    assert f"localhost:{server_port(running, 'riot')}" in why[0], why
+    assert "docker compose -f deploy/compose.yaml restart code-riot" in why[0], why
+    assert any("re-submitting the run into the queue" in m for m in api.run_messages(queued))
+    assert api.run(queued)["status"] == "QUEUED"
+    # its jobs cannot be launched meanwhile; the other location's run succeeded
     with pytest.raises(GraphQLError, match="Could not reach user code server|riot"):
         api.launch_run("riot", "riot_refresh")
-    other = api.wait_for_run(
-        api.launch_run("replay_mining", "replay_mining_job", tags={"dagster/partition": OTHER_DAY})
-    )
-    assert other["status"] == "SUCCESS", api.run_errors(other["runId"])
+    assert api.wait_for_run(other)["status"] == "SUCCESS", api.run_errors(other)
 
-    # bin/deploy-local restarts it (the same function); webserver and daemon reconnect by
-    # themselves and the location runs again
+    # bin/deploy-local restarts it (the same function); the webserver and the daemon reconnect by
+    # themselves, and the queued run runs
     said = io.StringIO()
     assert revive_code_servers(running, out=said) == ["riot"]
     assert "code server of location riot exited with -9" in said.getvalue()
     wait_for("riot loaded again", lambda: location_state(api, "riot")[0] == "RepositoryLocation")
-    again = api.wait_for_run(api.launch_run("riot", "riot_refresh"), timeout=240)
-    assert again["status"] == "SUCCESS", api.run_errors(again["runId"])
+    assert api.wait_for_run(queued, timeout=240)["status"] == "SUCCESS", api.run_errors(queued)
 
 
 def server_port(running: Topology, name: str) -> int:
