@@ -11,7 +11,7 @@ from dagster import (
 )
 
 from assets.common import SkipLedger
-from assets.partition_lock import one_writer_per_partition
+from assets.pools import one_writer_per_partition
 from assets.replay_mining.parsed import parsed_replays
 from assets.replay_mining.partitions import (
     KEY_PREFIX,

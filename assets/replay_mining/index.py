@@ -2,7 +2,7 @@
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from assets.partition_lock import one_writer_per_partition
+from assets.pools import one_writer_per_partition
 from assets.replay_mining.partitions import KEY_PREFIX, STAGE, partition_days
 from assets.replay_mining.stages import index_key, write_index
 from resources.lake import LakeResource

@@ -3,7 +3,7 @@
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from assets.common import SkipLedger
-from assets.partition_lock import one_writer_per_partition
+from assets.pools import one_writer_per_partition
 from assets.replay_mining.partitions import KEY_PREFIX, STAGE, partition_days, stage_errors
 from assets.replay_mining.raw import raw_replays
 from assets.replay_mining.settings import ReplayMiningSettings

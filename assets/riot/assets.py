@@ -20,6 +20,7 @@ from dagster import (
 )
 
 from assets.common import SkipLedger
+from assets.pools import holding_pool
 from assets.riot.flows import StageReport, analyse_players, check_bans, update_tracked_players
 from resources.postgres import PostgresResource
 from resources.riot_api import RiotApiResource, RiotClient
@@ -28,6 +29,9 @@ from resources.riot_store import RiotStore
 
 GROUP = "riot"
 KEY_PREFIX = "riot"
+# The Riot key's quota is one per deployment: every riot stage holds this one-slot pool
+# (assets/pools.py), whichever run or CLI command it is in.
+RIOT_API_POOL = "riot_api"
 TRACKED = AssetKey([KEY_PREFIX, "tracked_player_updates"])
 ANALYSES = AssetKey([KEY_PREFIX, "player_analyses"])
 BANS = AssetKey([KEY_PREFIX, "ban_checks"])
@@ -111,7 +115,6 @@ def run_flow(
     group_name=GROUP,
     kinds={"python", "postgres"},
     code_version="1",
-    pool="riot_api",
     check_specs=[
         AssetCheckSpec(
             "matches_complete",
@@ -121,6 +124,7 @@ def run_flow(
         )
     ],
 )
+@holding_pool(RIOT_API_POOL)
 def tracked_player_updates(
     context: AssetExecutionContext,
     riot_api: RiotApiResource,
@@ -180,7 +184,6 @@ def tracked_player_updates(
     group_name=GROUP,
     kinds={"python", "postgres"},
     code_version="1",
-    pool="riot_api",
     check_specs=[
         AssetCheckSpec(
             "analyses_explained",
@@ -189,6 +192,7 @@ def tracked_player_updates(
         )
     ],
 )
+@holding_pool(RIOT_API_POOL)
 def player_analyses(
     context: AssetExecutionContext,
     riot_api: RiotApiResource,
@@ -247,8 +251,8 @@ def player_analyses(
     group_name=GROUP,
     kinds={"python", "postgres"},
     code_version="1",
-    pool="riot_api",
 )
+@holding_pool(RIOT_API_POOL)
 def ban_checks(
     context: AssetExecutionContext,
     riot_api: RiotApiResource,

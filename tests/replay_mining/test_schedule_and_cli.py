@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from dagster import BackfillPolicy, DagsterEventType, DagsterInstance, build_schedule_context
 
-from assets.partition_lock import HOLDING, RELEASING
+from assets.pools import HOLDING, RELEASING
 from pipelines.replay_mining import defs
 from sandboxes.serving import serve_in_background
 from sandboxes.stats_server import StatsServerSandbox

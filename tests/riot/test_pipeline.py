@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from dagster import (
 )
 from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
 
-from assets.riot.assets import BANS, riot_assets
+from assets.riot.assets import BANS, RIOT_API_POOL, riot_assets
 from assets.riot.flows import track_player
 from assets.riot.tracking import riot_player_tracking_job
 from resources.riot_store import RiotStore
@@ -289,22 +290,23 @@ def test_code_location_loads_with_its_assets_checks_and_jobs():
     assert keys == {"riot/tracked_player_updates", "riot/player_analyses", "riot/ban_checks"}
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
-        assert node.group_name == "riot" and node.code_version and node.pools == {"riot_api"}
+        assert node.group_name == "riot" and node.code_version
     assert {c.name for c in graph.asset_check_keys} == {"matches_complete", "analyses_explained"}
     assert defs.resolve_job_def("riot_refresh") and defs.resolve_job_def("riot_player_tracking_job")
     assert "mlflow" not in sys.modules and "xgboost" not in sys.modules
 
 
 def test_a_second_riot_refresh_waits_for_the_riot_api_slot(pg_url, sandbox, store, tmp_path):
-    """dagster_home/dagster.yaml gives pool riot_api one slot, also outside the run queue: while
-    another run holds it (here the test, as a refresh in flight would), a refresh waits, then
-    runs when the slot is freed."""
+    """Every riot stage holds the one-slot pool riot_api (assets/pools.py), also outside the run
+    queue: while another run holds it (here the test, as a refresh in flight would), a refresh
+    waits, sleeping between its checks (Dagster 1.13's own pool wait spins a core), then runs
+    when the slot is freed."""
     shutil.copy(Path(__file__).parents[2] / "dagster_home" / "dagster.yaml", tmp_path)
     resources = riot_resources(pg_url, sandbox.base_url)
     with DagsterInstance.from_config(str(tmp_path)) as instance:
         storage = instance.event_log_storage
-        storage.set_concurrency_slots("riot_api", 1)
-        assert storage.claim_concurrency_slot("riot_api", "refresh-in-flight", "step").is_claimed
+        storage.set_concurrency_slots(RIOT_API_POOL, 1)
+        assert storage.claim_concurrency_slot(RIOT_API_POOL, "refresh-in-flight", "step").is_claimed
         results = []
         second = threading.Thread(
             target=lambda: results.append(
@@ -313,14 +315,51 @@ def test_a_second_riot_refresh_waits_for_the_riot_api_slot(pg_url, sandbox, stor
         )
         second.start()
         deadline = time.monotonic() + 120
-        while not storage.get_concurrency_info("riot_api").pending_run_ids:
+        while not storage.get_concurrency_info(RIOT_API_POOL).pending_run_ids:
             assert time.monotonic() < deadline and second.is_alive(), "the refresh did not wait"
             time.sleep(0.2)
-        time.sleep(1)
+        cpu, since = time.process_time(), time.monotonic()
+        time.sleep(3)  # this thread sleeps: the process's CPU time is the waiting refresh's
         assert second.is_alive()  # still waiting while the slot is held
+        share = (time.process_time() - cpu) / (time.monotonic() - since)
+        assert share < 0.3, f"the waiting refresh used {share:.0%} of a core"
         storage.free_concurrency_slots_for_run("refresh-in-flight")
         second.join(120)
     assert results and results[0].success
+
+
+def test_a_refresh_waiting_for_the_riot_api_slot_stops_on_sigterm(pg_url, sandbox, tmp_path):
+    """A CLI refresh that waits for riot_api ends on SIGTERM (the wait sleeps; it does not spin
+    past signals) and leaves no claim or queue place behind."""
+    shutil.copy(Path(__file__).parents[2] / "dagster_home" / "dagster.yaml", tmp_path)
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(tmp_path),
+        "RIOT_DATABASE_URL": pg_url,
+        "RIOT_API_BASE_URL": sandbox.base_url,
+    }
+    with DagsterInstance.from_config(str(tmp_path)) as instance:
+        storage = instance.event_log_storage
+        storage.set_concurrency_slots(RIOT_API_POOL, 1)
+        assert storage.claim_concurrency_slot(RIOT_API_POOL, "refresh-in-flight", "step").is_claimed
+        cli = subprocess.Popen(
+            [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "pipelines.riot",
+             "--select", "riot/tracked_player_updates"],
+            env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 120
+            while not storage.get_concurrency_info(RIOT_API_POOL).pending_run_ids:
+                if cli.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"the CLI did not wait: {cli.stderr.read()[-2000:]}")
+                time.sleep(0.2)
+            cli.send_signal(signal.SIGTERM)
+            _, err = cli.communicate(timeout=60)
+        finally:
+            cli.kill()
+        assert cli.returncode != 0, err.decode()[-2000:]
+        info = storage.get_concurrency_info(RIOT_API_POOL)
+        assert info.pending_run_ids == set() and info.active_run_ids == {"refresh-in-flight"}
 
 
 def test_refresh_job_succeeds_every_run_with_gone_accounts_in_the_mix(pg_url, store):
