@@ -183,7 +183,7 @@ class WatchedResult:
 
     def _fail(self, what: str, cause: BaseException | None):
         message = (
-            f"{what}. The step did not finish and published nothing; its days stay as they were. "
+            f"{what}. The step did not finish and published nothing; its partitions stay as they were. "
             f"Look at the worker's log for why it stopped, then {REEXECUTE}."
         )
         context = self._context

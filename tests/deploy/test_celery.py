@@ -25,6 +25,8 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, Definitions
+from dagster_celery.executor import CeleryExecutor
+from dagster_celery.make_app import make_app
 
 from assets.replay_mining import replay_mining_assets
 from assets.replay_mining.stages import dataset_key
@@ -36,7 +38,7 @@ from deploy.local import (
     start_redis,
     stop_processes,
 )
-from resources.executors import heavy_job_executor
+from resources.executors import CeleryUnavailable, check_celery, heavy_job_executor
 from resources.lake import LocalLake
 from sandboxes.serving import serve_in_background
 from sandboxes.stats_server import StatsServerSandbox
@@ -257,17 +259,49 @@ def test_two_multi_day_runs_spread_their_steps_over_both_workers(cluster, tmp_pa
         assert celery_table.equals(pq.read_table(alone.path(dataset_key(day)))), day
 
 
+def start_held_run(cluster: Cluster, hold: HoldReplays, first: str, last: str):
+    """A run whose raw_replays step is held mid-download: (the run, the node running the step)."""
+    cluster.front.front = hold
+    run = materialize(cluster.env, first, last)
+    assert hold.arrived.wait(180), "the raw_replays step never downloaded"
+    with instance_of(cluster) as instance:
+        steps = workers_of_steps(instance, run_of(instance, first).run_id)
+    return run, steps["replay_mining__raw_replays"][0]
+
+
+def test_a_killed_pool_process_fails_the_step_at_once_and_its_worker_goes_on(cluster):
+    first, last = "2026-11-05", "2026-11-06"
+    hold = HoldReplays(cluster.front.app)
+    try:
+        run, node = start_held_run(cluster, hold, first, last)
+        worker = cluster.workers[node]
+        (child,) = psutil.Process(worker.popen.pid).children()  # --concurrency 1
+        child.send_signal(signal.SIGKILL)
+        output = finished(run, timeout=120)
+    finally:
+        hold.released.set()
+        cluster.front.front = cluster.front.app
+    assert run.returncode != 0
+    died = "The Celery worker process running step replay_mining__raw_replays died: Worker exited"
+    assert died in output
+    with instance_of(cluster) as instance:
+        dagster_run = run_of(instance, first)
+        assert dagster_run.status == DagsterRunStatus.FAILURE
+        assert died in "\n".join(message_of(e) for e in instance.all_logs(dagster_run.run_id))
+    written = [p.name for p in cluster.lake.rglob("datasets/**/*") if p.is_file()]
+    assert not [n for n in written if any(d.strftime("%Y%m%d") in n for d in days(first, 2))]
+    assert worker.popen.poll() is None  # the worker itself lives on, with a new pool process
+    deadline = time.monotonic() + 60
+    while not psutil.Process(worker.popen.pid).children():
+        assert time.monotonic() < deadline, "the worker started no new pool process"
+        time.sleep(0.5)
+
+
 def test_a_worker_killed_mid_step_fails_the_run_says_what_to_do_and_publishes_nothing(cluster):
     first, last = "2026-11-14", "2026-11-15"
     hold = HoldReplays(cluster.front.app)
-    cluster.front.front = hold
     try:
-        run = materialize(cluster.env, first, last)
-        assert hold.arrived.wait(180), "the raw_replays step never downloaded"
-        with instance_of(cluster) as instance:
-            node = workers_of_steps(instance, run_of(instance, first).run_id)[
-                "replay_mining__raw_replays"
-            ][0]
+        run, node = start_held_run(cluster, hold, first, last)
         victim = cluster.workers[node]
         os.killpg(victim.popen.pid, signal.SIGKILL)  # the whole worker: nobody reports the step
         victim.popen.wait()
@@ -296,20 +330,6 @@ def test_a_worker_killed_mid_step_fails_the_run_says_what_to_do_and_publishes_no
     written = [p.name for p in cluster.lake.rglob("datasets/**/*") if p.is_file()]
     assert not [n for n in written if any(d.strftime("%Y%m%d") in n for d in days(first, 2))]
 
-    # doing what the message says: the same days again, on the surviving worker
-    survivor = next(name for name in cluster.workers if name != node)
-    rerun = materialize(cluster.env, first, last)
-    output = finished(rerun)
-    assert rerun.returncode == 0, output[-3000:]
-    with instance_of(cluster) as instance:
-        runs = [r.dagster_run for r in instance.get_run_records()
-                if r.dagster_run.tags.get("dagster/asset_partition_range_start") == first]  # fmt: skip
-        (again,) = [r for r in runs if r.status == DagsterRunStatus.SUCCESS]
-        steps = workers_of_steps(instance, again.run_id)
-    assert {node for node, _ in steps.values()} == {survivor}
-    for day in days(first, 2):
-        assert pq.read_table(cluster.lake / dataset_key(day)).num_rows > 0
-
 
 def test_the_broker_down_at_launch_names_celery_broker_url_and_writes_nothing(cluster, tmp_path):
     closed = free_port()  # nothing listens here
@@ -333,17 +353,17 @@ def test_the_broker_down_at_launch_names_celery_broker_url_and_writes_nothing(cl
     assert not [p for p in (tmp_path / "lake").rglob("*") if p.is_file()]  # nothing written
 
 
-def test_a_broker_without_workers_fails_the_run_instead_of_queueing_it_forever(cluster, tmp_path):
-    env = {**cluster.env, "LAKE_ROOT": str(tmp_path / "lake")}
-    redis = start_redis(env, tmp_path)  # a broker no worker listens on
+def test_a_broker_no_worker_listens_on_fails_the_run_instead_of_queueing_it_forever(tmp_path):
+    """The executor's check before the first step (the run then fails as with the broker down)."""
+    env: dict[str, str] = {}
+    redis = start_redis(env, tmp_path)
     try:
-        run = materialize(env, "2026-11-19", "2026-11-20")
-        output = finished(run, timeout=180)
+        app = make_app(CeleryExecutor.for_cli(broker=env["CELERY_BROKER_URL"]).app_args())
+        with pytest.raises(CeleryUnavailable) as raised:
+            check_celery(app, env["CELERY_BROKER_URL"], wait_for_workers_seconds=2)
     finally:
         stop_processes([redis])
-    assert run.returncode != 0
-    expected = f"No Celery worker answers on the broker at {env['CELERY_BROKER_URL']} after {WORKER_LOST_SECONDS} s"
-    assert expected in output and "unset DAGSTER_EXECUTOR" in output, output[-3000:]
-    with instance_of(cluster) as instance:
-        assert run_of(instance, "2026-11-19").status == DagsterRunStatus.FAILURE
-    assert not [p for p in (tmp_path / "lake").rglob("*") if p.is_file()]  # nothing written
+    assert str(raised.value).startswith(
+        f"No Celery worker answers on the broker at {env['CELERY_BROKER_URL']} after 2 s"
+    )
+    assert "unset DAGSTER_EXECUTOR" in str(raised.value)
