@@ -43,6 +43,7 @@ import psycopg
 import yaml
 
 from resources.postgres import _redact, embedded_postgres_url, stop_embedded_postgres
+from resources.redaction import first_line
 from resources.run_launcher import code_server_service
 
 REPO = Path(__file__).resolve().parents[1]
@@ -105,7 +106,7 @@ def check_postgres(url: str, timeout_seconds: int = 5) -> None:
         with psycopg.connect(libpq_url(url), connect_timeout=timeout_seconds) as conn:
             conn.execute("SELECT 1")
     except psycopg.Error as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc)
         raise DeployError(
             f"Cannot reach Dagster's PostgreSQL at {_redact(libpq_url(url))} ({reason}). Start the server "
             "or correct DAGSTER_PG_URL (postgresql://user:password@host:port/database); unset "

@@ -28,7 +28,7 @@ from dagster_celery.core_execution_loop import core_celery_execution_loop
 from dagster_celery.executor import CELERY_CONFIG, CeleryExecutor, _submit_task
 from dagster_celery.make_app import make_app
 
-from resources.redaction import redact, redacted_cause
+from resources.redaction import first_line, redact, redacted_cause
 
 EXECUTOR_VARIABLE = "DAGSTER_EXECUTOR"
 BROKER_VARIABLE = "CELERY_BROKER_URL"
@@ -101,11 +101,6 @@ def heavy_job_executor(env: Mapping[str, str] = os.environ) -> ExecutorDefinitio
                      "(steps on Celery workers) or `in_process`, or unset it.")  # fmt: skip
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return redact(text.splitlines()[0]) if text else type(exc).__name__
-
-
 def check_celery(app, broker: str, wait_for_workers_seconds: float) -> None:
     """Fail before the first step when nothing could run it: the broker unreachable, no worker."""
     try:
@@ -113,7 +108,7 @@ def check_celery(app, broker: str, wait_for_workers_seconds: float) -> None:
             connection.ensure_connection(max_retries=2, interval_start=0.2, interval_step=0.5)
     except Exception as exc:
         raise CeleryUnavailable(
-            f"Cannot reach the Celery broker at {redact(broker)} ({_first_line(exc)}). Start it "
+            f"Cannot reach the Celery broker at {redact(broker)} ({first_line(exc)}). Start it "
             f"(bin/deploy-local --celery-workers 2 starts Redis and two workers) or correct "
             f"{BROKER_VARIABLE}; or unset {EXECUTOR_VARIABLE} to run the steps in-process. "
             "Nothing was written."
@@ -179,7 +174,7 @@ class WatchedResult:
             if type(exc).__name__ != "WorkerLostError":
                 raise
             self._fail(f"The Celery worker process running step {self._step_key} died: "
-                       f"{_first_line(exc)}", exc)  # fmt: skip
+                       f"{first_line(exc)}", exc)  # fmt: skip
 
     def _fail(self, what: str, cause: BaseException | None):
         message = (

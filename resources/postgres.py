@@ -18,7 +18,7 @@ from pathlib import Path
 import psycopg
 from dagster import ConfigurableResource
 
-from resources.redaction import redact, redacted_cause
+from resources.redaction import first_line, redact, redacted_cause
 
 DEFAULT_DATABASE = "asset_graph"
 _embedded_lock = threading.Lock()
@@ -80,13 +80,13 @@ def connect(url: str, variable: str = "POSTGRES_URL", **kwargs) -> psycopg.Conne
     except psycopg.ProgrammingError as exc:  # from connect: the URL itself is malformed
         raise DatabaseUnavailable(
             f"The PostgreSQL URL {_redact(url)} is malformed: "
-            f"{redact(str(exc).strip().splitlines()[0])}. Fix {variable} (a URL like "
+            f"{first_line(exc)}. Fix {variable} (a URL like "
             "postgresql://user:password@host:5432/dbname), or unset it to use the embedded server."
         ) from redacted_cause(exc)
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(
             f"Cannot connect to PostgreSQL at {_redact(url)}: "
-            f"{redact(str(exc).strip().splitlines()[0])}. Check that the server is running and "
+            f"{first_line(exc)}. Check that the server is running and "
             f"{variable} is right (unset it to use the embedded server)."
         ) from redacted_cause(exc)
 

@@ -74,6 +74,13 @@ def redact(text: object) -> str:
     return out
 
 
+def first_line(exc: BaseException) -> str:
+    """An exception's first line of message, redacted (its type name when it has no message): what
+    a one-line error says about its cause."""
+    text = str(exc).strip()
+    return redact(text.splitlines()[0]) if text else type(exc).__name__
+
+
 class RedactedError(Exception):
     """Stands in for a library's exception in a chain: its type name and redacted message."""
 

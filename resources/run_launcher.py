@@ -26,7 +26,7 @@ from dagster._core.storage.tags import GRPC_INFO_TAG
 from dagster._grpc.types import CanCancelExecutionRequest, CanCancelExecutionResult
 from dagster._serdes import deserialize_value
 
-from resources.redaction import redact
+from resources.redaction import first_line
 
 LOCAL_HOSTS = {None, "", "localhost", "127.0.0.1", "::1"}
 # A process started this long after the run's "Started process" event is another process that
@@ -95,7 +95,7 @@ def code_server_down_message(location: str, origin: object, exc: BaseException) 
     where = ""
     if isinstance(origin, GrpcServerCodeLocationOrigin):
         where = f" at {origin.host}:{origin.port}" if origin.port else f" at {origin.socket}"
-    reason = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+    reason = first_line(exc)
     service = code_server_service(location)
     return (
         f"Cannot launch the run: the code server of location {location!r}{where} cannot be "
