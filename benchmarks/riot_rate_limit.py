@@ -23,9 +23,9 @@ import uuid
 
 import psycopg
 
+from resources.env import postgres_from_env
 from resources.riot_client import RateBudgetExhausted, RiotClient
 from resources.riot_rate_limit import DEV_APP_LIMITS, InMemoryRateLimiter, PostgresRateLimiter
-from resources.settings import postgres_from_env
 from sandboxes.riot_api import DEFAULT_KEY, RiotSandbox, World
 from sandboxes.serving import serve_in_background
 

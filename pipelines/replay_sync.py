@@ -11,9 +11,9 @@ from assets.replay_sync.assets import (
     training_replays,
     workspace_checkpoints,
 )
+from resources.env import env_or, lake_from_env
 from resources.replay_folders import ReplayFoldersResource
 from resources.replay_store import replay_store_from_env
-from resources.settings import env_or, lake_from_env
 from schedules.replay_sync import jobs, schedules, sensors
 
 defs = Definitions(

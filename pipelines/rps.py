@@ -6,11 +6,11 @@ from __future__ import annotations
 from dagster import Definitions, in_process_executor
 
 from assets.rps.assets import rps_assets
+from resources.env import env_or, lake_from_env
 from resources.mlflow_registry import MlflowRegistryResource
 from resources.rps_metrics import RpsMetricsResource
 from resources.rps_settings import training_settings_from_env
 from resources.rps_store import GamesStoreResource
-from resources.settings import env_or, lake_from_env
 from schedules.rps import rps_jobs, rps_schedules
 
 

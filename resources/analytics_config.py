@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 
 from resources.analytics_db import AnalyticsDatabase
+from resources.env import env_or, postgres_from_env
 from resources.postgres import PostgresResource
-from resources.settings import env_or, postgres_from_env
 
 
 def _flag(name: str) -> bool:

@@ -10,10 +10,10 @@ import boto3
 from dagster import ConfigurableResource, EnvVar
 from pydantic import PrivateAttr
 
+from resources.env import env_or
 from resources.object_store import ObjectStoreError, SmallObjectPut, make_s3_client
 from resources.replay_sync_engine import BucketTree
 from resources.replay_sync_plan import clean_prefix, join_key
-from resources.settings import env_or
 
 CREDENTIAL_HELP = (
     "Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (AWS S3, MinIO), or B2_KEY_ID and B2_APP_KEY "

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from dagster import ConfigurableResource, EnvVar
 
+from resources.env import env_or, postgres_from_env
 from resources.riot_api import SANDBOX_BASE_URL, SANDBOX_KEY, RiotApiResource
-from resources.settings import env_or, postgres_from_env
 
 
 def int_env_or(name: str, default: int):

@@ -6,7 +6,7 @@ import os
 
 from dagster import ConfigurableResource, EnvVar
 
-from resources.settings import env_or
+from resources.env import env_or
 
 
 def env_int_or(name: str, default: int):

@@ -38,7 +38,7 @@ from deploy.local import (
     start_redis,
     stop_processes,
 )
-from resources.executors import CeleryUnavailable, check_celery, heavy_job_executor
+from resources.instance.executors import CeleryUnavailable, check_celery, heavy_job_executor
 from resources.lake import LocalLake
 from sandboxes.serving import serve_in_background
 from sandboxes.stats_server import StatsServerSandbox

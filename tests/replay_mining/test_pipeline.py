@@ -25,6 +25,7 @@ from assets.replay_mining.stages import (
     read_index,
 )
 from resources.lake import LocalLake, open_lake
+from tests.metadata import table_text
 from tests.replay_mining.conftest import (
     BUSY_DAY,
     DAY,
@@ -112,7 +113,7 @@ def test_bad_replays_are_skipped_and_reported(stats_sandbox, tmp_path):
     for stage in ("parsed_replays", "replay_dataset"):  # counted in the day's metadata
         metadata = result.asset_materializations_for_node(f"replay_mining__{stage}")[0].metadata
         assert metadata["skipped_replays"].value == 9
-    reasons = metadata["skipped_replays_reasons"].value
+    reasons = table_text(metadata["skipped_replays_reasons"])
     for reason in (
         "corrupt zlib data",
         "truncated or invalid JSON",

@@ -33,6 +33,7 @@ from schedules.replay_sync import (
     replay_sync_local_replays_sensor,
     replay_sync_training_pull_schedule,
 )
+from tests.metadata import table_text
 from tests.replay_sync.conftest import bucket_listing, local_listing, write_file
 
 MEWTWO = SLUG_TO_EXTERNAL["mewtwo"]
@@ -102,7 +103,7 @@ def test_upload_index_and_pull_one_character(resources, store, tmp_path):
     assert broken["path"] == "truncated.slp" and broken["error"].startswith("unreadable replay")
     metadata = materialization(result, "replay_index")
     assert metadata["skipped_invalid_replays"].value == 1
-    assert "truncated.slp" in metadata["skipped_invalid_replays_reasons"].value
+    assert "truncated.slp" in table_text(metadata["skipped_invalid_replays_reasons"])
 
     again = materialize(
         [bucket_replays, training_replays],

@@ -22,6 +22,7 @@ from assets.replay_sync.assets import training_replays
 from resources.replay_folders import ReplayFoldersResource
 from resources.replay_store import ReplayStoreResource
 from resources.replay_sync_engine import LocalTree, is_partial, partial_name, sync_down
+from tests.metadata import table_text
 from tests.replay_sync.conftest import local_listing, write_file
 from tests.replay_sync.slow_s3 import StallingProxy
 
@@ -115,7 +116,7 @@ def test_pull_with_delete_skips_a_local_symlink_and_deletes_the_rest(store, tmp_
     meta = _metadata(result)
     assert meta["deletions"] == 6
     assert meta["skipped_symlinks"] == 2
-    reasons = meta["skipped_symlinks_reasons"]
+    reasons = table_text(meta["skipped_symlinks_reasons"])
     assert "e.slp is a symlink: not deleted" in reasons
     assert "x.slp is a symlink: not overwritten" in reasons
     assert sorted(p.name for p in local.iterdir()) == ["e.slp", "keep.slp", "x.slp"]

@@ -17,7 +17,7 @@ from dagster._core.events import EngineEventData
 from dagster._core.launcher import WorkerStatus
 from dagster._core.test_utils import create_run_for_test
 
-from resources.run_launcher import run_worker_started
+from resources.instance.run_launcher import run_worker_started
 from sandboxes.serving import serve_in_background
 from sandboxes.stats_server import SandboxConfig, StatsServerSandbox
 from tests.workspace.conftest import REPO, dagster_dev

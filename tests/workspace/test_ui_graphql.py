@@ -18,8 +18,8 @@ import time
 import pytest
 from dagster import DagsterInstance
 
+from resources.instance.run_launcher import run_worker_started
 from resources.riot_store import RiotStore
-from resources.run_launcher import run_worker_started
 from tests.workspace.conftest import CHARACTERS, STATS_END
 from tests.workspace.graphql import tags_of
 

@@ -28,6 +28,7 @@ from dagster_celery.core_execution_loop import core_celery_execution_loop
 from dagster_celery.executor import CELERY_CONFIG, CeleryExecutor, _submit_task
 from dagster_celery.make_app import make_app
 
+from resources.env import load_time_int
 from resources.redaction import first_line, redact, redacted_cause
 
 EXECUTOR_VARIABLE = "DAGSTER_EXECUTOR"
@@ -59,16 +60,6 @@ class CeleryStepLost(DagsterError):
     """A step's worker died or stopped answering while running it."""
 
 
-def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
-    value = env.get(name, "").strip()
-    if not value:
-        return default
-    if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"{name}={value!r} is not a whole number of seconds >= 1: set it (e.g. "
-                         f"{default}) or unset it for {default}.")  # fmt: skip
-    return int(value)
-
-
 def celery_executor_config(env: Mapping[str, str] = os.environ) -> dict:
     """The executor's config: broker and result backend by variable name (read where the run
     runs, never written into a definition), the settings the workers share."""
@@ -83,7 +74,9 @@ def celery_executor_config(env: Mapping[str, str] = os.environ) -> dict:
         "broker": {"env": BROKER_VARIABLE},
         "backend": {"env": backend},
         "config_source": dict(CELERY_SETTINGS),
-        "worker_lost_after_seconds": _env_int(env, LOST_VARIABLE, DEFAULT_LOST_SECONDS),
+        "worker_lost_after_seconds": load_time_int(
+            LOST_VARIABLE, DEFAULT_LOST_SECONDS, minimum=1, env=env
+        ),
     }
 
 
@@ -119,7 +112,7 @@ def check_celery(app, broker: str, wait_for_workers_seconds: float) -> None:
             raise CeleryUnavailable(
                 f"No Celery worker answers on the broker at {redact(broker)} after "
                 f"{wait_for_workers_seconds:.0f} s. Start one with the same {BROKER_VARIABLE} "
-                '(`celery -A resources.celery_app worker`, README "Deploying"), or unset '
+                '(`celery -A resources.instance.celery_app worker`, README "Deploying"), or unset '
                 f"{EXECUTOR_VARIABLE} to run the steps in-process. Nothing was written."
             )
 

@@ -1,18 +1,25 @@
-"""Configuration from the environment, the Dagster way.
+"""Configuration from the environment, the Dagster way: the one set of env helpers.
 
 `env_or(name, default)` gives `dagster.EnvVar(name)` when the variable is set, so the value is
 read at run launch and hidden in the UI, and the embedded default otherwise, so a fresh machine
-runs with no configuration at all.
+runs with no configuration at all. `env_int_or` is the same for whole numbers.
+
+A few settings cannot wait for run launch (a schedule's cron, a backfill policy, a flag that
+changes which resource is built): `load_time_flag` and `load_time_int` read those once, when the
+code location loads, and name the variable when its value is wrong.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 from dagster import EnvVar
 
 from resources.lake import LakeResource
 from resources.postgres import PostgresResource
+
+TRUE_WORDS = ("1", "true", "yes", "on")
 
 
 def env_or(name: str, default):
@@ -21,6 +28,27 @@ def env_or(name: str, default):
 
 def env_int_or(name: str, default: int):
     return EnvVar.int(name) if os.environ.get(name) else default
+
+
+def load_time_flag(name: str, env: Mapping[str, str] = os.environ) -> bool:
+    """`NAME=1/true/yes/on` (any case) is on; unset or anything else is off."""
+    return env.get(name, "").strip().lower() in TRUE_WORDS
+
+
+def load_time_int(
+    name: str, default: int | None, *, minimum: int = 0, env: Mapping[str, str] = os.environ
+) -> int | None:
+    """`NAME` as a whole number >= `minimum`, `default` when unset; a wrong value is an error
+    that names the variable."""
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < minimum:
+        example = f" (e.g. {default})" if default is not None else ""
+        raise ValueError(
+            f"{name}={value!r} is not a whole number >= {minimum}: set it{example} or unset it."
+        )
+    return int(value)
 
 
 def lake_from_env() -> LakeResource:
