@@ -1,5 +1,9 @@
-"""Where a heavy job's steps run: in the run's own process (the laptop default) or on Celery
-workers on any number of machines (`DAGSTER_EXECUTOR=celery`, README "Deploying").
+"""Where a job's steps run: in the run's own process (every pipeline's default) or, for the heavy
+jobs, on Celery workers on any number of machines (`DAGSTER_EXECUTOR=celery`, README "Deploying").
+
+Both record the run's own process and keep a heartbeat on the run while it executes
+(resources/instance/run_worker.py), so run monitoring can tell a live `dagster asset
+materialize` run from a killed one.
 
 The Celery executor is dagster-celery's, watched: before the first step it checks that the broker
 answers and that a worker listens (otherwise the run fails at once and says what to start), and a
@@ -23,12 +27,14 @@ from dagster import (
 from dagster._core.errors import DagsterError
 from dagster._core.events import EngineEventData
 from dagster._core.execution.retries import RetryMode
+from dagster._core.executor.in_process import InProcessExecutor
 from dagster._utils.error import serializable_error_info_from_exc_info
 from dagster_celery.core_execution_loop import core_celery_execution_loop
 from dagster_celery.executor import CELERY_CONFIG, CeleryExecutor, _submit_task
 from dagster_celery.make_app import make_app
 
 from resources.env import load_time_int
+from resources.instance.run_worker import heartbeat, run_worker_event
 from resources.redaction import first_line, redact, redacted_cause
 
 EXECUTOR_VARIABLE = "DAGSTER_EXECUTOR"
@@ -85,7 +91,7 @@ def heavy_job_executor(env: Mapping[str, str] = os.environ) -> ExecutorDefinitio
     location loads: unset or `in_process` for one process per run, `celery` for Celery workers."""
     choice = env.get(EXECUTOR_VARIABLE, "").strip() or "in_process"
     if choice == "in_process":
-        return in_process_executor
+        return monitored_in_process_executor
     if choice == "celery":
         return watched_celery_executor.configured(
             celery_executor_config(env), name="watched_celery"
@@ -196,12 +202,40 @@ class WatchedResult:
         self._result.revoke()
 
 
-class WatchedCeleryExecutor(CeleryExecutor):
+class RecordsRunWorker:
+    """Executor mixin: the run's process is recorded, and heartbeats while `execute_steps` runs."""
+
+    def execute(self, plan_context, execution_plan):
+        yield run_worker_event(plan_context)
+        with heartbeat(plan_context.instance, plan_context.run_id):
+            yield from self.execute_steps(plan_context, execution_plan)
+
+    def execute_steps(self, plan_context, execution_plan):
+        raise NotImplementedError
+
+
+class MonitoredInProcessExecutor(RecordsRunWorker, InProcessExecutor):
+    def execute_steps(self, plan_context, execution_plan):
+        return InProcessExecutor.execute(self, plan_context, execution_plan)
+
+
+@executor(name="in_process", config_schema=in_process_executor.config_schema)
+def monitored_in_process_executor(init_context) -> MonitoredInProcessExecutor:
+    """Dagster's in-process executor (same config), with the run's process recorded."""
+    base = in_process_executor.executor_creation_fn(init_context)
+    return MonitoredInProcessExecutor(
+        retries=base.retries,
+        marker_to_close=base.marker_to_close,
+        step_dependency_config=base.step_dependency_config,
+    )
+
+
+class WatchedCeleryExecutor(RecordsRunWorker, CeleryExecutor):
     def __init__(self, *args, worker_lost_after_seconds: int, **kwargs):
         super().__init__(*args, **kwargs)
         self.worker_lost_after_seconds = worker_lost_after_seconds
 
-    def execute(self, plan_context, execution_plan):
+    def execute_steps(self, plan_context, execution_plan):
         lost_after = self.worker_lost_after_seconds
         if execution_plan.step_keys_to_execute:
             check_celery(make_app(self.app_args()), self.broker, lost_after)

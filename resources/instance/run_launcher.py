@@ -5,8 +5,11 @@ worker was killed together with its code server stayed STARTED for good (issue 1
 answers from the run's own record: the code server that launched it says whether it still runs
 it; when that server is gone too and ran on this machine, the worker's PID (from the run's
 "Started process for run (pid: N)" event) is looked up, and a dead or reused PID means the worker
-is gone. Runs not launched by a launcher (`dagster asset materialize`) are UNKNOWN here and are
-bounded by `run_monitoring: max_runtime_seconds` instead.
+is gone. Runs not launched by a launcher (`dagster asset materialize`, `dagster job execute`)
+are answered from the process the project's executors record for every run
+(resources/instance/run_worker.py): alive while that process lives, or, on another machine, while
+its heartbeat is fresh. A run whose process is recorded nowhere is left RUNNING (bounded by
+`run_monitoring: max_runtime_seconds`): monitoring fails a run only when its worker is known dead.
 
 A run that cannot be launched because its code server is down fails (or, with the run queue's
 `max_user_code_failure_retries`, goes back in the queue) with a message that names the location,
@@ -16,8 +19,8 @@ the server's address and how to restart it, instead of Dagster's bare gRPC error
 from __future__ import annotations
 
 import json
+import time
 
-import psutil
 from dagster import DagsterEventType, DagsterInstance, DagsterRun, DefaultRunLauncher
 from dagster._core.errors import DagsterCodeLocationLoadError, DagsterUserCodeUnreachableError
 from dagster._core.launcher import CheckRunHealthResult, LaunchRunContext, WorkerStatus
@@ -26,12 +29,10 @@ from dagster._core.storage.tags import GRPC_INFO_TAG
 from dagster._grpc.types import CanCancelExecutionRequest, CanCancelExecutionResult
 from dagster._serdes import deserialize_value
 
+from resources.instance.run_worker import process_status, recorded_run_worker, worker_health
 from resources.redaction import first_line
 
 LOCAL_HOSTS = {None, "", "localhost", "127.0.0.1", "::1"}
-# A process started this long after the run's "Started process" event is another process that
-# got the dead worker's PID.
-PID_REUSE_SLACK_SECONDS = 2.0
 
 
 class HealthCheckingRunLauncher(DefaultRunLauncher):
@@ -53,8 +54,15 @@ class HealthCheckingRunLauncher(DefaultRunLauncher):
 
     def check_run_worker_health(self, run: DagsterRun) -> CheckRunHealthResult:
         started = run_worker_started(self._instance, run.run_id)
-        if started is None:
-            return CheckRunHealthResult(WorkerStatus.UNKNOWN, "no run worker process recorded")
+        if started is None:  # not launched by a launcher: a CLI run, or a notebook's
+            worker = recorded_run_worker(self._instance, run.run_id)
+            if worker is None:
+                return CheckRunHealthResult(
+                    WorkerStatus.RUNNING,
+                    "no run worker recorded (not started by this project's executors): bounded "
+                    "by run_monitoring max_runtime_seconds",
+                )
+            return worker_health(worker, run.tags, time.time())
         pid, started_at = started
         answer = self._ask_code_server(run)
         if answer is not None:
@@ -64,7 +72,7 @@ class HealthCheckingRunLauncher(DefaultRunLauncher):
             return CheckRunHealthResult(
                 WorkerStatus.UNKNOWN, f"code server {grpc_info.get('host')} unreachable"
             )
-        return worker_process_status(pid, started_at)
+        return process_status(pid, started_at)
 
     def _ask_code_server(self, run: DagsterRun) -> CheckRunHealthResult | None:
         """RUNNING or FAILED as the launching code server sees it; None when it cannot answer."""
@@ -114,18 +122,3 @@ def run_worker_started(instance: DagsterInstance, run_id: str) -> tuple[int, flo
         if pid is not None and "Started process for run" in (record.message or ""):
             return int(pid.value), record.timestamp
     return None
-
-
-def worker_process_status(pid: int, started_at: float) -> CheckRunHealthResult:
-    """RUNNING while the process `pid` started no later than `started_at` lives, else FAILED."""
-    try:
-        process = psutil.Process(pid)
-        alive = process.status() != psutil.STATUS_ZOMBIE
-        reused = process.create_time() > started_at + PID_REUSE_SLACK_SECONDS
-    except psutil.NoSuchProcess:
-        alive, reused = False, False
-    if alive and not reused:
-        return CheckRunHealthResult(WorkerStatus.RUNNING)
-    return CheckRunHealthResult(
-        WorkerStatus.FAILED, f"run worker process {pid} is gone (killed or crashed)"
-    )

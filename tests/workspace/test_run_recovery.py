@@ -120,5 +120,7 @@ def test_the_run_launcher_tells_a_killed_worker_from_a_live_one(tmp_path):
         cli_run = create_run_for_test(
             instance, job_name="replay_mining_job", status=DagsterRunStatus.STARTED
         )
-        assert instance.run_launcher.check_run_worker_health(cli_run).status == WorkerStatus.UNKNOWN
-        assert instance.run_monitoring_max_runtime_seconds > 0  # CLI runs: bounded instead
+        # a run whose process no executor recorded (a notebook's materialize()) is never failed
+        # by monitoring, only bounded by max_runtime_seconds
+        assert instance.run_launcher.check_run_worker_health(cli_run).status == WorkerStatus.RUNNING
+        assert instance.run_monitoring_max_runtime_seconds > 0
