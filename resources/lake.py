@@ -6,17 +6,20 @@
 Atomic publish: on a local root every write goes to a hidden temporary name in the target folder
 and is renamed into place (rename is atomic on POSIX). On S3 an object becomes visible only when
 its PutObject or CompleteMultipartUpload succeeds, so a reader never sees half an object either;
-the temporary copy lives in a local spool file until then.
+the temporary copy lives in a local spool file until then. Temporary names say which process
+writes them (resources/partial_files.py): the next publish of the same key removes what a killed
+writer left, never a live writer's file. (A killed multipart upload to S3 leaves parts that only
+the bucket's `AbortIncompleteMultipartUpload` lifecycle rule removes: README, Deploying.)
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,8 +36,21 @@ from resources.object_store import (
     make_s3_client,
     transfer_config,
 )
+from resources.partial_files import partial_path, remove_stale_partials
 
 TEMP_MARK = ".tmp-"
+# S3 writes are spooled here (one folder for every process, so the next write can see a killed
+# writer's spool file); local writes go beside their target.
+SPOOL = Path(tempfile.gettempdir()) / "asset-graph-lake-spool"
+log = logging.getLogger(__name__)
+
+
+def _fresh_partial(target: Path) -> Path:
+    """A temporary name for `target`, after removing a killed writer's leftovers of it."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for path, size in remove_stale_partials(target, TEMP_MARK):
+        log.warning("removed %s (%d bytes), left half-written by a killed writer", path, size)
+    return partial_path(target, TEMP_MARK)
 
 
 @dataclass(frozen=True)
@@ -138,8 +154,7 @@ class LocalLake(Lake):
     @contextlib.contextmanager
     def publish(self, key: str) -> Iterator[Path]:
         target = self.path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.parent / f".{target.name}{TEMP_MARK}{uuid.uuid4().hex}"
+        tmp = _fresh_partial(target)
         try:
             yield tmp
             if not tmp.exists():
@@ -214,8 +229,8 @@ class S3Lake(Lake):
     @contextlib.contextmanager
     def publish(self, key: str) -> Iterator[Path]:
         object_key = self.location.key(_check_key(key))
-        with tempfile.TemporaryDirectory(prefix="lake-spool-") as spool:
-            path = Path(spool) / Path(key).name
+        path = _fresh_partial(SPOOL / Path(key).name)
+        try:
             yield path
             try:
                 # upload_file streams from disk and switches to multipart above the threshold,
@@ -227,6 +242,8 @@ class S3Lake(Lake):
                 raise self._fail(exc, f"write {key}") from exc
             except S3UploadFailedError as exc:
                 raise self._fail(exc.__cause__ or exc.__context__ or exc, f"write {key}") from exc
+        finally:
+            path.unlink(missing_ok=True)
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         full_prefix = (
