@@ -31,7 +31,7 @@ from pathlib import Path
 import psutil
 
 from resources.object_store import SmallObjectPut, make_s3_client
-from resources.replay_sync_engine import BucketTree, LocalTree, sync_up
+from resources.replay_sync.engine import BucketTree, LocalTree, sync_up
 
 KEY_ID, SECRET, REGION = "bench-key-id", "bench-secret-key", "us-east-1"
 

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from assets.replay_sync.characters import SLUG_TO_EXTERNAL, parse_character_list
-from assets.replay_sync.slp_writer import random_spec, write_replay
+from sandboxes.slp_writer import random_spec, write_replay
 
 
 def seed_replays(slp_root: Path, characters: list[str], per_character: int) -> dict[str, int]:

@@ -2,7 +2,6 @@
 own, training machines pull on a schedule, checkpoints go up when the trainer writes them."""
 
 import json
-import os
 import time
 
 from dagster import (
@@ -16,21 +15,21 @@ from dagster import (
     sensor,
 )
 
-from assets.replay_sync.assets import (
-    bucket_checkpoints,
-    bucket_replays,
-    character_partitions,
-    replay_index,
-    replay_storage_report,
-    training_replays,
-    workspace_checkpoints,
-)
-from resources.replay_folders import ReplayFoldersResource, folder_fingerprint
+from assets.replay_sync.bucket_checkpoints import bucket_checkpoints
+from assets.replay_sync.bucket_replays import bucket_replays
+from assets.replay_sync.replay_index import replay_index
+from assets.replay_sync.replay_storage_report import replay_storage_report
+from assets.replay_sync.spec import character_partitions
+from assets.replay_sync.training_replays import training_replays
+from assets.replay_sync.workspace_checkpoints import workspace_checkpoints
+from resources.replay_sync.folders import ReplayFoldersResource, folder_fingerprint
+from resources.replay_sync.settings import LOAD_TIME
 
 # Runs of this pipeline queue behind one another (dagster_home/dagster.yaml's tag limit), so two
 # syncs never write the same prefix at once.
 SERIAL_TAGS = {"pipeline/serial": "replay_sync"}
-SETTLE_SECONDS = float(os.environ.get("REPLAY_SYNC_SETTLE_SECONDS", "30"))
+# REPLAY_SYNC_SETTLE_SECONDS, read when the code location loads
+SETTLE_SECONDS = LOAD_TIME.settle_seconds
 
 replay_sync_upload_job = define_asset_job(
     "replay_sync_upload_job",
@@ -124,7 +123,7 @@ def replay_sync_checkpoints_sensor(
 
 @schedule(
     job=replay_sync_training_pull_job,
-    cron_schedule=os.environ.get("REPLAY_SYNC_PULL_CRON", "15 * * * *"),
+    cron_schedule=LOAD_TIME.pull_cron,  # REPLAY_SYNC_PULL_CRON
     execution_timezone="UTC",
     description="Training machines: pull every character's replays (one run per character).",
 )

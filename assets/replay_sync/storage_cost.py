@@ -58,12 +58,3 @@ def usage_table(usage: dict[str, tuple[int, int]]) -> list[dict]:
         }
     )
     return rows
-
-
-def markdown_table(rows: list[dict]) -> str:
-    if not rows:
-        return "(empty)"
-    header = list(rows[0])
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(row[h]) for h in header) + " |" for row in rows]
-    return "\n".join(lines)

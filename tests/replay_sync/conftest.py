@@ -8,20 +8,37 @@ from pathlib import Path
 
 import pytest
 
-from resources.replay_store import ReplayStoreResource
+from resources.lake import LakeResource
+from resources.replay_sync.settings import build_resources
+from resources.replay_sync.store import ReplayStoreResource
 
 
-@pytest.fixture
-def store(s3_bucket) -> ReplayStoreResource:
+def replay_resources(s3_bucket, tmp_path: Path, workspace: str = "workspace") -> dict:
+    """The code location's resources (`build_resources`) on the test's bucket, with the replay
+    source at `tmp_path/slp`, the workspace at `tmp_path/<workspace>`, the lake at
+    `tmp_path/lake`."""
     server = s3_bucket.server
-    return ReplayStoreResource(
+    return build_resources(
         bucket=s3_bucket.name,
         endpoint_url=server.endpoint_url,
         region=server.region,
         access_key_id=server.access_key_id,
         secret_access_key=server.secret_access_key,
         transfers=8,
+        slp_root=str(tmp_path / "slp"),
+        workspace=str(tmp_path / workspace),
+        lake=LakeResource(root=str(tmp_path / "lake")),
     )
+
+
+@pytest.fixture
+def resources(s3_bucket, tmp_path) -> dict:
+    return replay_resources(s3_bucket, tmp_path)
+
+
+@pytest.fixture
+def store(resources) -> ReplayStoreResource:
+    return resources["replay_store"]
 
 
 def write_file(root: Path, relative: str, data: bytes, mtime_s: float | None = None) -> Path:

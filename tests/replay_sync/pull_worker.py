@@ -6,8 +6,8 @@ python -m tests.replay_sync.pull_worker ENDPOINT BUCKET PREFIX DESTINATION
 import os
 import sys
 
-from resources.replay_store import ReplayStoreResource
-from resources.replay_sync_engine import LocalTree, sync_down
+from resources.replay_sync.engine import LocalTree, sync_down
+from resources.replay_sync.store import ReplayStoreResource
 
 if __name__ == "__main__":
     endpoint, bucket, prefix, destination = sys.argv[1:5]

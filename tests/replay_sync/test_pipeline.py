@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow.parquet as pq
-import pytest
 from dagster import (
     AssetCheckSeverity,
     DagsterInstance,
@@ -16,39 +15,29 @@ from dagster import (
     materialize,
 )
 
-from assets.replay_sync.assets import (
-    bucket_checkpoints,
-    bucket_replays,
-    replay_index,
-    replay_storage_report,
-    training_replays,
-    workspace_checkpoints,
-)
+from assets.replay_sync.bucket_checkpoints import bucket_checkpoints
+from assets.replay_sync.bucket_replays import bucket_replays
 from assets.replay_sync.characters import SLUG_TO_EXTERNAL
-from assets.replay_sync.slp_writer import random_spec, replay_bytes, write_replay
-from resources.lake import LakeResource
-from resources.replay_folders import ReplayFoldersResource
+from assets.replay_sync.replay_index import replay_index
+from assets.replay_sync.replay_storage_report import replay_storage_report
+from assets.replay_sync.training_replays import training_replays
+from assets.replay_sync.workspace_checkpoints import workspace_checkpoints
+from sandboxes.slp_writer import random_spec, replay_bytes, write_replay
 from schedules.replay_sync import (
     changed_folders,
     replay_sync_local_replays_sensor,
     replay_sync_training_pull_schedule,
 )
-from tests.metadata import table_text
-from tests.replay_sync.conftest import bucket_listing, local_listing, write_file
+from tests.metadata import table_rows, table_text
+from tests.replay_sync.conftest import (
+    bucket_listing,
+    local_listing,
+    replay_resources,
+    write_file,
+)
 
 MEWTWO = SLUG_TO_EXTERNAL["mewtwo"]
 LONG_AGO = time.time() - 3600
-
-
-@pytest.fixture
-def resources(store, tmp_path):
-    return {
-        "replay_store": store,
-        "replay_folders": ReplayFoldersResource(
-            slp_root=str(tmp_path / "slp"), workspace=str(tmp_path / "workspace")
-        ),
-        "lake": LakeResource(root=str(tmp_path / "lake")),
-    }
 
 
 def seed_replays(slp_root: Path, character: str, count: int) -> None:
@@ -131,7 +120,7 @@ def test_dry_run_with_delete_changes_nothing(resources, store, tmp_path):
     assert evaluation.severity == AssetCheckSeverity.WARN
     metadata = materialization(result, "bucket_replays")
     assert metadata["would_delete"].value == 1 and metadata["new_files"].value == 2
-    assert "gone.slp" in metadata["changes"].value
+    assert "gone.slp" in table_text(metadata["changes"])
     assert set(bucket_listing(store.client(), store.bucket, "link")) == {"gone.slp"}
     assert checks(result) == {"bucket_matches_local": False}  # shows what a real sync would fix
 
@@ -151,7 +140,7 @@ def test_delete_refuses_an_empty_source_folder(resources, store):
     assert set(bucket_listing(store.client(), store.bucket, "marth")) == {"keep.slp"}
 
 
-def test_checkpoints_both_ways_and_storage_report(resources, store, tmp_path):
+def test_checkpoints_both_ways_and_storage_report(resources, store, s3_bucket, tmp_path):
     seed_replays(tmp_path / "slp", "fox", 2)
     write_file(tmp_path / "workspace/checkpoints", "run1/step_100.bin", os.urandom(3000), LONG_AGO)
     write_file(tmp_path / "workspace/checkpoints", "run1/config.json", b"{}", LONG_AGO)
@@ -162,10 +151,7 @@ def test_checkpoints_both_ways_and_storage_report(resources, store, tmp_path):
     pushed = materialize([bucket_checkpoints], resources=resources, instance=instance)
     assert materialization(pushed, "bucket_checkpoints")["new_files"].value == 2
 
-    laptop = dict(resources)
-    laptop["replay_folders"] = ReplayFoldersResource(
-        slp_root=str(tmp_path / "slp"), workspace=str(tmp_path / "laptop")
-    )
+    laptop = replay_resources(s3_bucket, tmp_path, workspace="laptop")
     pulled = materialize([workspace_checkpoints], resources=laptop, instance=instance)
     assert checks(pulled) == {"workspace_has_checkpoints": True}
     assert local_listing(tmp_path / "laptop/checkpoints") == local_listing(
@@ -177,7 +163,8 @@ def test_checkpoints_both_ways_and_storage_report(resources, store, tmp_path):
     assert metadata["objects"].value == 4
     total = sum(s for s, _ in local_listing(tmp_path / "slp/fox").values()) + 3002
     assert metadata["bytes"].value == total
-    assert "| fox | 2 |" in metadata["usage"].value
+    usage = {row["folder"]: row for row in table_rows(metadata["usage"])}
+    assert usage["fox"]["objects"] == 2
     assert (tmp_path / "lake/reports/replay_storage.json").exists()
 
 

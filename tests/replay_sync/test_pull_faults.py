@@ -18,10 +18,9 @@ from pathlib import Path
 import pytest
 from dagster import materialize
 
-from assets.replay_sync.assets import training_replays
-from resources.replay_folders import ReplayFoldersResource
-from resources.replay_store import ReplayStoreResource
-from resources.replay_sync_engine import LocalTree, is_partial, partial_name, sync_down
+from assets.replay_sync.training_replays import training_replays
+from resources.replay_sync.engine import LocalTree, is_partial, partial_name, sync_down
+from resources.replay_sync.store import ReplayStoreResource
 from tests.metadata import table_text
 from tests.replay_sync.conftest import local_listing, write_file
 from tests.replay_sync.slow_s3 import StallingProxy
@@ -77,19 +76,10 @@ def _worker(store, endpoint: str, destination: Path) -> subprocess.Popen:
     )
 
 
-def _resources(store, tmp_path) -> dict:
-    return {
-        "replay_store": store,
-        "replay_folders": ReplayFoldersResource(
-            slp_root=str(tmp_path / "slp"), workspace=str(tmp_path / "workspace")
-        ),
-    }
-
-
-def _pull(store, tmp_path, delete: bool = False):
+def _pull(resources, delete: bool = False):
     return materialize(
         [training_replays],
-        resources=_resources(store, tmp_path),
+        resources=resources,
         partition_key="mewtwo",
         run_config={"ops": {"replay_sync__training_replays": {"config": {"delete": delete}}}},
     )
@@ -100,7 +90,7 @@ def _metadata(result) -> dict:
     return {k: v.value for k, v in event.materialization.metadata.items()}
 
 
-def test_pull_with_delete_skips_a_local_symlink_and_deletes_the_rest(store, tmp_path):
+def test_pull_with_delete_skips_a_local_symlink_and_deletes_the_rest(resources, store, tmp_path):
     _upload(store, "mewtwo/keep.slp", b"kept in the bucket")
     _upload(store, "mewtwo/x.slp", b"the bucket's x")
     local = tmp_path / "workspace" / "replays" / "mewtwo"
@@ -111,7 +101,7 @@ def test_pull_with_delete_skips_a_local_symlink_and_deletes_the_rest(store, tmp_
     x_target = write_file(tmp_path / "elsewhere", "x_target.slp", b"precious", T0)
     os.symlink(x_target, local / "x.slp")  # the bucket has x.slp: the link is not overwritten
 
-    result = _pull(store, tmp_path, delete=True)
+    result = _pull(resources, delete=True)
     assert result.success
     meta = _metadata(result)
     assert meta["deletions"] == 6
@@ -162,7 +152,9 @@ def test_a_second_concurrent_pull_leaves_the_first_ones_partial_file_alone(store
     assert _partials(destination) == []
 
 
-def test_a_killed_pull_leaves_a_partial_the_next_pull_removes_and_reports(store, tmp_path):
+def test_a_killed_pull_leaves_a_partial_the_next_pull_removes_and_reports(
+    resources, store, tmp_path
+):
     data = os.urandom(BIG)
     _upload(store, "mewtwo/big.slp", data)
     _upload(store, "mewtwo/small.slp", b"small")
@@ -179,7 +171,7 @@ def test_a_killed_pull_leaves_a_partial_the_next_pull_removes_and_reports(store,
     size = leftover.stat().st_size  # the dead process's half-written file
     assert 0 < size < BIG
 
-    result = _pull(store, tmp_path)
+    result = _pull(resources)
     assert result.success
     meta = _metadata(result)
     assert meta["cleaned_partials"] == 1 and meta["cleaned_partial_bytes"] == size

@@ -14,7 +14,8 @@ from assets.replay_sync.slp_index import (
     index_rows,
     write_index,
 )
-from assets.replay_sync.slp_writer import (
+from assets.replay_sync.storage_cost import monthly_costs, usage_table
+from sandboxes.slp_writer import (
     END_GAME,
     END_NO_CONTEST,
     PlayerSpec,
@@ -23,7 +24,6 @@ from assets.replay_sync.slp_writer import (
     replay_bytes,
     write_replay,
 )
-from assets.replay_sync.storage_cost import monthly_costs, usage_table
 
 MEWTWO, FOX = SLUG_TO_EXTERNAL["mewtwo"], SLUG_TO_EXTERNAL["fox"]
 

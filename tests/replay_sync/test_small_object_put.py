@@ -8,7 +8,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from resources.object_store import ObjectStoreError, SmallObjectPut, make_s3_client
-from resources.replay_sync_engine import BucketTree, LocalTree, sync_up
+from resources.replay_sync.engine import BucketTree, LocalTree, sync_up
 from tests.replay_sync.conftest import bucket_listing, local_listing, write_file
 
 T0 = 1_700_000_000

@@ -8,8 +8,7 @@ import os
 import pytest
 
 from resources.object_store import ObjectStoreError
-from resources.replay_store import ReplayStoreResource
-from resources.replay_sync_engine import (
+from resources.replay_sync.engine import (
     PARTIAL_MARK,
     BucketTree,
     LocalTree,
@@ -17,7 +16,8 @@ from resources.replay_sync_engine import (
     sync_down,
     sync_up,
 )
-from resources.replay_sync_plan import mtime_to_metadata
+from resources.replay_sync.plan import mtime_to_metadata
+from resources.replay_sync.store import ReplayStoreResource
 from tests.replay_sync.conftest import bucket_listing, local_listing, write_file
 
 T0 = 1_700_000_000

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from resources.replay_sync_plan import (
+from resources.replay_sync.plan import (
     FileState,
     UnsafeKey,
     check_delete_key,

@@ -1,7 +1,7 @@
 """rclone-style sync decisions as plain functions: what to transfer, skip and delete, and the
 guards that keep a sync inside its prefix and its target folder. No I/O: it lives in resources/
-because the sync engine (`replay_sync_engine`) is its only caller, and resources never import
-assets.
+because the sync engine beside it (`resources/replay_sync/engine.py`) and the store are its only
+callers, and resources never import assets.
 
 The comparison is rclone's: a different size means transfer; with equal sizes the modification
 times decide when both sides know them, then the MD5s (an S3 ETag is the MD5 of a single-part

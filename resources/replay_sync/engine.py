@@ -2,7 +2,7 @@
 
 Plain code with no Dagster import (a command-line tool or a benchmark can use it as it is). The
 decisions (what to copy, skip, delete; the guards) are plain functions in
-`resources/replay_sync_plan.py`; this module does the I/O: listing, hashing, transfers with a
+`resources/replay_sync/plan.py`; this module does the I/O: listing, hashing, transfers with a
 thread pool (boto3 + s3transfer, multipart with bounded memory above the threshold), atomic
 downloads, and deletes that happen only after every transfer succeeded.
 """
@@ -34,7 +34,7 @@ from resources.object_store import (
     explain_s3_error,
     transfer_config,
 )
-from resources.replay_sync_plan import (
+from resources.replay_sync.plan import (
     FileState,
     SyncPlan,
     UnsafeKey,
