@@ -14,11 +14,8 @@ import concurrent.futures
 import functools
 import hashlib
 import os
-import re
-import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -27,6 +24,7 @@ from pathlib import Path
 import botocore.exceptions
 from boto3.exceptions import S3UploadFailedError
 
+from resources import partial_files
 from resources.object_store import (
     MULTIPART_THRESHOLD,
     ObjectStoreError,
@@ -55,12 +53,9 @@ from resources.replay_sync.plan import (
 )
 
 # Downloads land as `.<name>.partial-<host>-<pid>-<random>` and are renamed when whole: unique per
-# writer, and a later pull can tell a dead writer's leftovers from a live one's file in flight.
+# writer, and a later pull can tell a dead writer's leftovers from a live one's file in flight
+# (resources/partial_files.py, the lake's rule too).
 PARTIAL_MARK = ".partial-"
-PARTIAL_OWNER = re.compile(r"\.partial-(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-[0-9a-f]{12}")
-# A partial file untouched this long is stale whoever wrote it (another host, a reused pid).
-STALE_PARTIAL_SECONDS = 6 * 3600
-HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
 HASH_CHUNK = 1 << 20
 SMALL_BODY = 1 << 20  # uploaded from memory: at most `workers` of these are held at once
 S3_ERRORS = (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)
@@ -79,36 +74,11 @@ def file_md5(path: Path | str) -> str:
 
 
 def is_partial(name: str) -> bool:
-    return name.startswith(".") and PARTIAL_MARK in name
+    return partial_files.is_partial(name, PARTIAL_MARK)
 
 
 def partial_name(target: Path) -> Path:
-    return (
-        target.parent / f".{target.name}{PARTIAL_MARK}{HOST}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
-    )
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
-
-
-def partial_is_stale(name: str, mtime_s: float, now_s: float) -> bool:
-    """A partial download is stale when its writer is dead (a process of this host that no
-    longer exists) or it has not been written to for STALE_PARTIAL_SECONDS; anything else may be
-    a concurrent pull's file in flight."""
-    if now_s - mtime_s > STALE_PARTIAL_SECONDS:
-        return True
-    owner = PARTIAL_OWNER.search(name)
-    if owner is None or owner["host"] != HOST:
-        return False  # an older name or another machine's writer: only age tells
-    pid = int(owner["pid"])
-    return pid != os.getpid() and not _process_alive(pid)
+    return partial_files.partial_path(target, PARTIAL_MARK)
 
 
 @dataclass
@@ -234,14 +204,14 @@ class LocalTree:
 
     def clean_partials(self) -> list[tuple[str, int]]:
         """Remove the downloads an interrupted (killed) sync left half-written: only stale ones
-        (`partial_is_stale`), never a concurrent pull's file in flight. (path, bytes) removed."""
+        (`partial_files.is_stale`), never a concurrent pull's file in flight. (path, bytes) removed."""
         removed = []
         if self.root.is_dir():
             now = time.time()
             for path in self.root.rglob(f".*{PARTIAL_MARK}*"):
                 try:
                     stat = path.stat()
-                    if not partial_is_stale(path.name, stat.st_mtime, now):
+                    if not partial_files.is_stale(path.name, PARTIAL_MARK, stat.st_mtime, now):
                         continue
                     path.unlink()
                 except FileNotFoundError:  # its writer finished (renamed it) meanwhile
