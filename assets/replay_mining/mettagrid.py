@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import gzip
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -103,23 +102,72 @@ class ParsedReplay:
 REDOWNLOAD = "re-run raw_replays for this day to fetch it again; if it fails the same way, the file is damaged at its source"
 
 
-def decompress(data: bytes) -> bytes:
-    """zlib or gzip, told apart by the magic bytes (`1f 8b` gzip, `78 xx` zlib), not the name."""
-    if data[:2] == b"\x1f\x8b":
-        try:
-            return gzip.decompress(data)
-        except EOFError as exc:
-            raise ReplayError(f"gzip stream cut short ({exc}): {REDOWNLOAD}") from exc
-        except (OSError, zlib.error) as exc:
-            raise ReplayError(f"corrupt gzip data ({exc}): {REDOWNLOAD}") from exc
-    if data[:1] != b"\x78":
+# A replay may decompress to at most this much (real replays: 0.2-30 MB); past it, it is refused
+# as a decompression bomb. Output is kept only up to KEEP_BYTES on the first pass, so refusing a
+# bomb costs no more memory than a large real replay (a bigger one is decompressed again, whole).
+MAX_DECOMPRESSED_BYTES = 512 * 2**20
+KEEP_BYTES = 32 * 2**20
+CHUNK_BYTES = 2**20
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def decompress(data: bytes, max_bytes: int = MAX_DECOMPRESSED_BYTES) -> bytes:
+    """zlib or gzip, told apart by the magic bytes (`1f 8b` gzip, `78 xx` zlib), not the name;
+    streamed, and refused past `max_bytes` without holding more than KEEP_BYTES of it."""
+    if data[:2] == GZIP_MAGIC:
+        kind, wbits = "gzip", 16 + zlib.MAX_WBITS
+    elif data[:1] == b"\x78":
+        kind, wbits = "zlib", zlib.MAX_WBITS
+    else:
         raise ReplayError(
             f"not a zlib or gzip file (it starts with {data[:4].hex(' ') or 'nothing'}): {REDOWNLOAD}"
         )
-    try:
-        return zlib.decompress(data)
-    except zlib.error as exc:
-        raise ReplayError(f"corrupt zlib data ({exc}): {REDOWNLOAD}") from exc
+    keep = min(max_bytes, KEEP_BYTES)
+    size, kept = _inflate(data, kind, wbits, max_bytes, keep)
+    if size > max_bytes:
+        raise ReplayError(
+            f"decompresses to more than {max_bytes // 2**20} MiB (a decompression bomb, or a "
+            "replay far larger than any real one): skipped; raise REPLAY_MAX_DECOMPRESSED_MB if "
+            "such replays are real"
+        )
+    if kept is None:  # larger than what the first pass keeps, within the cap: inflate it whole
+        _, kept = _inflate(data, kind, wbits, max_bytes, max_bytes)
+    return kept
+
+
+def _inflate(data: bytes, kind: str, wbits: int, max_bytes: int, keep: int):
+    """(decompressed size, the bytes when size <= keep else None); stops counting past max_bytes.
+    Concatenated gzip members are read one after the other, as gzip.decompress does."""
+    chunks: list[bytes] | None = []
+    size, pending = 0, data
+    while True:
+        inflater = zlib.decompressobj(wbits)
+        try:
+            while size <= max_bytes:
+                chunk = inflater.decompress(pending, CHUNK_BYTES)
+                pending = inflater.unconsumed_tail
+                size += len(chunk)
+                if chunks is not None and size <= keep:
+                    chunks.append(chunk)
+                else:
+                    chunks = None  # past what this pass keeps: only count from here
+                if inflater.eof or not (chunk or pending):
+                    break
+        except zlib.error as exc:
+            raise ReplayError(f"corrupt {kind} data ({exc}): {REDOWNLOAD}") from exc
+        if size > max_bytes:
+            return size, None
+        if not inflater.eof:
+            message = "gzip stream cut short" if kind == "gzip" else "corrupt zlib data"
+            raise ReplayError(
+                f"{message} (compressed file ended before the end-of-stream marker was "
+                f"reached): {REDOWNLOAD}"
+            )
+        pending = inflater.unused_data
+        if kind != "gzip" or not pending.lstrip(b"\x00"):
+            break  # zlib is one stream; gzip may pad members with zeros
+        pending = pending.lstrip(b"\x00")
+    return size, (b"".join(chunks) if chunks is not None else None)
 
 
 _NOT_GIVEN = msgspec.Raw(b"")
@@ -161,9 +209,9 @@ class _PolicyInfo(msgspec.Struct):
 _POLICY_CHANGES = msgspec.json.Decoder(list[tuple[int, _PolicyInfo]])
 
 
-def decode(data: bytes) -> _Replay:
+def decode(data: bytes, max_decompressed_bytes: int = MAX_DECOMPRESSED_BYTES) -> _Replay:
     """Decompress and parse the replay JSON (objects' fields stay raw until read)."""
-    raw = decompress(data)
+    raw = decompress(data, max_decompressed_bytes)
     try:
         return _REPLAY.decode(raw)
     except msgspec.ValidationError as exc:
@@ -801,10 +849,37 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def parse_replay(data: bytes, episode: Episode) -> ParsedReplay:
-    """Turn one compressed replay into its rows, sorted by agent then step."""
+# Rows one replay may produce (agents x max_steps; real replays: up to about 300,000). A replay
+# declaring more is refused before anything is allocated for it.
+MAX_ROWS_PER_REPLAY = 20_000_000
+NOT_A_REPLAY = "the file is not a valid mettagrid replay"
+
+
+def parse_replay(
+    data: bytes, episode: Episode, max_decompressed_bytes: int = MAX_DECOMPRESSED_BYTES
+) -> ParsedReplay:
+    """Turn one compressed replay into its rows, sorted by agent then step.
+
+    Whatever is wrong inside one replay ends as a ReplayError with its reason (the replay is
+    skipped and counted), never another exception that would fail the whole day."""
     with _gc_paused():
-        return _parse_replay(data, episode)
+        try:
+            return _parse_replay(data, episode, max_decompressed_bytes)
+        except ReplayError:
+            raise
+        except OverflowError as exc:
+            raise ReplayError(f"a number is out of range ({exc}): {NOT_A_REPLAY}") from exc
+        except RecursionError as exc:
+            raise ReplayError(f"nested too deeply to read ({exc}): {NOT_A_REPLAY}") from exc
+        except MemoryError as exc:
+            raise ReplayError(f"too large to parse in memory: {NOT_A_REPLAY}") from exc
+        except (
+            TypeError, ValueError, KeyError, IndexError, AttributeError, msgspec.MsgspecError,
+            pa.ArrowException,
+        ) as exc:  # fmt: skip
+            raise ReplayError(
+                f"malformed replay ({type(exc).__name__}: {exc}): {NOT_A_REPLAY}"
+            ) from exc
 
 
 def _required(replay: _Replay, key: str, version: int):
@@ -817,8 +892,8 @@ def _required(replay: _Replay, key: str, version: int):
     return value
 
 
-def _parse_replay(data: bytes, episode: Episode) -> ParsedReplay:
-    replay = decode(data)
+def _parse_replay(data: bytes, episode: Episode, max_decompressed_bytes: int) -> ParsedReplay:
+    replay = decode(data, max_decompressed_bytes)
     if replay.version is msgspec.UNSET:
         raise ReplayError("missing required key 'version': this is not a mettagrid replay")
     version = replay.version
@@ -857,6 +932,13 @@ def _parse_replay(data: bytes, episode: Episode) -> ParsedReplay:
         raise ReplayError(f"an agent_id is not an integer: {exc}") from exc
     if len(set(agent_ids)) != len(agent_ids):
         raise ReplayError("two agent objects share an agent_id")
+    if not all(0 <= i < 2**31 for i in agent_ids):
+        raise ReplayError(f"an agent_id is outside 0..2^31-1: {NOT_A_REPLAY}")
+    if max_steps * len(agents) > MAX_ROWS_PER_REPLAY:
+        raise ReplayError(
+            f"{len(agents)} agents x max_steps {max_steps} would be {max_steps * len(agents):,} "
+            f"rows, more than the {MAX_ROWS_PER_REPLAY:,} one replay may have: {NOT_A_REPLAY}"
+        )
 
     grid = _Grid(len(agents), max_steps)
     # Rows where the agent was in the game both before and after acting (v4 `alive`; earlier
