@@ -112,7 +112,7 @@ def _measure(lake, index: list[dict], files: list[Path]) -> dict:
 def bench_throughput(replays: int) -> dict:
     from assets.replay_mining.stages import download_day, write_index
     from resources.lake import LocalLake
-    from resources.stats_api import ReplayFilesResource, StatsApiResource
+    from resources.replay_mining.stats_api import ReplayFilesResource, StatsApiResource
 
     app = sandbox({BENCH_DAY.isoformat(): replays})
     with tempfile.TemporaryDirectory() as tmp, serve_in_background(app) as server:
@@ -154,18 +154,16 @@ def bench_fixtures(folder: Path) -> dict:
 
 CHILD = """
 import json, sys, resource
-from dagster import materialize
-from assets.replay_mining import replay_mining_assets
-from assets.replay_mining.settings import ReplayMiningSettings
+from dagster import load_assets_from_package_module, materialize
+import assets.replay_mining
 from resources.lake import LakeResource
-from resources.stats_api import ReplayFilesResource, StatsApiResource
+from resources.replay_mining.settings import build_resources
 url, lake_root, day = sys.argv[1:4]
-result = materialize(replay_mining_assets, partition_key=day, resources={
-    "stats_api": StatsApiResource(url=url),
-    "replay_files": ReplayFilesResource(),
-    "lake": LakeResource(root=lake_root),
-    "replay_mining_settings": ReplayMiningSettings(),
-})
+result = materialize(
+    load_assets_from_package_module(assets.replay_mining),
+    partition_key=day,
+    resources=build_resources(lake=LakeResource(root=lake_root), stats_api_url=url),
+)
 rows = result.asset_materializations_for_node("replay_mining__replay_dataset")[0].metadata["rows"].value
 print(json.dumps({"rows": rows, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """

@@ -1,8 +1,7 @@
-"""replay_mining: stats query → download → parse → dataset, one daily partition per UTC day."""
+"""replay_mining: stats query → download → parse → dataset, one daily partition per UTC day.
 
-from assets.replay_mining.dataset import replay_dataset
-from assets.replay_mining.index import replay_index
-from assets.replay_mining.parsed import parsed_replays
-from assets.replay_mining.raw import raw_replays
-
-replay_mining_assets = [replay_index, raw_replays, parsed_replays, replay_dataset]
+One asset per module, named after it (`replay_index.py`, `raw_replays.py`, `parsed_replays.py`,
+`replay_dataset.py`); what they declare alike in `spec.py`; plain logic in `stages.py` (the
+lake files of each stage) and `mettagrid.py` (the replay parser). The code location loads the
+assets with `load_assets_from_package_module`, so this module imports nothing.
+"""

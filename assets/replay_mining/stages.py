@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from assets.replay_mining.mettagrid import DATASET_SCHEMA, Episode, ReplayError, parse_replay
 from resources.lake import Lake
-from resources.stats_api import EpisodeRecord, ReplayFetchError, md5_hex
+from resources.replay_mining.stats_api import EpisodeRecord, ReplayFetchError, md5_hex
 
 # Bump when parsing changes what a part holds: parts written by another version are re-parsed.
 PARSER_VERSION = "3"  # 3: format versions 3 and 4, columns alive ... state_source

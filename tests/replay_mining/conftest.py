@@ -6,9 +6,8 @@ import datetime as dt
 
 import pytest
 
-from assets.replay_mining.settings import ReplayMiningSettings
 from resources.lake import LakeResource
-from resources.stats_api import ReplayFilesResource, StatsApiResource
+from resources.replay_mining.settings import DEFAULT_MAX_FAILED_PERCENT, build_resources
 from sandboxes.serving import serve_in_background
 from sandboxes.stats_server import SandboxConfig, StatsServerSandbox
 
@@ -46,10 +45,17 @@ def stats_sandbox():
         yield app, server.url
 
 
-def make_resources(url: str, lake_root: str, **lake_kwargs) -> dict:
-    return {
-        "stats_api": StatsApiResource(url=url, token=TOKEN, retries=2, backoff_seconds=0.01),
-        "replay_files": ReplayFilesResource(retries=2, backoff_seconds=0.01),
-        "lake": LakeResource(root=lake_root, **lake_kwargs),
-        "replay_mining_settings": ReplayMiningSettings(download_concurrency=4),
-    }
+def make_resources(
+    url: str, lake_root: str, *, max_failed_percent: int = DEFAULT_MAX_FAILED_PERCENT, **lake_kwargs
+) -> dict:
+    """The code location's resources (`build_resources`) on the sandbox at `url`, quick to
+    retry, and a lake at `lake_root` (`lake_kwargs`: its S3 settings)."""
+    return build_resources(
+        lake=LakeResource(root=lake_root, **lake_kwargs),
+        stats_api_url=url,
+        stats_api_token=TOKEN,
+        retries=2,
+        backoff_seconds=0.01,
+        max_failed_percent=max_failed_percent,
+        download_concurrency=4,
+    )

@@ -10,12 +10,15 @@ import json
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from dagster import DagsterInstance, materialize
+from dagster import DagsterInstance, load_assets_from_package_module, materialize
 
-from assets.replay_mining import replay_mining_assets
+import assets.replay_mining
 from assets.replay_mining.mettagrid import DATASET_SCHEMA, SORT_KEYS
-from assets.replay_mining.partitions import asset_key
-from assets.replay_mining.settings import ReplayMiningSettings
+from assets.replay_mining.parsed_replays import parsed_replays
+from assets.replay_mining.raw_replays import raw_replays
+from assets.replay_mining.replay_dataset import replay_dataset
+from assets.replay_mining.replay_index import replay_index
+from assets.replay_mining.spec import SPEC
 from assets.replay_mining.stages import (
     PART_SUFFIX,
     dataset_key,
@@ -25,7 +28,7 @@ from assets.replay_mining.stages import (
     read_index,
 )
 from resources.lake import LocalLake, open_lake
-from tests.metadata import table_text
+from tests.metadata import table_rows, table_text
 from tests.replay_mining.conftest import (
     BUSY_DAY,
     DAY,
@@ -34,10 +37,13 @@ from tests.replay_mining.conftest import (
     make_resources,
 )
 
+# The code location's assets, loaded as pipelines/replay_mining.py loads them.
+REPLAY_MINING_ASSETS = load_assets_from_package_module(assets.replay_mining)
+
 
 def run(resources: dict, day: dt.date, raise_on_error: bool = True):
     return materialize(
-        replay_mining_assets,
+        REPLAY_MINING_ASSETS,
         partition_key=day.isoformat(),
         resources=resources,
         raise_on_error=raise_on_error,
@@ -106,8 +112,7 @@ def test_running_a_partition_twice_gives_the_same_file(stats_sandbox, tmp_path):
 
 def test_bad_replays_are_skipped_and_reported(stats_sandbox, tmp_path):
     _, url = stats_sandbox
-    resources = make_resources(url, str(tmp_path / "lake"))
-    resources["replay_mining_settings"] = ReplayMiningSettings(max_failed_percent=9)
+    resources = make_resources(url, str(tmp_path / "lake"), max_failed_percent=9)
     result = run(resources, BUSY_DAY)
     assert result.success  # 9 of 100 failed: at the 9% threshold, not past it
     for stage in ("parsed_replays", "replay_dataset"):  # counted in the day's metadata
@@ -132,8 +137,7 @@ def test_bad_replays_are_skipped_and_reported(stats_sandbox, tmp_path):
 
 def test_a_day_past_the_failure_threshold_publishes_nothing(stats_sandbox, tmp_path):
     _, url = stats_sandbox
-    resources = make_resources(url, str(tmp_path / "lake"))
-    resources["replay_mining_settings"] = ReplayMiningSettings(max_failed_percent=8)
+    resources = make_resources(url, str(tmp_path / "lake"), max_failed_percent=8)
     result = run(resources, BUSY_DAY, raise_on_error=False)
     assert not result.success
     failure = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"][0]
@@ -148,12 +152,10 @@ def test_empty_day_publishes_an_empty_dataset_with_the_schema(stats_sandbox, tmp
     assert result.success
     table = read_dataset(LocalLake(tmp_path / "lake"), EMPTY_DAY)
     assert table.num_rows == 0 and table.schema.equals(DATASET_SCHEMA)
-    assert (
-        "no rows"
-        in result.asset_materializations_for_node("replay_mining__replay_dataset")[0]
-        .metadata["preview"]
-        .value
-    )
+    preview = result.asset_materializations_for_node("replay_mining__replay_dataset")[0].metadata[
+        "preview"
+    ]
+    assert table_rows(preview) == []  # the preview shows no rows
 
 
 def test_s3_lake_day_end_to_end(stats_sandbox, s3_bucket, tmp_path):
@@ -208,16 +210,16 @@ def test_s3_permission_error_is_actionable(stats_sandbox, s3_bucket, tmp_path):
 def test_partition_range_runs_as_one_run(stats_sandbox, tmp_path):
     from dagster import Definitions
 
-    from schedules.replay_mining import replay_mining_job
+    from schedules.replay_mining import replay_mining_dataset_job
 
     _, url = stats_sandbox
     defs = Definitions(
-        assets=replay_mining_assets,
-        jobs=[replay_mining_job],
+        assets=REPLAY_MINING_ASSETS,
+        jobs=[replay_mining_dataset_job],
         resources=make_resources(url, str(tmp_path / "lake")),
     )
     instance = DagsterInstance.ephemeral()
-    result = defs.resolve_job_def("replay_mining_job").execute_in_process(
+    result = defs.resolve_job_def("replay_mining_dataset_job").execute_in_process(
         instance=instance, tags=range_tags("2026-11-08", "2026-11-10")
     )
     assert result.success
@@ -228,7 +230,7 @@ def test_partition_range_runs_as_one_run(stats_sandbox, tmp_path):
         table = read_dataset(lake, day)
         assert table.num_rows > 0 and set(table["replay_version"].to_pylist()) == {version}
     assert len(instance.get_run_records()) == 1
-    materialized = instance.get_materialized_partitions(asset_key("replay_dataset"))
+    materialized = instance.get_materialized_partitions(SPEC.key("replay_dataset"))
     assert materialized == {"2026-11-08", "2026-11-09", "2026-11-10"}
 
 
@@ -239,15 +241,15 @@ def range_tags(start: str, end: str) -> dict:
 def test_a_reversed_partition_range_says_how_to_write_it(stats_sandbox, tmp_path):
     from dagster import Definitions
 
-    from schedules.replay_mining import replay_mining_job
+    from schedules.replay_mining import replay_mining_dataset_job
 
     _, url = stats_sandbox
     defs = Definitions(
-        assets=replay_mining_assets,
-        jobs=[replay_mining_job],
+        assets=REPLAY_MINING_ASSETS,
+        jobs=[replay_mining_dataset_job],
         resources=make_resources(url, str(tmp_path / "lake")),
     )
-    result = defs.resolve_job_def("replay_mining_job").execute_in_process(
+    result = defs.resolve_job_def("replay_mining_dataset_job").execute_in_process(
         instance=DagsterInstance.ephemeral(),
         tags=range_tags("2026-11-10", "2026-11-08"),
         raise_on_error=False,
@@ -293,8 +295,6 @@ def test_a_truncated_part_names_the_file_and_what_to_rerun(stats_sandbox, tmp_pa
     part.write_bytes(part.read_bytes()[: part.stat().st_size // 2])  # a part cut short
     before = lake.read_bytes(dataset_key(DAY))
 
-    from assets.replay_mining.dataset import replay_dataset
-
     result = materialize(
         [replay_dataset], partition_key=DAY.isoformat(), resources=resources, raise_on_error=False
     )
@@ -319,7 +319,7 @@ def test_a_corrupt_manifest_names_the_file_and_what_to_rerun(
     assert run(resources, DAY).success
     manifest = tmp_path / "lake" / prefix(DAY) / "_manifest.json"
     manifest.write_text('{"md5": {"a": ')  # cut short
-    stage = replay_mining_assets[2] if prefix is raw_prefix else replay_mining_assets[3]
+    stage = parsed_replays if prefix is raw_prefix else replay_dataset
     result = materialize(
         [stage], partition_key=DAY.isoformat(), resources=resources, raise_on_error=False
     )
@@ -334,7 +334,7 @@ def test_a_crashed_parse_resumes_where_it_stopped(stats_sandbox, tmp_path, monke
     _, url = stats_sandbox
     resources = make_resources(url, str(tmp_path / "lake"))
     assert materialize(
-        replay_mining_assets[:2], partition_key=DAY.isoformat(), resources=resources
+        [replay_index, raw_replays], partition_key=DAY.isoformat(), resources=resources
     ).success
     lake = LocalLake(tmp_path / "lake")
     episodes = read_index(lake, DAY)

@@ -26,15 +26,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_daily_schedule_targets_yesterday_at_two_utc():
-    replay_mining_daily = defs.resolve_schedule_def("replay_mining_daily")
-    assert replay_mining_daily.cron_schedule == "0 2 * * *"
-    assert replay_mining_daily.execution_timezone in (None, "UTC")
+    schedule = defs.resolve_schedule_def("replay_mining_dataset_schedule")
+    assert schedule.cron_schedule == "0 2 * * *"
+    assert schedule.execution_timezone in (None, "UTC")
     with DagsterInstance.ephemeral() as instance:
         context = build_schedule_context(
             instance=instance,
             scheduled_execution_time=dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC),
         )
-        requests = replay_mining_daily.evaluate_tick(context).run_requests
+        requests = schedule.evaluate_tick(context).run_requests
     assert [r.partition_key for r in requests] == ["2026-11-22"]
 
 

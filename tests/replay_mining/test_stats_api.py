@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from resources.stats_api import (
+from resources.replay_mining.stats_api import (
     ReplayFetchError,
     ReplayFilesResource,
     StatsApiResource,

@@ -10,16 +10,9 @@ from dagster import (
     asset,
 )
 
-from assets.common import SkipLedger
+from assets.common import SkipLedger, metadata_table
 from assets.pools import one_writer_per_partition
-from assets.replay_mining.parsed import parsed_replays
-from assets.replay_mining.partitions import (
-    KEY_PREFIX,
-    STAGE,
-    asset_key,
-    partition_days,
-    stage_errors,
-)
+from assets.replay_mining.spec import SPEC, partition_days, stage_errors
 from assets.replay_mining.stages import DatasetCheckFailed, DatasetChecks, write_dataset
 from resources.lake import LakeResource
 
@@ -29,6 +22,17 @@ CHECKS = {
     "action_names_known": "Every action_name is one of its replay's action_names.",
     "steps_within_max_steps": "Every step is in [0, max_steps) of its replay.",
 }
+
+# The columns of the preview, the dataset's first rows.
+PREVIEW_COLUMNS = [
+    "episode_id",
+    "agent_id",
+    "step",
+    "position_x",
+    "position_y",
+    "action_name",
+    "reward",
+]
 
 
 def _check_results(checks: DatasetChecks) -> list[AssetCheckResult]:
@@ -53,16 +57,17 @@ def _check_results(checks: DatasetChecks) -> list[AssetCheckResult]:
 
 
 @asset(
-    **STAGE,
-    deps=[parsed_replays],
-    kinds={"parquet", "s3"},
-    code_version="3",
-    check_specs=[
-        AssetCheckSpec(name, asset=asset_key("replay_dataset"), description=text, blocking=True)
-        for name, text in CHECKS.items()
-    ],
+    **SPEC.asset_args(
+        kinds={"parquet", "s3"},
+        code_version="3",
+        check_specs=[
+            AssetCheckSpec(name, asset=SPEC.key("replay_dataset"), description=text, blocking=True)
+            for name, text in CHECKS.items()
+        ],
+    ),
+    deps=[SPEC.key("parsed_replays")],
 )
-@one_writer_per_partition(KEY_PREFIX)
+@one_writer_per_partition(SPEC.name)
 def replay_dataset(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
     """The day's supervised-learning dataset: one row per agent per step, sorted by
     (episode_id, agent_id, step), schema in docs/replay_mining.md.
@@ -95,25 +100,6 @@ def replay_dataset(context: AssetExecutionContext, lake: LakeResource) -> Materi
         preview = preview or result.preview
         last_key = result.key
         context.log.info(f"{day}: published {result.rows} rows from {result.episodes} replays")
-    preview_md = "no rows (a day without replays)"
-    if preview:
-        columns = [
-            "episode_id",
-            "agent_id",
-            "step",
-            "position_x",
-            "position_y",
-            "action_name",
-            "reward",
-        ]
-        preview_md = (
-            "| "
-            + " | ".join(columns)
-            + " |\n|"
-            + "---|" * len(columns)
-            + "\n"
-            + "\n".join("| " + " | ".join(str(row[c]) for c in columns) + " |" for row in preview)
-        )
     return MaterializeResult(
         metadata={
             "rows": rows,
@@ -121,7 +107,8 @@ def replay_dataset(context: AssetExecutionContext, lake: LakeResource) -> Materi
             "bytes": MetadataValue.int(size),
             "path": MetadataValue.path(lake.lake.uri(last_key)),
             "days": MetadataValue.json(per_day),
-            "preview": MetadataValue.md(preview_md),
+            # the first rows, as a typed table (an empty one for a day without replays)
+            "preview": metadata_table(preview, columns=PREVIEW_COLUMNS),
             **ledger.as_metadata(),
         },
         check_results=_check_results(overall),

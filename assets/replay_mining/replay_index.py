@@ -3,18 +3,14 @@
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from assets.pools import one_writer_per_partition
-from assets.replay_mining.partitions import KEY_PREFIX, STAGE, partition_days
+from assets.replay_mining.spec import SPEC, partition_days
 from assets.replay_mining.stages import index_key, write_index
 from resources.lake import LakeResource
-from resources.stats_api import StatsApiResource
+from resources.replay_mining.stats_api import StatsApiResource
 
 
-@asset(
-    **STAGE,
-    kinds={"api", "parquet"},
-    code_version="1",
-)
-@one_writer_per_partition(KEY_PREFIX)
+@asset(**SPEC.asset_args(kinds={"api", "parquet"}, code_version="1"))
+@one_writer_per_partition(SPEC.name)
 def replay_index(
     context: AssetExecutionContext, stats_api: StatsApiResource, lake: LakeResource
 ) -> MaterializeResult:

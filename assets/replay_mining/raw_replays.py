@@ -4,21 +4,18 @@ already present and identical."""
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from assets.pools import one_writer_per_partition
-from assets.replay_mining.index import replay_index
-from assets.replay_mining.partitions import KEY_PREFIX, STAGE, partition_days, stage_errors
-from assets.replay_mining.settings import ReplayMiningSettings
+from assets.replay_mining.spec import SPEC, partition_days, stage_errors
 from assets.replay_mining.stages import download_day, raw_prefix, read_index
 from resources.lake import LakeResource
-from resources.stats_api import ReplayFilesResource
+from resources.replay_mining.settings import ReplayMiningSettings
+from resources.replay_mining.stats_api import ReplayFilesResource
 
 
 @asset(
-    **STAGE,
-    deps=[replay_index],
-    kinds={"s3", "file"},
-    code_version="1",
+    **SPEC.asset_args(kinds={"s3", "file"}, code_version="1"),
+    deps=[SPEC.key("replay_index")],
 )
-@one_writer_per_partition(KEY_PREFIX)
+@one_writer_per_partition(SPEC.name)
 def raw_replays(
     context: AssetExecutionContext,
     replay_files: ReplayFilesResource,

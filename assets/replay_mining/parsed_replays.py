@@ -4,20 +4,17 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 
 from assets.common import SkipLedger
 from assets.pools import one_writer_per_partition
-from assets.replay_mining.partitions import KEY_PREFIX, STAGE, partition_days, stage_errors
-from assets.replay_mining.raw import raw_replays
-from assets.replay_mining.settings import ReplayMiningSettings
+from assets.replay_mining.spec import SPEC, partition_days, stage_errors
 from assets.replay_mining.stages import parse_day, parsed_prefix, read_index
 from resources.lake import LakeResource
+from resources.replay_mining.settings import ReplayMiningSettings
 
 
 @asset(
-    **STAGE,
-    deps=[raw_replays],
-    kinds={"python", "parquet"},
-    code_version="3",
+    **SPEC.asset_args(kinds={"python", "parquet"}, code_version="3"),
+    deps=[SPEC.key("raw_replays")],
 )
-@one_writer_per_partition(KEY_PREFIX)
+@one_writer_per_partition(SPEC.name)
 def parsed_replays(
     context: AssetExecutionContext, lake: LakeResource, replay_mining_settings: ReplayMiningSettings
 ) -> MaterializeResult:

@@ -1,4 +1,5 @@
-"""Daily UTC partitions shared by every replay_mining asset."""
+"""What every replay_mining asset declares alike: daily UTC partitions, the backfill policy, and
+the pipeline spec (key prefix, group, owners); with the two helpers every stage's body uses."""
 
 from __future__ import annotations
 
@@ -6,39 +7,25 @@ import contextlib
 import datetime as dt
 from collections.abc import Iterator
 
-from dagster import (
-    AssetExecutionContext,
-    AssetKey,
-    DailyPartitionsDefinition,
-    Failure,
-)
+from dagster import AssetExecutionContext, DailyPartitionsDefinition, Failure
 
-from assets.common import deployment_backfill_policy
+from assets.common import PipelineSpec, deployment_backfill_policy
 from assets.replay_mining.stages import CorruptIntermediate, MissingUpstream
 
 # The stats server's history starts in 2025; the newest partition is yesterday (a complete day).
 daily_partitions = DailyPartitionsDefinition(start_date="2025-01-01", timezone="UTC", end_offset=0)
+
+# What every replay_mining stage declares alike: `@asset(**SPEC.asset_args(kinds=...), deps=...)`.
+# Asset keys carry the pipeline (`replay_mining/replay_index`): unique across the workspace.
 # A range of days runs as one run (a year of backfill is one process start, not 365), or as runs
 # of BACKFILL_MAX_PARTITIONS_PER_RUN days in parallel on a deployment with run workers.
-backfill_policy = deployment_backfill_policy()
-GROUP = "replay_mining"
-# Asset keys carry the pipeline (`replay_mining/replay_index`): unique across the workspace.
-KEY_PREFIX = "replay_mining"
-
-
-# What every replay_mining stage declares alike: `@asset(**STAGE, deps=..., kinds=...)`.
-STAGE = dict(
-    key_prefix=KEY_PREFIX,
-    group_name=GROUP,
+SPEC = PipelineSpec(
+    "replay_mining",
     partitions_def=daily_partitions,
-    backfill_policy=backfill_policy,
+    backfill_policy=deployment_backfill_policy(),
 )
 # No pool: a pool would serialise every day. Each stage holds a one-slot pool per day it writes
-# (`one_writer_per_partition(KEY_PREFIX)`), so different days run at once, one writer per day.
-
-
-def asset_key(name: str) -> AssetKey:
-    return AssetKey([KEY_PREFIX, name])
+# (`one_writer_per_partition(SPEC.name)`), so different days run at once, one writer per day.
 
 
 def partition_days(context: AssetExecutionContext) -> list[dt.date]:
