@@ -11,11 +11,10 @@ from resources.analytics.database import AnalyticsDatabase
 
 
 @dg.asset(
-    **SPEC.asset_args(),
+    **SPEC.asset_args(
+        kinds={"postgres"}, code_version=CODE_VERSION, freshness_policy=DAILY_FRESHNESS
+    ),
     deps=[DAILY_ANALYTICS],
-    kinds={"postgres"},
-    code_version=CODE_VERSION,
-    freshness_policy=DAILY_FRESHNESS,
     check_specs=[
         dg.AssetCheckSpec(
             "matches_daily_analytics",

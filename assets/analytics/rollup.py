@@ -134,15 +134,16 @@ def rollup_asset(
 
     @dg.asset(
         **SPEC.asset_args(
-            partitions_def=partitions, backfill_policy=dg.BackfillPolicy.single_run()
+            kinds={"postgres", "sql"},
+            code_version=CODE_VERSION,
+            partitions_def=partitions,
+            backfill_policy=dg.BackfillPolicy.single_run(),
+            freshness_policy=freshness,
         ),
         name=rollup.table,
         deps=[EXECUTION_SPANS],
-        kinds={"postgres", "sql"},
-        code_version=CODE_VERSION,
         check_specs=_check_specs(rollup.table),
         description=description,
-        freshness_policy=freshness,
     )
     def _asset(
         context: dg.AssetExecutionContext, config: RollupConfig, analytics_db: AnalyticsDatabase
