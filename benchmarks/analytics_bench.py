@@ -25,8 +25,9 @@ from pathlib import Path
 
 import psycopg
 
-from resources import analytics_sql as sql
-from resources.analytics_db import AnalyticsDatabase
+from resources.analytics import rollup_queries as queries
+from resources.analytics.database import AnalyticsDatabase
+from resources.analytics.settings import build_resources
 from resources.postgres import PostgresResource, embedded_postgres_url
 from sandboxes.analytics_traffic import generate_span_copy_text
 
@@ -51,7 +52,7 @@ def fresh_database(server_url: str, name: str) -> AnalyticsDatabase:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')
     url = psycopg.conninfo.make_conninfo(server_url, dbname=name)
-    return AnalyticsDatabase(source=PostgresResource(url=url), rollup=PostgresResource(url=url))
+    return build_resources(source=PostgresResource(url=url))["analytics_db"]
 
 
 def load(db: AnalyticsDatabase, start: datetime, end: datetime, spans: int, seed: int) -> int:
@@ -93,15 +94,15 @@ def bench_hour(server_url: str, spans: int, repeat: int) -> float:
     load(db, HOUR0, HOUR0 + timedelta(hours=1), spans, seed=1)
     calibration_reads(db, HOUR0, HOUR0 + timedelta(hours=1), repeat)
     end = HOUR0 + timedelta(hours=1)
-    report = db.roll_up(sql.HOURLY, HOUR0, end)
-    db.aggregate_only(sql.HOURLY, HOUR0, end)
+    report = db.roll_up(queries.HOURLY, HOUR0, end)
+    db.aggregate_only(queries.HOURLY, HOUR0, end)
     # Alternate the two, so a load change on a shared machine hits both alike.
     pairs = []
     for _ in range(repeat):
         pair = []
         for fn in (db.aggregate_only, db.roll_up):
             began = time.perf_counter()
-            fn(sql.HOURLY, HOUR0, end)
+            fn(queries.HOURLY, HOUR0, end)
             pair.append(time.perf_counter() - began)
         pairs.append(pair)
     baseline = statistics.median(b for b, _ in pairs)
@@ -126,7 +127,7 @@ def bench_day(server_url: str, spans: int) -> float:
     load(db, DAY0, DAY0 + timedelta(days=1), spans, seed=2)
     end = DAY0 + timedelta(days=1)
     baseline, steps = {}, {}
-    for rollup in (sql.HOURLY, sql.DAILY, sql.MODEL_USAGE):
+    for rollup in (queries.HOURLY, queries.DAILY, queries.MODEL_USAGE):
         # Each rollup right after its plain SELECT, so both meet the same machine load.
         began = time.perf_counter()
         db.aggregate_only(rollup, DAY0, end)
@@ -146,7 +147,7 @@ def bench_day(server_url: str, spans: int) -> float:
         f"(REFRESH CONCURRENTLY; {summary['users']} users)"
     )
     daily_job = total = sum(steps.values())
-    daily_job -= steps[sql.HOURLY.table]
+    daily_job -= steps[queries.HOURLY.table]
     print(f"  daily job only (daily_analytics + model_usage_stats + view)  {daily_job:7.2f} s")
     verdict = "OK" if total < 20 else "OVER TARGET"
     print(

@@ -1,24 +1,16 @@
 """The analytics code location: execution spans rolled up hourly and daily in PostgreSQL."""
 
-from dagster import Definitions, in_process_executor
+import dagster as dg
 
-from assets.analytics.rollups import execution_spans, rollup_assets
-from resources.analytics_config import analytics_db_from_env
-from schedules.analytics import (
-    daily_job,
-    daily_schedule,
-    hourly_job,
-    hourly_schedule,
-    late_spans_sensor,
-    observe_job,
-    observe_schedule,
-)
+import assets.analytics
+from resources.analytics.settings import resources_from_env
+from schedules.analytics import jobs, schedules, sensors
 
-defs = Definitions(
-    assets=[execution_spans, *rollup_assets],
-    jobs=[hourly_job, daily_job, observe_job],
-    schedules=[hourly_schedule, daily_schedule, observe_schedule],
-    sensors=[late_spans_sensor],
-    resources={"analytics_db": analytics_db_from_env()},
-    executor=in_process_executor,
+defs = dg.Definitions(
+    assets=dg.load_assets_from_package_module(assets.analytics),
+    jobs=jobs,
+    schedules=schedules,
+    sensors=sensors,
+    resources=resources_from_env(),
+    executor=dg.in_process_executor,
 )

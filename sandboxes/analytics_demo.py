@@ -14,7 +14,9 @@ import argparse
 import time
 from datetime import UTC, datetime, timedelta
 
-from resources.analytics_config import analytics_db_outside_dagster
+import dagster as dg
+
+from resources.analytics.settings import resources_from_env
 from sandboxes.analytics_traffic import generate_span_copy_text
 
 
@@ -26,16 +28,18 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.days < 1 or args.spans_per_day < 1:
         parser.error("--days and --spans-per-day must be positive")
-    db = analytics_db_outside_dagster()
-    db.create_source_table()
-    end = datetime.now(UTC)
-    start = end - timedelta(days=args.days)
-    seed = args.seed if args.seed is not None else time.time_ns() % 2**32
-    began = time.perf_counter()
-    spans = db.copy_spans(
-        generate_span_copy_text(start, end, args.spans_per_day * args.days, seed=seed)
-    )
-    db.migrate()
+    # The code location's own resources, with the variables read from os.environ now.
+    with dg.build_resources(resources_from_env()) as resources:
+        db = resources.analytics_db
+        db.create_source_table()
+        end = datetime.now(UTC)
+        start = end - timedelta(days=args.days)
+        seed = args.seed if args.seed is not None else time.time_ns() % 2**32
+        began = time.perf_counter()
+        spans = db.copy_spans(
+            generate_span_copy_text(start, end, args.spans_per_day * args.days, seed=seed)
+        )
+        db.migrate()
     print(
         f"loaded {spans:,} spans ({start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M} UTC) in "
         f"{time.perf_counter() - began:.1f} s; now materialize the analytics assets, e.g.\n"

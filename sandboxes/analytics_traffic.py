@@ -28,7 +28,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from resources.analytics_windows import require_utc
+from resources.analytics.windows import require_utc
 
 # USD per 1,000,000 tokens (input, output), the providers' published list prices.
 PRICES_PER_MILLION: dict[tuple[str, str], tuple[float, float]] = {
@@ -129,7 +129,8 @@ def _json(attrs: dict) -> str:
 
 
 class _Trace:
-    """The spans of one execution, as COPY lines in `analytics_sql.SOURCE_COLUMNS` order."""
+    """The spans of one execution, as COPY lines in `source_schema.SOURCE_COLUMNS` order
+    (resources/analytics/source_schema.py)."""
 
     def __init__(self, base: int):
         self.base = base
@@ -178,7 +179,8 @@ def generate_span_copy_text(
     """About `spans` spans (within ~3 %) whose traces start in [start, end), in start order, as
     (COPY text chunk, spans in it).
 
-    The columns are `analytics_sql.SOURCE_COLUMNS`. Memory is one chunk of `chunk_traces` traces.
+    The columns are `resources.analytics.source_schema.SOURCE_COLUMNS`. Memory is one chunk of
+    `chunk_traces` traces.
     """
     start, end = require_utc(start, "start"), require_utc(end, "end")
     rng = np.random.default_rng(seed)

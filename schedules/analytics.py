@@ -6,18 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
+from assets.analytics.daily_analytics import daily_analytics
+from assets.analytics.execution_spans import execution_spans
+from assets.analytics.hourly_analytics import hourly_analytics
 from assets.analytics.late_data import changed_model_buckets, stale_buckets
-from assets.analytics.rollups import (
-    DAILY_PARTITIONS,
-    HOURLY_PARTITIONS,
-    daily_analytics,
-    execution_spans,
-    hourly_analytics,
-    model_usage_stats,
-    recent_activity_summary,
-)
-from resources import analytics_sql as sql
-from resources.analytics_db import AnalyticsDatabase
+from assets.analytics.model_usage_stats import model_usage_stats
+from assets.analytics.recent_activity_summary import recent_activity_summary
+from assets.analytics.spec import DAILY_PARTITIONS, HOURLY_PARTITIONS
+from resources.analytics.database import AnalyticsDatabase
+from resources.analytics.rollup_queries import DAILY, HOURLY
 
 # Every analytics run carries this tag; dagster.yaml queues runs with the same value one at a
 # time (the database's advisory locks make an overlap safe anyway).
@@ -25,32 +22,32 @@ RUN_TAGS = {"pipeline/serial": "analytics"}
 # How far back the late-span sensor looks; older changes need a backfill by hand.
 LATE_SPAN_LOOKBACK = timedelta(hours=48)
 
-hourly_job = dg.define_asset_job(
-    "analytics_hourly",
+analytics_hourly_job = dg.define_asset_job(
+    "analytics_hourly_job",
     selection=[hourly_analytics],
     tags=RUN_TAGS,
     description="Roll one or more UTC hours of spans up into hourly_analytics.",
 )
-daily_job = dg.define_asset_job(
-    "analytics_daily",
+analytics_daily_job = dg.define_asset_job(
+    "analytics_daily_job",
     selection=[daily_analytics, model_usage_stats, recent_activity_summary],
     tags=RUN_TAGS,
     description="Roll UTC days up into daily_analytics and model_usage_stats, refresh the view.",
 )
-observe_job = dg.define_asset_job(
-    "analytics_observe_spans", selection=[execution_spans], tags=RUN_TAGS
+analytics_observe_spans_job = dg.define_asset_job(
+    "analytics_observe_spans_job", selection=[execution_spans], tags=RUN_TAGS
 )
 
 # Ticks target the latest complete partition: at 14:05 the 13:00 hour, at 00:05 yesterday.
-hourly_schedule = dg.build_schedule_from_partitioned_job(
-    hourly_job, minute_of_hour=5, name="analytics_hourly_schedule"
+analytics_hourly_schedule = dg.build_schedule_from_partitioned_job(
+    analytics_hourly_job, minute_of_hour=5, name="analytics_hourly_schedule"
 )
-daily_schedule = dg.build_schedule_from_partitioned_job(
-    daily_job, hour_of_day=0, minute_of_hour=5, name="analytics_daily_schedule"
+analytics_daily_schedule = dg.build_schedule_from_partitioned_job(
+    analytics_daily_job, hour_of_day=0, minute_of_hour=5, name="analytics_daily_schedule"
 )
-observe_schedule = dg.ScheduleDefinition(
+analytics_observe_spans_schedule = dg.ScheduleDefinition(
     name="analytics_observe_spans_schedule",
-    job=observe_job,
+    job=analytics_observe_spans_job,
     cron_schedule="*/15 * * * *",
     execution_timezone="UTC",
 )
@@ -61,8 +58,8 @@ def late_span_run_requests(analytics_db: AnalyticsDatabase, now: datetime) -> li
     since = now - LATE_SPAN_LOOKBACK
     requests = []
     for rollup, job, partitions in (
-        (sql.HOURLY, hourly_job, HOURLY_PARTITIONS),
-        (sql.DAILY, daily_job, DAILY_PARTITIONS),
+        (HOURLY, analytics_hourly_job, HOURLY_PARTITIONS),
+        (DAILY, analytics_daily_job, DAILY_PARTITIONS),
     ):
         marks = analytics_db.watermarks(rollup, since)
         if not marks:
@@ -89,13 +86,20 @@ def late_span_run_requests(analytics_db: AnalyticsDatabase, now: datetime) -> li
 
 @dg.sensor(
     name="analytics_late_spans_sensor",
-    jobs=[hourly_job, daily_job],
+    jobs=[analytics_hourly_job, analytics_daily_job],
     minimum_interval_seconds=600,
     description="Re-rolls an hour or day of the last 48 h whose finished spans changed "
     "(late-ending, deleted or corrected run and model spans) after it was rolled up.",
 )
-def late_spans_sensor(context: dg.SensorEvaluationContext, analytics_db: AnalyticsDatabase):
+def analytics_late_spans_sensor(
+    context: dg.SensorEvaluationContext, analytics_db: AnalyticsDatabase
+):
     requests = late_span_run_requests(analytics_db, datetime.now(UTC))
     if not requests:
         return dg.SkipReason("No rolled-up bucket of the last 48 h changed since its rollup.")
     return requests
+
+
+jobs = [analytics_hourly_job, analytics_daily_job, analytics_observe_spans_job]
+schedules = [analytics_hourly_schedule, analytics_daily_schedule, analytics_observe_spans_schedule]
+sensors = [analytics_late_spans_sensor]

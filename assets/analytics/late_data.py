@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from resources.analytics_windows import BucketState
+from resources.analytics.windows import BucketState
 
 
 def stale_buckets(

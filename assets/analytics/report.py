@@ -1,8 +1,13 @@
-"""Turning a rollup's counters into metadata and verdicts (plain data, no Dagster)."""
+"""Turning a rollup's counters into metadata and verdicts (plain logic, no I/O; the tables are
+Dagster's typed table metadata, `metadata_table` of assets/common.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from dagster import MetadataValue
+
+from assets.common import metadata_table
 
 # Why a span was defaulted or left out, for each counter the rollup queries return.
 REASONS = {
@@ -27,12 +32,9 @@ BAD_INPUT = (
 )
 
 
-def markdown_table(header: tuple[str, ...], rows: list[tuple]) -> str:
-    if not rows:
-        return "_no rows_"
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
+def top_table(header: tuple[str, ...], rows: list[tuple]) -> MetadataValue:
+    """Ranked rows (a window's most expensive keys, the view's top users) as a typed table."""
+    return metadata_table([dict(zip(header, row, strict=True)) for row in rows], columns=header)
 
 
 def spans_read(stats: dict) -> int:
@@ -73,6 +75,11 @@ def quality(stats: dict, max_share: float) -> Quality:
     return Quality(bad=bad, total=spans_read(stats), max_share=max_share)
 
 
-def reasons_table(stats: dict) -> str:
-    rows = [(key, int(stats[key]), REASONS[key]) for key in REASONS if int(stats.get(key, 0))]
-    return markdown_table(("counter", "spans", "rule"), rows) if rows else "none"
+def reasons_table(stats: dict) -> MetadataValue:
+    """Why spans were defaulted or left out: one row per counter that is not 0 (none: no rows)."""
+    rows = [
+        {"counter": key, "spans": int(stats[key]), "rule": REASONS[key]}
+        for key in REASONS
+        if int(stats.get(key, 0))
+    ]
+    return metadata_table(rows, columns=("counter", "spans", "rule"))

@@ -1,4 +1,5 @@
-"""Analytics fixtures: the analytics resource on a fresh real PostgreSQL database, and loaders."""
+"""Analytics fixtures: the analytics resources (built by `build_resources`, as the code location
+builds them) on a fresh real PostgreSQL database, and loaders."""
 
 from __future__ import annotations
 
@@ -8,25 +9,36 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from resources.analytics_db import AnalyticsDatabase
+from resources.analytics.database import AnalyticsDatabase
+from resources.analytics.settings import build_resources
 from resources.postgres import PostgresResource
 from sandboxes.analytics_traffic import generate_span_copy_text
 
 
-def make_db(source_url: str, rollup_url: str | None = None) -> AnalyticsDatabase:
-    return AnalyticsDatabase(
+def make_resources(source_url: str, rollup_url: str | None = None) -> dict[str, object]:
+    """The code location's resources on `source_url` (rollups there too unless `rollup_url`)."""
+    return build_resources(
         source=PostgresResource(url=source_url),
-        rollup=PostgresResource(url=rollup_url or source_url),
+        rollup=PostgresResource(url=rollup_url) if rollup_url else None,
     )
 
 
+def make_db(source_url: str, rollup_url: str | None = None) -> AnalyticsDatabase:
+    return make_resources(source_url, rollup_url)["analytics_db"]
+
+
 @pytest.fixture
-def analytics_db(pg_url) -> AnalyticsDatabase:
+def analytics_resources(pg_url) -> dict[str, object]:
     """Source and rollups in one fresh database, the platform's table created, schema migrated."""
-    db = make_db(pg_url)
-    db.create_source_table()
-    db.migrate()
-    return db
+    resources = make_resources(pg_url)
+    resources["analytics_db"].create_source_table()
+    resources["analytics_db"].migrate()
+    return resources
+
+
+@pytest.fixture
+def analytics_db(analytics_resources) -> AnalyticsDatabase:
+    return analytics_resources["analytics_db"]
 
 
 @pytest.fixture(params=["typed_columns", "jsonb_only"])

@@ -1,4 +1,5 @@
-"""Pure logic, no database and no Dagster: windows, late-data detection, traffic, verdicts."""
+"""Pure logic, no database and no Dagster run: windows, late-data detection, traffic, verdicts
+(and their metadata tables)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from decimal import Decimal
 import pytest
 
 from assets.analytics.late_data import stale_buckets
-from assets.analytics.report import counted_items, markdown_table, quality, reasons_table
-from resources import analytics_sql as sql
-from resources.analytics_windows import (
+from assets.analytics.report import counted_items, quality, reasons_table, top_table
+from resources.analytics import source_schema
+from resources.analytics.windows import (
     DAY,
     HOUR,
     BucketState,
@@ -29,6 +30,7 @@ from sandboxes.analytics_traffic import (
     hourly_weight,
     js_number,
 )
+from tests.metadata import table_rows, table_text
 
 T0 = datetime(2024, 11, 9, tzinfo=UTC)
 
@@ -81,7 +83,7 @@ def _parse(text: str) -> list[dict]:
     rows = []
     for line in text.splitlines():
         values = [None if v == "\\N" else v for v in line.split("\t")]
-        rows.append(dict(zip(sql.SOURCE_COLUMNS, values, strict=True)))
+        rows.append(dict(zip(source_schema.SOURCE_COLUMNS, values, strict=True)))
     return rows
 
 
@@ -192,12 +194,13 @@ def test_quality_verdict_and_tables():
     assert (verdict.bad, verdict.total, verdict.passed) == (6, 200, True)
     assert not quality(stats, 0.01).passed and "max_bad_share" in quality(stats, 0.01).describe()
     assert counted_items(stats) == 83
-    assert "unknown_status" in reasons_table(stats) and "still_running" in reasons_table(stats)
-    assert markdown_table(("a", "b"), [(1, 2)]).splitlines()[2] == "| 1 | 2 |"
-    assert markdown_table(("a",), []) == "_no rows_"
+    reasons = table_text(reasons_table(stats))
+    assert "unknown_status" in reasons and "still_running" in reasons
+    assert table_text(top_table(("a", "b"), [(1, 2)])).splitlines()[0] == "1 | 2"
+    assert table_rows(top_table(("a",), [])) == []
 
 
 def test_schema_names_are_refused_unless_plain():
-    assert sql.quote_schema("flowmaestro") == '"flowmaestro"'
+    assert source_schema.quote_schema("flowmaestro") == '"flowmaestro"'
     with pytest.raises(ValueError, match="ANALYTICS_SOURCE_SCHEMA"):
-        sql.quote_schema('public"; DROP TABLE x; --')
+        source_schema.quote_schema('public"; DROP TABLE x; --')

@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from resources import analytics_sql as sql
-from resources.analytics_db import RollupRejected, SourceSchemaMissing
+from resources.analytics import rollup_queries as queries
+from resources.analytics import source_schema
+from resources.analytics.database import RollupRejected, SourceSchemaMissing
 from resources.postgres import DatabaseUnavailable, PostgresResource
 from tests.analytics.conftest import SpanWriter, load_traffic, make_db
 from tests.analytics.recompute import (
@@ -27,7 +28,10 @@ H = timedelta(hours=1)
 
 
 def _roll_all(db, start=DAY0, end=DAY1):
-    return {r.table: db.roll_up(r, start, end) for r in (sql.HOURLY, sql.DAILY, sql.MODEL_USAGE)}
+    return {
+        r.table: db.roll_up(r, start, end)
+        for r in (queries.HOURLY, queries.DAILY, queries.MODEL_USAGE)
+    }
 
 
 def _add_bad_spans(spans):
@@ -85,21 +89,21 @@ def test_separate_source_and_rollup_databases_give_the_same_rows(analytics_db, s
     ):
         assert stored(split, table, keys) == stored(analytics_db, table, keys)
         assert split_reports[table].rows_written > 0
-    assert split.watermarks(sql.HOURLY, DAY0) == analytics_db.watermarks(sql.HOURLY, DAY0)
+    assert split.watermarks(queries.HOURLY, DAY0) == analytics_db.watermarks(queries.HOURLY, DAY0)
 
 
 def test_a_partition_run_twice_or_concurrently_has_no_duplicates(analytics_db):
     load_traffic(analytics_db, DAY0, DAY0 + 2 * H, 2_000, seed=13)
-    first = analytics_db.roll_up(sql.HOURLY, DAY0, DAY0 + H)
+    first = analytics_db.roll_up(queries.HOURLY, DAY0, DAY0 + H)
     keys = ("hour", "user_id", "entity_type", "entity_id")
     once = stored(analytics_db, "hourly_analytics", keys)
-    again = analytics_db.roll_up(sql.HOURLY, DAY0, DAY0 + H)
+    again = analytics_db.roll_up(queries.HOURLY, DAY0, DAY0 + H)
     assert again.rows_written == first.rows_written
     errors = []
 
     def run(start, end):
         try:
-            analytics_db.roll_up(sql.HOURLY, start, end)
+            analytics_db.roll_up(queries.HOURLY, start, end)
         except Exception as exc:  # noqa: BLE001 - surfaced by the assertion below
             errors.append(exc)
 
@@ -118,19 +122,19 @@ def test_a_partition_run_twice_or_concurrently_has_no_duplicates(analytics_db):
 
 def test_a_failed_run_leaves_the_previous_rollup_intact(analytics_db, monkeypatch):
     load_traffic(analytics_db, DAY0, DAY0 + H, 1_000, seed=14)
-    analytics_db.roll_up(sql.HOURLY, DAY0, DAY0 + H)
+    analytics_db.roll_up(queries.HOURLY, DAY0, DAY0 + H)
     keys = ("hour", "user_id", "entity_type", "entity_id")
     before = stored(analytics_db, "hourly_analytics", keys)
-    real = sql.rollup_sql
+    real = queries.rollup_sql
 
     def failing(*args):  # fault injection: the insert fails after the delete ran
         statements = real(*args)
         broken = statements.insert.replace(" WHERE ", " WHERE 1 / 0 = 0 AND ", 1)
         return statements.__class__(**{**statements.__dict__, "insert": broken})
 
-    monkeypatch.setattr(sql, "rollup_sql", failing)
+    monkeypatch.setattr(queries, "rollup_sql", failing)
     with pytest.raises(psycopg.errors.DivisionByZero):
-        analytics_db.roll_up(sql.HOURLY, DAY0, DAY0 + H)
+        analytics_db.roll_up(queries.HOURLY, DAY0, DAY0 + H)
     assert stored(analytics_db, "hourly_analytics", keys) == before
 
 
@@ -138,7 +142,7 @@ def test_a_rejected_window_of_several_days_is_rolled_back_whole(analytics_db, sp
     # Write, audit, publish: the audit sees the written rows of every day of the window; a
     # rejection rolls all of them back.
     spans.run(DAY0, user="old")
-    analytics_db.roll_up(sql.DAILY, DAY0, DAY1 + timedelta(days=1))
+    analytics_db.roll_up(queries.DAILY, DAY0, DAY1 + timedelta(days=1))
     keys = ("date", "user_id", "entity_type", "entity_id")
     before = stored(analytics_db, "daily_analytics", keys)
     spans.run(DAY0, user="new")
@@ -150,7 +154,7 @@ def test_a_rejected_window_of_several_days_is_rolled_back_whole(analytics_db, sp
         return "rejected by the test"
 
     with pytest.raises(RollupRejected, match="rejected by the test") as raised:
-        analytics_db.roll_up(sql.DAILY, DAY0, DAY1 + timedelta(days=1), audit=reject)
+        analytics_db.roll_up(queries.DAILY, DAY0, DAY1 + timedelta(days=1), audit=reject)
     assert seen == [(3, 3, 0)]  # the audit read the written, unpublished rows
     assert raised.value.report.stats["run_spans_read"] == 3
     assert stored(analytics_db, "daily_analytics", keys) == before
@@ -160,7 +164,7 @@ def test_late_spans_are_picked_up_and_vanished_spans_leave_no_stale_rows(analyti
     t = DAY0 + timedelta(hours=3, minutes=58)
     spans.run(t, user="alice", models=[("openai", "gpt-4o", 100, 50, 0.00075)])
     late_trace = spans.run(t, status="started", user="carol", entity="wf-9")
-    analytics_db.roll_up(sql.HOURLY, DAY0 + 3 * H, DAY0 + 4 * H)
+    analytics_db.roll_up(queries.HOURLY, DAY0 + 3 * H, DAY0 + 4 * H)
     assert _users(analytics_db) == {"alice"}
     # The run ends after its hour was rolled up (defect 4: no look-back); re-rolling picks it up.
     with analytics_db.source_connection() as conn:
@@ -169,12 +173,12 @@ def test_late_spans_are_picked_up_and_vanished_spans_leave_no_stale_rows(analyti
             "interval '20 minutes', duration_ms = 1200000 WHERE trace_id = %s",
             (late_trace,),
         )
-    analytics_db.roll_up(sql.HOURLY, DAY0 + 3 * H, DAY0 + 4 * H)
+    analytics_db.roll_up(queries.HOURLY, DAY0 + 3 * H, DAY0 + 4 * H)
     assert _users(analytics_db) == {"alice", "carol"}
     # Alice's spans are deleted at the source (defect 3: upsert-only kept a stale row).
     with analytics_db.source_connection() as conn:
         conn.execute("DELETE FROM execution_spans WHERE attributes->>'userId' = 'alice'")
-    analytics_db.roll_up(sql.HOURLY, DAY0 + 3 * H, DAY0 + 4 * H)
+    analytics_db.roll_up(queries.HOURLY, DAY0 + 3 * H, DAY0 + 4 * H)
     assert _users(analytics_db) == {"carol"}
 
 
@@ -187,7 +191,7 @@ def test_defect_1_lowercase_span_types_are_counted(analytics_db, spans):
     spans.run(DAY0, span_type="workflow_run")
     spans.run(DAY0, span_type="agent_run")
     spans.run(DAY0, span_type="WORKFLOW_RUN", user="upper")  # not the platform's spelling
-    report = analytics_db.roll_up(sql.HOURLY, DAY0, DAY0 + H)
+    report = analytics_db.roll_up(queries.HOURLY, DAY0, DAY0 + H)
     assert report.executions == 2
     assert _users(analytics_db) == {"alice"}
 
@@ -200,7 +204,7 @@ def test_defect_2_buckets_are_utc_whatever_the_session_time_zone(analytics_db, s
     spans.run(DAY0 + timedelta(minutes=30), user="early")
     spans.run(DAY0 + timedelta(hours=23, minutes=30), user="late")
     spans.run(DAY0 - timedelta(minutes=30), user="before")
-    report = analytics_db.roll_up(sql.DAILY, DAY0, DAY1)
+    report = analytics_db.roll_up(queries.DAILY, DAY0, DAY1)
     assert report.executions == 2
     with analytics_db.rollup_connection() as conn:
         rows = conn.execute("SELECT date, user_id FROM daily_analytics ORDER BY user_id").fetchall()
@@ -215,7 +219,7 @@ def test_defect_5_run_tokens_and_cost_come_from_the_traces_model_calls(analytics
             ("openai", "gpt-4o-mini", 200, 100, 0.00009),
         ],
     )
-    analytics_db.roll_up(sql.HOURLY, DAY0, DAY0 + H)
+    analytics_db.roll_up(queries.HOURLY, DAY0, DAY0 + H)
     with analytics_db.rollup_connection() as conn:
         row = conn.execute(
             "SELECT prompt_tokens, completion_tokens, total_tokens, total_cost FROM hourly_analytics"
@@ -230,7 +234,7 @@ def test_each_finished_run_of_a_trace_carries_the_traces_model_calls(analytics_d
     trace = spans.run(DAY0, entity="wf-1", models=[("openai", "gpt-4o", 100, 50, 0.002)])
     spans.run(DAY0, span_type="agent_run", entity="ag-1", trace_id=trace)
     spans.run(DAY0, status="started", entity="wf-2", models=[("openai", "gpt-4o", 7, 7, 0.5)])
-    report = analytics_db.roll_up(sql.HOURLY, DAY0, DAY0 + H)
+    report = analytics_db.roll_up(queries.HOURLY, DAY0, DAY0 + H)
     with analytics_db.rollup_connection() as conn:
         rows = conn.execute(
             "SELECT entity_type, entity_id, total_executions, total_tokens, total_cost "
@@ -246,7 +250,7 @@ def test_each_finished_run_of_a_trace_carries_the_traces_model_calls(analytics_d
 def test_defect_6_statuses_follow_the_documented_rule(analytics_db, spans):
     for status in ("completed", "completed", "failed", "cancelled", "error", "started"):
         spans.run(DAY0, status=status)
-    report = analytics_db.roll_up(sql.HOURLY, DAY0, DAY0 + H)
+    report = analytics_db.roll_up(queries.HOURLY, DAY0, DAY0 + H)
     with analytics_db.rollup_connection() as conn:
         row = conn.execute(
             "SELECT total_executions, successful_executions, failed_executions, "
@@ -277,7 +281,7 @@ def test_defect_7_model_calls_take_their_runs_user(analytics_db, spans):
             "'model_generation', %s, %s, 50, 'completed', '{}')",
             (DAY0 + H, DAY0 + H),
         )
-    report = analytics_db.roll_up(sql.MODEL_USAGE, DAY0, DAY1)
+    report = analytics_db.roll_up(queries.MODEL_USAGE, DAY0, DAY1)
     with analytics_db.rollup_connection() as conn:
         users = dict(conn.execute("SELECT model, user_id FROM model_usage_stats").fetchall())
     assert users == {"claude-3-5-haiku-20241022": "erin", "gpt-4o": "dave", "unknown": "unknown"}
@@ -293,7 +297,7 @@ def test_defect_10_the_view_weights_averages_by_count(analytics_db, spans):
     spans.run(two_days_ago + 2 * H, status="failed", ms=10, user="u2")
     spans.run(old, ms=5, user="u3")  # outside the 7 days
     for start in (two_days_ago, old):
-        analytics_db.roll_up(sql.DAILY, start, start + timedelta(days=1))
+        analytics_db.roll_up(queries.DAILY, start, start + timedelta(days=1))
     summary = analytics_db.refresh_recent_activity()
     with analytics_db.rollup_connection() as conn:
         rows = conn.execute(
@@ -314,7 +318,7 @@ def test_the_view_refreshes_concurrently_while_a_reader_holds_it(analytics_db, s
     yesterday = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(
         days=1
     )
-    analytics_db.roll_up(sql.DAILY, yesterday, yesterday + timedelta(days=1))
+    analytics_db.roll_up(queries.DAILY, yesterday, yesterday + timedelta(days=1))
     with analytics_db.rollup_connection() as reader:
         reader.execute("SELECT * FROM recent_activity_summary").fetchall()  # holds its lock
         done = threading.Event()
@@ -331,7 +335,9 @@ def test_naive_source_timestamps_are_read_as_utc(pg_url):
     db = make_db(pg_url)
     with db.source_connection() as conn:
         conn.execute(
-            sql.SOURCE_TABLE_DDL.format(src='"public"').replace("timestamptz", "timestamp")
+            source_schema.SOURCE_TABLE_DDL.format(src='"public"').replace(
+                "timestamptz", "timestamp"
+            )
         )
         conn.execute("SET TIME ZONE 'Asia/Tokyo'")
         conn.execute(
@@ -341,13 +347,13 @@ def test_naive_source_timestamps_are_read_as_utc(pg_url):
             " 60000, 'completed', '{\"userId\": \"naive\"}')"
         )
     db.migrate()
-    report = db.roll_up(sql.HOURLY, DAY0, DAY0 + H)
+    report = db.roll_up(queries.HOURLY, DAY0, DAY0 + H)
     assert report.executions == 1
     # Typed columns added later by the migration (ANALYTICS_ADD_TYPED_COLUMNS) give the same.
     typed = db.model_copy(update={"add_typed_columns": True})
     typed.migrate()
     assert "attr_total_cost" in typed._source_layout_now()
-    assert typed.roll_up(sql.HOURLY, DAY0, DAY0 + H).executions == 1
+    assert typed.roll_up(queries.HOURLY, DAY0, DAY0 + H).executions == 1
 
 
 def test_missing_schema_and_unreachable_database_say_what_to_do(pg_url):
@@ -382,8 +388,8 @@ def test_a_cost_that_is_not_a_number_is_counted_as_missing(any_layout_db):
                 '"promptTokens": {"oops": 1}, "completionTokens": 5}',
             ),
         )
-    hourly = analytics_db.roll_up(sql.HOURLY, DAY0, DAY0 + H)
-    usage = analytics_db.roll_up(sql.MODEL_USAGE, DAY0, DAY1)
+    hourly = analytics_db.roll_up(queries.HOURLY, DAY0, DAY0 + H)
+    usage = analytics_db.roll_up(queries.MODEL_USAGE, DAY0, DAY1)
     # Parsing jsonb, the fast view fails on "n/a" and the window is re-read strictly; typed
     # columns hold NULL from the start.
     assert hourly.stats["bad_numbers_reread"] == usage.stats["bad_numbers_reread"] == jsonb_only
@@ -395,7 +401,7 @@ def test_a_cost_that_is_not_a_number_is_counted_as_missing(any_layout_db):
 
 def test_naive_window_bounds_are_refused(analytics_db):
     with pytest.raises(ValueError, match="no time zone"):
-        analytics_db.roll_up(sql.HOURLY, datetime(2024, 11, 9), datetime(2024, 11, 9, 1))
+        analytics_db.roll_up(queries.HOURLY, datetime(2024, 11, 9), datetime(2024, 11, 9, 1))
 
 
 def _model_span(db, trace, at, attributes: str, status="completed"):
@@ -422,9 +428,9 @@ def test_numbers_written_as_strings_read_one_way_whatever_else_the_window_holds(
     other = spans.run(DAY0 + 5 * H, user="u2", models=[("openai", "gpt-4o", 1, 1, 0.001)])
     _model_span(db, other, DAY0 + 5 * H, '{"provider": "openai", "model": "gpt-4o", '
                 '"promptTokens": "abc", "completionTokens": 3}')  # fmt: skip
-    db.roll_up(sql.HOURLY, DAY0, DAY0 + H)  # the hour alone: no "abc" in it
-    db.roll_up(sql.DAILY, DAY0, DAY1)  # the day: "abc" in it
-    db.roll_up(sql.MODEL_USAGE, DAY0, DAY1)
+    db.roll_up(queries.HOURLY, DAY0, DAY0 + H)  # the hour alone: no "abc" in it
+    db.roll_up(queries.DAILY, DAY0, DAY1)  # the day: "abc" in it
+    db.roll_up(queries.MODEL_USAGE, DAY0, DAY1)
     assert _tokens(db, "hourly_analytics")["u1"] == 120  # "12" is missing, on every path
     assert _tokens(db, "daily_analytics") == {"u1": 120, "u2": 5}
     assert _tokens(db, "model_usage_stats") == {"u1": 120, "u2": 5}
@@ -436,8 +442,10 @@ def test_a_total_is_the_recorded_total_else_the_parts_recorded(analytics_db, spa
     trace = spans.run(DAY0, user="u1")
     _model_span(analytics_db, trace, DAY0, '{"provider": "openai", "model": "gpt-4o", '
                 '"promptTokens": 40, "inputCost": 0.0001}')  # fmt: skip
-    for rollup in (sql.HOURLY, sql.MODEL_USAGE):
-        report = analytics_db.roll_up(rollup, DAY0, DAY1 if rollup is sql.MODEL_USAGE else DAY0 + H)
+    for rollup in (queries.HOURLY, queries.MODEL_USAGE):
+        report = analytics_db.roll_up(
+            rollup, DAY0, DAY1 if rollup is queries.MODEL_USAGE else DAY0 + H
+        )
         assert report.stats["missing_tokens"] == report.stats["missing_cost"] == 1
     for table in ("hourly_analytics", "model_usage_stats"):
         with analytics_db.rollup_connection() as conn:
@@ -469,8 +477,8 @@ def test_workflows_are_keyed_by_name_and_model_calls_by_their_runs_user(analytic
     # A model span with a userId of its own (the platform writes none): the run's user wins.
     _model_span(analytics_db, agent, DAY0, '{"provider": "openai", "model": "gpt-4o", '
                 '"userId": "someone-else", "totalTokens": 9}')  # fmt: skip
-    report = analytics_db.roll_up(sql.DAILY, DAY0, DAY1)
-    analytics_db.roll_up(sql.MODEL_USAGE, DAY0, DAY1)
+    report = analytics_db.roll_up(queries.DAILY, DAY0, DAY1)
+    analytics_db.roll_up(queries.MODEL_USAGE, DAY0, DAY1)
     with analytics_db.rollup_connection() as conn:
         rows = conn.execute(
             "SELECT entity_type, entity_id, total_executions, total_tokens FROM daily_analytics "

@@ -25,8 +25,10 @@ from decimal import Decimal
 import psycopg
 from dagster import ConfigurableResource
 
-from resources import analytics_sql as sql
-from resources.analytics_windows import DAY, BucketState, chunks, require_utc
+from resources.analytics import rollup_queries as queries
+from resources.analytics import source_schema
+from resources.analytics.rollup_migrations import MIGRATIONS_TABLE, rollup_migrations
+from resources.analytics.windows import DAY, BucketState, chunks, require_utc
 from resources.postgres import PostgresResource, _redact
 
 SOURCE_COMPONENT = "source"
@@ -84,7 +86,7 @@ def _row_dict(cursor) -> dict:
 
 def _aggregate_settings(conn: psycopg.Connection) -> None:
     """The planner settings of a rollup's aggregation, for the current transaction only."""
-    for statement in sql.AGGREGATE_SETTINGS:
+    for statement in queries.AGGREGATE_SETTINGS:
         conn.execute(statement)
 
 
@@ -112,11 +114,11 @@ class AnalyticsDatabase(ConfigurableResource):
 
     @property
     def src(self) -> str:
-        return sql.quote_schema(self.source_schema)
+        return source_schema.quote_schema(self.source_schema)
 
     @property
     def dst(self) -> str:
-        return sql.quote_schema(self.rollup_schema)
+        return source_schema.quote_schema(self.rollup_schema)
 
     def same_database(self) -> bool:
         return self.source.resolved_url() == self.rollup.resolved_url()
@@ -148,15 +150,15 @@ class AnalyticsDatabase(ConfigurableResource):
         it), with the typed generated columns unless `typed_columns` is false."""
         with self.source_connection() as conn:
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.src}")
-            conn.execute(sql.SOURCE_TABLE_DDL.format(src=self.src))
+            conn.execute(source_schema.SOURCE_TABLE_DDL.format(src=self.src))
             if typed_columns:
-                for statement in sql.typed_columns_sql(self.src):
+                for statement in source_schema.typed_columns_sql(self.src):
                     conn.execute(statement)
 
     def _applied(self, conn: psycopg.Connection, schema: str, component: str) -> int:
         conn.execute(_lock_key("migrations"))
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-        conn.execute(sql.MIGRATIONS_TABLE.format(schema=schema))
+        conn.execute(MIGRATIONS_TABLE.format(schema=schema))
         row = conn.execute(
             f"SELECT max(version) FROM {schema}.analytics_schema_migrations WHERE component = %s",
             (component,),
@@ -177,7 +179,7 @@ class AnalyticsDatabase(ConfigurableResource):
                 "traffic into the embedded one: uv run python -m sandboxes.analytics_demo"
             )
         columns = dict(rows)
-        missing = [c for c in sql.COLUMNS_READ if c not in columns]
+        missing = [c for c in source_schema.COLUMNS_READ if c not in columns]
         if missing:
             raise SourceSchemaMissing(
                 f"{self.source_schema}.execution_spans lacks column(s) {', '.join(missing)}: it "
@@ -195,20 +197,20 @@ class AnalyticsDatabase(ConfigurableResource):
         """Bring both schemas to the current version; safe to run again and concurrently."""
         with self.source_connection() as conn:
             columns = self._source_layout(conn)
-            typed = [c for c in sql.typed_columns() if c in columns]
-            generated = len(typed) == len(sql.typed_columns())
+            typed = [c for c in source_schema.typed_columns() if c in columns]
+            generated = len(typed) == len(source_schema.typed_columns())
             applied = self._applied(conn, self.src, SOURCE_COMPONENT)
             # Opted in now, or earlier (a table with some of the columns, from an older version):
             # add the missing ones.
             if (self.add_typed_columns or typed) and not generated:
-                for statement in sql.typed_columns_sql(self.src):
+                for statement in source_schema.typed_columns_sql(self.src):
                     conn.execute(statement)
                 generated, applied = True, 0  # the views now read the new columns
             if applied < SOURCE_VERSION:
                 naive = columns["started_at"] == "timestamp without time zone"
                 for strict in (False, True):
-                    conn.execute(sql.typed_view_sql(self.src, naive, strict, generated))
-                for statement in sql.source_index_sql(self.src, naive, generated):
+                    conn.execute(source_schema.typed_view_sql(self.src, naive, strict, generated))
+                for statement in source_schema.source_index_sql(self.src, naive, generated):
                     conn.execute(statement)
                 conn.execute(
                     f"INSERT INTO {self.src}.analytics_schema_migrations (component, version) "
@@ -217,7 +219,7 @@ class AnalyticsDatabase(ConfigurableResource):
                 )
         with self.rollup_connection() as conn:
             if self._applied(conn, self.dst, ROLLUP_COMPONENT) < ROLLUP_VERSION:
-                for statement in sql.rollup_migrations(self.dst):
+                for statement in rollup_migrations(self.dst):
                     conn.execute(statement)
                 conn.execute(
                     f"INSERT INTO {self.dst}.analytics_schema_migrations (component, version) "
@@ -229,7 +231,7 @@ class AnalyticsDatabase(ConfigurableResource):
 
     def copy_spans(self, parts: Iterable[tuple[str, int]]) -> int:
         """COPY spans given as (COPY text, span count) chunks into `execution_spans`."""
-        columns = ", ".join(sql.SOURCE_COLUMNS)
+        columns = ", ".join(source_schema.SOURCE_COLUMNS)
         total = 0
         with (
             self.source_connection() as conn,
@@ -247,7 +249,7 @@ class AnalyticsDatabase(ConfigurableResource):
 
     def roll_up(
         self,
-        rollup: sql.Rollup,
+        rollup: queries.Rollup,
         start: datetime,
         end: datetime,
         audit: Audit | None = None,
@@ -259,10 +261,10 @@ class AnalyticsDatabase(ConfigurableResource):
         start, end = require_utc(start, "window start"), require_utc(end, "window end")
         params = {"start": start, "end": end}
         report = RollupReport(rollup.table, start, end)
-        statements = sql.rollup_sql(rollup, self.src, self.dst, sql.FAST_VIEW)
+        statements = queries.rollup_sql(rollup, self.src, self.dst, source_schema.FAST_VIEW)
         with self.rollup_connection() as conn:
             conn.execute(_lock_key(rollup.table))
-            if rollup is not sql.MODEL_USAGE:
+            if rollup is not queries.MODEL_USAGE:
                 # Read before the spans are: a model call arriving in between makes the bucket
                 # look changed (one extra re-roll), never unchanged.
                 source = conn if self.same_database() else None
@@ -274,7 +276,7 @@ class AnalyticsDatabase(ConfigurableResource):
             report.rows_written, report.executions = rows, int(executions)
             report.tokens, report.cost = int(tokens), cost
             report.invalid_rows = conn.execute(
-                sql.invalid_rows_sql(rollup, self.dst), params
+                queries.invalid_rows_sql(rollup, self.dst), params
             ).fetchone()[0]
             report.top = conn.execute(statements.top_by_cost, {**params, "limit": top}).fetchall()
             reason = audit(report) if audit else None
@@ -296,19 +298,19 @@ class AnalyticsDatabase(ConfigurableResource):
                 [(rollup.table, bucket, *state) for bucket, state in models.items()],
             )
 
-    def _replace_day(self, conn, rollup: sql.Rollup, start: datetime, end: datetime) -> dict:
+    def _replace_day(self, conn, rollup: queries.Rollup, start: datetime, end: datetime) -> dict:
         """One day of the window, inside the window's transaction (a savepoint of its own)."""
         params = {"start": start, "end": end}
         try:
             with conn.transaction():
-                fast = sql.rollup_sql(rollup, self.src, self.dst, sql.FAST_VIEW)
+                fast = queries.rollup_sql(rollup, self.src, self.dst, source_schema.FAST_VIEW)
                 return self._replace_window(conn, rollup, fast, params) | {"bad_numbers_reread": 0}
         except psycopg.DataError:
             # A token or cost that is not a JSON number: read the day again through the strict
             # view, where such values are NULL (counted as missing). The savepoint's rollback
             # also dropped the temporary table.
             with conn.transaction():
-                strict = sql.rollup_sql(rollup, self.src, self.dst, sql.STRICT_VIEW)
+                strict = queries.rollup_sql(rollup, self.src, self.dst, source_schema.STRICT_VIEW)
                 return self._replace_window(conn, rollup, strict, params) | {
                     "bad_numbers_reread": 1
                 }
@@ -322,10 +324,10 @@ class AnalyticsDatabase(ConfigurableResource):
             self._copy_aggregate_from_source(conn, statements, params)
         conn.execute(statements.delete, params)
         conn.execute(statements.insert)
-        if rollup.table != sql.MODEL_USAGE.table:  # re-run with the day's entity rollup
+        if rollup.table != queries.MODEL_USAGE.table:  # re-run with the day's entity rollup
             conn.execute(statements.upsert_watermarks, params)
         stats = _row_dict(conn.execute(statements.stats))
-        conn.execute(f"DROP TABLE {sql.AGG_TABLE}")  # the next day of the window makes its own
+        conn.execute(f"DROP TABLE {queries.AGG_TABLE}")  # the next day of the window makes its own
         return stats
 
     def _copy_aggregate_from_source(self, conn, statements, params) -> None:
@@ -335,7 +337,7 @@ class AnalyticsDatabase(ConfigurableResource):
         with (
             self.source_connection() as source,
             source.cursor(name="rollup_rows") as rows,
-            conn.cursor().copy(f"COPY {sql.AGG_TABLE} ({columns}) FROM STDIN") as copy,
+            conn.cursor().copy(f"COPY {queries.AGG_TABLE} ({columns}) FROM STDIN") as copy,
         ):
             rows.itersize = 5_000
             _aggregate_settings(source)
@@ -343,12 +345,12 @@ class AnalyticsDatabase(ConfigurableResource):
             for row in rows:
                 copy.write_row(row)
 
-    def aggregate_only(self, rollup: sql.Rollup, start: datetime, end: datetime) -> int:
+    def aggregate_only(self, rollup: queries.Rollup, start: datetime, end: datetime) -> int:
         """The rollup's aggregation as a plain SELECT, rows fetched (the benchmark's baseline)."""
         with self.source_connection() as conn:
             _aggregate_settings(conn)
             rows = conn.execute(
-                sql.plain_select_sql(rollup, self.src), {"start": start, "end": end}
+                queries.plain_select_sql(rollup, self.src), {"start": start, "end": end}
             ).fetchall()
         return len(rows)
 
@@ -356,7 +358,7 @@ class AnalyticsDatabase(ConfigurableResource):
         """REFRESH ... CONCURRENTLY the summary view (readers keep reading), then describe it."""
         with self.rollup_connection() as conn:
             conn.execute(_lock_key("recent_activity_summary"))
-            conn.execute(sql.refresh_summary_sql(self.dst))
+            conn.execute(queries.refresh_summary_sql(self.dst))
             users, executions, cost = conn.execute(
                 "SELECT count(*), coalesce(sum(total_executions), 0), coalesce(sum(total_cost), 0)"
                 f" FROM {self.dst}.recent_activity_summary"
@@ -386,10 +388,10 @@ class AnalyticsDatabase(ConfigurableResource):
             self._source_layout(conn)
             return conn.execute(
                 f"SELECT max(started_at) FROM {self.src}.execution_spans "
-                f"WHERE span_type IN {sql.RUN_TYPES_SQL}"
+                f"WHERE span_type IN {source_schema.RUN_TYPES_SQL}"
             ).fetchone()[0]
 
-    def watermarks(self, rollup: sql.Rollup, since: datetime) -> dict[datetime, BucketState]:
+    def watermarks(self, rollup: queries.Rollup, since: datetime) -> dict[datetime, BucketState]:
         with self.rollup_connection() as conn:
             rows = conn.execute(
                 "SELECT bucket, finished_runs, last_ended_at "
@@ -399,29 +401,29 @@ class AnalyticsDatabase(ConfigurableResource):
         return {bucket: BucketState(n, last) for bucket, n, last in rows}
 
     def source_state(
-        self, rollup: sql.Rollup, since: datetime, until: datetime
+        self, rollup: queries.Rollup, since: datetime, until: datetime
     ) -> dict[datetime, BucketState]:
         with self.source_connection() as conn:
             rows = conn.execute(
-                sql.finished_runs_by_bucket_sql(self.src, rollup.unit),
+                queries.finished_runs_by_bucket_sql(self.src, rollup.unit),
                 {"since": since, "until": until},
             ).fetchall()
         return {bucket: BucketState(n, last) for bucket, n, last in rows}
 
     def model_state(
-        self, rollup: sql.Rollup, since: datetime, until: datetime, conn=None
+        self, rollup: queries.Rollup, since: datetime, until: datetime, conn=None
     ) -> dict[datetime, tuple[int, Decimal, Decimal]]:
         """Per bucket: finished model calls (by their own start), their tokens and cost (on
         `conn` when given: the rollup's own transaction on a shared database)."""
         with contextlib.nullcontext(conn) if conn else self.source_connection() as source:
             rows = source.execute(
-                sql.model_calls_by_bucket_sql(self.src, rollup.unit),
+                queries.model_calls_by_bucket_sql(self.src, rollup.unit),
                 {"since": since, "until": until},
             ).fetchall()
         return {bucket: (int(n), tokens, cost) for bucket, n, tokens, cost in rows}
 
     def model_watermarks(
-        self, rollup: sql.Rollup, since: datetime
+        self, rollup: queries.Rollup, since: datetime
     ) -> dict[datetime, tuple[int, Decimal, Decimal]]:
         with self.rollup_connection() as conn:
             rows = conn.execute(
