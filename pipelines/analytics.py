@@ -4,6 +4,7 @@ import dagster as dg
 
 import assets.analytics
 from resources.analytics.settings import resources_from_env
+from resources.instance.executors import monitored_in_process_executor
 from schedules.analytics import jobs, schedules, sensors
 
 defs = dg.Definitions(
@@ -12,5 +13,5 @@ defs = dg.Definitions(
     schedules=schedules,
     sensors=sensors,
     resources=resources_from_env(),
-    executor=dg.in_process_executor,
+    executor=monitored_in_process_executor,
 )

@@ -4,6 +4,7 @@ MinIO), pulled onto training machines, checkpoints pushed back, replays indexed.
 import dagster as dg
 
 import assets.replay_sync
+from resources.instance.executors import monitored_in_process_executor
 from resources.replay_sync.settings import resources_from_env
 from schedules.replay_sync import jobs, schedules, sensors
 
@@ -13,5 +14,5 @@ defs = dg.Definitions(
     schedules=schedules,
     sensors=sensors,
     resources=resources_from_env(),
-    executor=dg.in_process_executor,
+    executor=monitored_in_process_executor,
 )

@@ -1,7 +1,7 @@
 """The Celery app a worker runs: `celery -A resources.instance.celery_app worker -n celery-1@%h`.
 
 dagster-celery's app and step task, with the broker, result backend and settings the executor of
-resources/instance/executors.py uses (from the same variables), so runs and workers always agree. A worker
+resources/instance/celery_executor.py uses (from the same variables), so runs and workers always agree. A worker
 imports no code location: each step names its job's module, which the worker loads from this
 image or checkout.
 """
@@ -13,7 +13,7 @@ from dagster_celery.executor import CeleryExecutor
 from dagster_celery.make_app import make_app
 from dagster_celery.tasks import create_task
 
-from resources.instance.executors import BACKEND_VARIABLE, BROKER_VARIABLE, CELERY_SETTINGS
+from resources.instance.celery_executor import BACKEND_VARIABLE, BROKER_VARIABLE, CELERY_SETTINGS
 
 _broker = os.environ.get(BROKER_VARIABLE)
 if not _broker:

@@ -24,11 +24,17 @@ import psycopg
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, Definitions
+from dagster import (
+    DagsterEventType,
+    DagsterInstance,
+    DagsterRunStatus,
+    Definitions,
+    load_assets_from_package_module,
+)
 from dagster_celery.executor import CeleryExecutor
 from dagster_celery.make_app import make_app
 
-from assets.replay_mining import replay_mining_assets
+import assets.replay_mining
 from assets.replay_mining.stages import dataset_key
 from deploy.local import (
     REPO,
@@ -38,11 +44,12 @@ from deploy.local import (
     start_redis,
     stop_processes,
 )
-from resources.instance.executors import CeleryUnavailable, check_celery, heavy_job_executor
+from resources.instance.celery_executor import CeleryUnavailable, check_celery
+from resources.instance.executors import heavy_job_executor
 from resources.lake import LocalLake
 from sandboxes.serving import serve_in_background
 from sandboxes.stats_server import StatsServerSandbox
-from schedules.replay_mining import replay_mining_job
+from schedules.replay_mining import replay_mining_dataset_job
 from tests.conftest import fresh_database
 from tests.replay_mining.conftest import TOKEN, make_resources, small_config
 from tests.replay_mining.test_schedule_and_cli import Rendezvous
@@ -244,11 +251,11 @@ def test_two_multi_day_runs_spread_their_steps_over_both_workers(cluster, tmp_pa
     # the same days in one process give the same dataset
     lake, alone = LocalLake(cluster.lake), LocalLake(tmp_path / "lake")
     defs = Definitions(
-        assets=replay_mining_assets,
-        jobs=[replay_mining_job],
+        assets=load_assets_from_package_module(assets.replay_mining),
+        jobs=[replay_mining_dataset_job],
         resources=make_resources(cluster.url, str(tmp_path / "lake")),
     )
-    job = defs.resolve_job_def("replay_mining_job")
+    job = defs.resolve_job_def("replay_mining_dataset_job")
     for first, last in ranges:
         tags = {"dagster/asset_partition_range_start": first,
                 "dagster/asset_partition_range_end": last}  # fmt: skip

@@ -259,7 +259,7 @@ def test_a_run_worker_killed_mid_step_fails_and_its_retry_publishes_the_same_day
         (lake / path).unlink()
 
     with deployment.sandboxes.stats_gate.holding("/replays/") as arrived:
-        killed = api.launch_run("replay_mining", "replay_mining_job", tags=partition)
+        killed = api.launch_run("replay_mining", "replay_mining_dataset_job", tags=partition)
         assert arrived.wait(180), api.run_messages(killed)[-5:]  # in raw_replays, holding the day
         assert api.concurrency(f"replay_mining/{day}")["activeRunIds"] == [killed]
         pid = api.run_worker_pid(killed)
@@ -313,7 +313,7 @@ def test_a_code_server_that_dies_is_reported_and_its_queued_run_waits_for_it(dep
         server.popen.wait()
     # other locations keep working meanwhile (waited for below)
     other = api.launch_run(
-        "replay_mining", "replay_mining_job", tags={"dagster/partition": OTHER_DAY}
+        "replay_mining", "replay_mining_dataset_job", tags={"dagster/partition": OTHER_DAY}
     )
 
     # the UI shows the location as unreachable; the others stay loaded

@@ -71,7 +71,7 @@ def test_a_killed_run_does_not_block_the_next_run_of_its_day(tmp_path):
         }
         with dagster_dev(workspace_file, tmp_path, env) as (api, log):
             killed = api.launch_run(
-                "replay_mining", "replay_mining_job", tags={"dagster/partition": DAY}
+                "replay_mining", "replay_mining_dataset_job", tags={"dagster/partition": DAY}
             )
             assert held.arrived.wait(180), log.read_text()[-3000:]
             with DagsterInstance.from_config(str(home)) as instance:
@@ -79,7 +79,7 @@ def test_a_killed_run_does_not_block_the_next_run_of_its_day(tmp_path):
                 os.kill(pid, signal.SIGKILL)  # mid-step, holding replay_mining/<DAY>
                 held.release.set()
                 following = api.launch_run(
-                    "replay_mining", "replay_mining_job", tags={"dagster/partition": DAY}
+                    "replay_mining", "replay_mining_dataset_job", tags={"dagster/partition": DAY}
                 )
                 run = api.wait_for_run(following, timeout=240)
                 assert run["status"] == "SUCCESS", api.run_errors(following)
@@ -101,7 +101,7 @@ def test_the_run_launcher_tells_a_killed_worker_from_a_live_one(tmp_path):
         worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
         try:
             run = create_run_for_test(
-                instance, job_name="replay_mining_job", status=DagsterRunStatus.STARTED
+                instance, job_name="replay_mining_dataset_job", status=DagsterRunStatus.STARTED
             )
             instance.report_engine_event(
                 f"Started process for run (pid: {worker.pid}).",
@@ -118,7 +118,7 @@ def test_the_run_launcher_tells_a_killed_worker_from_a_live_one(tmp_path):
             worker.kill()
             worker.wait()
         cli_run = create_run_for_test(
-            instance, job_name="replay_mining_job", status=DagsterRunStatus.STARTED
+            instance, job_name="replay_mining_dataset_job", status=DagsterRunStatus.STARTED
         )
         # a run whose process no executor recorded (a notebook's materialize()) is never failed
         # by monitoring, only bounded by max_runtime_seconds

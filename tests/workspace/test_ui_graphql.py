@@ -168,10 +168,12 @@ def test_one_partition_materialized_from_the_asset_page(workspace, nodes):
 def test_a_job_from_the_launchpad(workspace):
     api = workspace.api
     day = (STATS_END - dt.timedelta(days=6)).isoformat()
-    run_id = api.launch_run("replay_mining", "replay_mining_job", tags={"dagster/partition": day})
+    run_id = api.launch_run(
+        "replay_mining", "replay_mining_dataset_job", tags={"dagster/partition": day}
+    )
     run = api.wait_for_run(run_id)
     assert run["status"] == "SUCCESS", api.run_errors(run_id)
-    assert run["jobName"] == "replay_mining_job"
+    assert run["jobName"] == "replay_mining_dataset_job"
     riot = api.wait_for_run(api.launch_run("riot", "riot_refresh"))
     assert riot["status"] == "SUCCESS", api.run_errors(riot["runId"])
 
