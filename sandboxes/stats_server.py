@@ -17,7 +17,9 @@ Deliberate trouble, so the pipeline's error handling is exercised (positions wit
 replay (announced by the spec, not written yet: rejected by name), 81 a gzip stream cut short,
 83 a version-4 replay without `objects`, 85 an agent whose `policy_infos` is not an object, 87 an
 inventory item id outside `item_names`, 89 answers 404, 97 answers 500 every time, 29 answers 503
-once and then the replay. The oldest day of the history (`days` before `end_date`) has no
+once and then the replay. With `hostile=True` (off by default: no real server sends them, an
+attacker or a broken writer could), also 33 an agent_id beyond int64, 47 a zlib bomb (2 GiB of
+zeros in about 2 MB) and 59 JSON nested 200,000 levels deep. The oldest day of the history (`days` before `end_date`) has no
 episodes at all: the day the server started. The newest day, today, and every day before it
 down to the oldest have episodes, so "yesterday" always has rows.
 
@@ -54,6 +56,9 @@ CORRUPT_ZLIB, TRUNCATED_JSON, UNKNOWN_VERSION, NOT_FOUND, SERVER_ERROR, FLAKY = 
 GZIP_CUT_SHORT, NO_OBJECTS, BAD_POLICY_INFOS, UNKNOWN_ITEM = 81, 83, 85, 87
 TROUBLE = (CORRUPT_ZLIB, TRUNCATED_JSON, UNKNOWN_VERSION, NOT_FOUND, SERVER_ERROR, FLAKY)
 TROUBLE += (GZIP_CUT_SHORT, NO_OBJECTS, BAD_POLICY_INFOS, UNKNOWN_ITEM)
+HUGE_AGENT_ID, ZLIB_BOMB, DEEP_NESTING = 33, 47, 59
+HOSTILE = (HUGE_AGENT_ID, ZLIB_BOMB, DEEP_NESTING)
+BOMB_BYTES = 2 * 2**30
 POLICIES = ["navigator_v3", "hearts_ppo_v12", "cogs_baseline", "mettabox_sweep_7", "random_walk"]
 ENVIRONMENTS = ["arena/basic", "arena/combat", "navigation/maze", "cooperation/pens"]
 NAMESPACE = uuid.UUID("6c1f4e0e-6b4f-4b59-9a7e-3f0f5f2c9d11")
@@ -71,6 +76,7 @@ class SandboxConfig:
     min_steps: int = 200
     max_steps: int = 1000
     broken: bool = True  # include the deliberately broken replays
+    hostile: bool = False  # include the hostile ones (int64 overflow, zlib bomb, deep nesting)
     versions: dict[str, int] = field(default_factory=dict)  # date → replay format version
     gzip_share: float = 0.2  # of replays on version-3 and version-4 days
 
@@ -109,7 +115,7 @@ def trouble_of(position: int, config: SandboxConfig) -> int | None:
     if not config.broken:
         return None
     p = position % 100
-    return p if p in TROUBLE else None
+    return p if p in TROUBLE or (config.hostile and p in HOSTILE) else None
 
 
 class StatsServerSandbox:
@@ -283,7 +289,9 @@ class StatsServerSandbox:
     def replay_bytes(self, episode_id: str, trouble: int | None = None) -> bytes:
         replay = self.replay_of(episode_id)
         compression = self._episodes.get(episode_id, (4, "zlib", None))[1]
-        if trouble in (NO_OBJECTS, BAD_POLICY_INFOS, UNKNOWN_ITEM, UNKNOWN_VERSION):
+        if trouble == ZLIB_BOMB:
+            return zlib_bomb(BOMB_BYTES)
+        if trouble in (NO_OBJECTS, BAD_POLICY_INFOS, UNKNOWN_ITEM, UNKNOWN_VERSION, HUGE_AGENT_ID):
             replay = generate_replay(
                 episode_id, 2, 4, 30, 60, 4, self._episodes.get(episode_id, (4, "", None))[2]
             )  # a small version-4 replay to break
@@ -297,6 +305,14 @@ class StatsServerSandbox:
         elif trouble == UNKNOWN_ITEM:
             agent = next(o for o in replay["objects"] if "agent_id" in o)
             agent["inventory"] = [[0, [[0, 100]]], [3, [[0, 99], [len(replay["item_names"]), 1]]]]
+        elif trouble == HUGE_AGENT_ID:
+            next(o for o in replay["objects"] if "agent_id" in o)["agent_id"] = 2**70
+        elif trouble == DEEP_NESTING:
+            depth = 200_000
+            replay["mg_config"] = "NESTED"
+            raw = json.dumps(replay).encode()
+            raw = raw.replace(b'"NESTED"', b"[" * depth + b"]" * depth)
+            return zlib.compress(raw)
         body = encode_replay(replay, compression)
         if trouble == CORRUPT_ZLIB:
             return body[:2] + bytes(b ^ 0x5A for b in body[2:200]) + body[200:]
@@ -306,6 +322,14 @@ class StatsServerSandbox:
         if trouble == GZIP_CUT_SHORT:
             return body[: len(body) * 2 // 3]
         return body
+
+
+@lru_cache(maxsize=1)
+def zlib_bomb(size: int) -> bytes:
+    """A zlib stream of `size` zero bytes: about 1/1000 of that compressed."""
+    compressor, chunk = zlib.compressobj(9), bytes(64 * 2**20)
+    parts = [compressor.compress(chunk) for _ in range(size // len(chunk))]
+    return b"".join([*parts, compressor.flush()])
 
 
 def main() -> None:

@@ -7,14 +7,25 @@ import copy
 import gzip
 import io
 import json
+import os
+import tracemalloc
 import zlib
 
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from assets.replay_mining.mettagrid import DATASET_SCHEMA, Episode, ReplayError, parse_replay
+from assets.replay_mining.mettagrid import (
+    CHUNK_BYTES,
+    DATASET_SCHEMA,
+    KEEP_BYTES,
+    Episode,
+    ReplayError,
+    decompress,
+    parse_replay,
+)
 from sandboxes.mettagrid_replays import encode_replay, generate_replay
+from sandboxes.stats_server import BOMB_BYTES, zlib_bomb
 
 EPISODE = Episode("ep-1", policy="episode_policy", environment="env")
 
@@ -505,3 +516,76 @@ def test_the_fast_byte_level_reading_agrees_with_the_decoded_one(version):
         n = len(agents)  # the recorded agents' changes come first, unchanged
         assert np.array_equal(steps[: starts[n]], fast[3])
         assert np.array_equal(item_ids[: offsets[starts[n]]], fast[1])
+
+
+# --- hostile replays (issue 24): a reason each, never another exception, no memory spike -----
+
+
+def _replay_bytes(replay: dict) -> bytes:
+    return zlib.compress(json.dumps(replay).encode())
+
+
+def _small_replay(**top) -> dict:
+    agent = {
+        "agent_id": 0, "location": [[0, [1, 1]]], "orientation": 0, "inventory": [],
+        "action_id": 0, "action_success": True, "current_reward": 0, "total_reward": 0,
+        "group_id": 0,
+    }  # fmt: skip
+    return {
+        "version": 3, "max_steps": 5, "num_agents": 1, "action_names": ["noop"],
+        "item_names": [], "objects": [agent],
+    } | top  # fmt: skip
+
+
+@pytest.mark.parametrize("agent_id", [2**70, 2**63, -1, 2**31])
+def test_an_agent_id_out_of_range_is_a_replay_error(agent_id):
+    replay = _small_replay()
+    replay["objects"][0]["agent_id"] = agent_id
+    with pytest.raises(ReplayError, match="agent_id is outside 0..2"):
+        parse_replay(_replay_bytes(replay), Episode("e"))
+
+
+def test_a_replay_declaring_too_many_rows_is_refused_before_allocating_them():
+    with pytest.raises(ReplayError, match="more than the 20,000,000 one replay may have"):
+        parse_replay(_replay_bytes(_small_replay(max_steps=10**9)), Episode("e"))
+
+
+@pytest.mark.parametrize("max_steps", [2**70, [5], {"steps": 5}, "many"])
+def test_a_top_level_number_of_the_wrong_kind_is_a_replay_error(max_steps):
+    with pytest.raises(ReplayError):
+        parse_replay(_replay_bytes(_small_replay(max_steps=max_steps)), Episode("e"))
+
+
+def test_deeply_nested_json_is_a_replay_error():
+    raw = json.dumps(_small_replay(mg_config="NESTED")).encode()
+    raw = raw.replace(b'"NESTED"', b"[" * 200_000 + b"]" * 200_000)
+    with pytest.raises(ReplayError, match="nested too deeply"):
+        parse_replay(zlib.compress(raw), Episode("e"))
+
+
+def test_a_zlib_bomb_is_refused_holding_at_most_a_bounded_buffer():
+    bomb = zlib_bomb(BOMB_BYTES)  # 2 GiB of zeros
+    tracemalloc.start()
+    try:
+        with pytest.raises(ReplayError, match="decompresses to more than 512 MiB"):
+            parse_replay(bomb, Episode("e"))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # what the first pass keeps, a chunk, and the compressed input's unread tail (copied per call)
+    bound = KEEP_BYTES + 2 * CHUNK_BYTES + 2 * len(bomb)
+    assert peak < bound, f"peak {peak / 2**20:.0f} MiB while refusing a 2 GiB bomb"
+
+
+def test_a_replay_larger_than_the_first_pass_keeps_is_still_read_whole():
+    data = os.urandom(1 << 16) * ((KEEP_BYTES >> 16) + 8)  # just past what one pass keeps
+    for compressed in (zlib.compress(data, 1), gzip.compress(data, 1)):
+        assert decompress(compressed) == data
+    with pytest.raises(ReplayError, match="decompresses to more than 1 MiB"):
+        decompress(zlib.compress(data, 1), max_bytes=2**20)
+
+
+def test_concatenated_gzip_members_are_read_as_gzip_reads_them():
+    assert (
+        decompress(gzip.compress(b"a" * 100) + gzip.compress(b"b" * 50)) == b"a" * 100 + b"b" * 50
+    )

@@ -28,6 +28,8 @@ from assets.replay_mining.stages import (
     read_index,
 )
 from resources.lake import LocalLake, open_lake
+from sandboxes.serving import serve_in_background
+from sandboxes.stats_server import StatsServerSandbox
 from tests.metadata import table_rows, table_text
 from tests.replay_mining.conftest import (
     BUSY_DAY,
@@ -35,6 +37,7 @@ from tests.replay_mining.conftest import (
     EMPTY_DAY,
     VERSION_DAYS,
     make_resources,
+    small_config,
 )
 
 # The code location's assets, loaded as pipelines/replay_mining.py loads them.
@@ -133,6 +136,27 @@ def test_bad_replays_are_skipped_and_reported(stats_sandbox, tmp_path):
         assert reason in reasons
     assert "re-run raw_replays" in reasons  # each reason says what a person can do
     assert metadata["episodes"].value == 91  # the flaky replay (503 once) was retried and kept
+
+
+def test_a_day_with_hostile_replays_publishes_the_rest_with_their_reasons(tmp_path):
+    """An agent_id beyond int64, a zlib bomb (2 GiB of zeros) and JSON nested 200,000 deep,
+    served by the sandbox among 100 replays: each is skipped with its own reason, the rest of
+    the day is published (issue 24)."""
+    app = StatsServerSandbox(small_config(hostile=True))
+    with serve_in_background(app) as server:
+        app.base_url = server.url
+        resources = make_resources(server.url, str(tmp_path / "lake"), max_failed_percent=12)
+        result = run(resources, BUSY_DAY)
+    assert result.success  # 12 of 100 failed: the nine broken ones and the three hostile ones
+    metadata = result.asset_materializations_for_node("replay_mining__replay_dataset")[0].metadata
+    assert metadata["skipped_replays"].value == 12
+    reasons = table_text(metadata["skipped_replays_reasons"])
+    assert "an agent_id is outside 0..2^31-1" in reasons
+    assert "decompresses to more than 512 MiB (a decompression bomb" in reasons
+    assert "nested too deeply to read" in reasons
+    assert metadata["episodes"].value == 88
+    table = read_dataset(LocalLake(tmp_path / "lake"), BUSY_DAY)
+    assert len(set(table["episode_id"].to_pylist())) == 88
 
 
 def test_a_day_past_the_failure_threshold_publishes_nothing(stats_sandbox, tmp_path):
