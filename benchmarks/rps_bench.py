@@ -39,8 +39,8 @@ def generate_games(db_url: str, games: int) -> tuple[int, str]:
     store, 1,000 per batch, each batch a minute later. Returns (rounds, the 75% start time)."""
     from assets.rps.gameplay import Player, play_batch
     from assets.rps.players import LEGACY_BOTS, LEGACY_POLICIES, simulated_human
-    from assets.rps.training_data import timestamp_text
-    from resources.rps_store import GamesStore
+    from assets.rps.training_rows import timestamp_text
+    from resources.rps.games_store import GamesStore
 
     store = GamesStore(db_url)
     store.ensure_schema()
@@ -71,8 +71,8 @@ def child_build(db_url: str, lake_root: str, since: str) -> dict:
 
     from assets.rps.assets import training_data
     from resources.lake import LakeResource
-    from resources.rps_settings import RpsTrainingSettings
-    from resources.rps_store import GamesStoreResource
+    from resources.rps.games_store import GamesStoreResource
+    from resources.rps.settings import RpsTrainingSettings
 
     before = peak_rss_mb()
     started = time.perf_counter()
@@ -101,8 +101,8 @@ def child_naive(db_url: str, lake_root: str, since: str) -> dict:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from assets.rps.training_data import BuildStats, feature_rows, parse_since, record_batches
-    from resources.rps_store import GamesStore
+    from assets.rps.training_rows import BuildStats, feature_rows, parse_since, record_batches
+    from resources.rps.games_store import GamesStore
 
     store = GamesStore(db_url)
     before = peak_rss_mb()
@@ -147,8 +147,8 @@ def training_overhead(
         read_training_tail,
     )
     from resources.lake import LakeResource
-    from resources.mlflow_registry import MlflowRegistryResource
-    from resources.rps_settings import RpsTrainingSettings
+    from resources.rps.model_registry import MlflowRegistryResource
+    from resources.rps.settings import RpsTrainingSettings
 
     lake = LakeResource(root=lake_root)
     mlflow_resource = MlflowRegistryResource(

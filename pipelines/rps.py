@@ -7,10 +7,10 @@ from dagster import Definitions, in_process_executor
 
 from assets.rps.assets import rps_assets
 from resources.env import env_or, lake_from_env
-from resources.mlflow_registry import MlflowRegistryResource
-from resources.rps_metrics import RpsMetricsResource
-from resources.rps_settings import training_settings_from_env
-from resources.rps_store import GamesStoreResource
+from resources.rps.games_store import GamesStoreResource
+from resources.rps.metrics import RpsMetricsResource
+from resources.rps.model_registry import MlflowRegistryResource
+from resources.rps.settings import training_settings_from_env
 from schedules.rps import rps_jobs, rps_schedules
 
 

@@ -36,7 +36,7 @@ from assets.rps.modeling import (
     trainability_problem,
 )
 from assets.rps.players import LEGACY_BOTS, LEGACY_POLICIES, simulated_human
-from assets.rps.training_data import (
+from assets.rps.training_rows import (
     SCHEMA,
     BuildStats,
     feature_rows,
@@ -45,15 +45,15 @@ from assets.rps.training_data import (
     timestamp_text,
 )
 from resources.lake import LakeResource, LocalLake
-from resources.mlflow_registry import (
+from resources.rps.games_store import GamesStore, GamesStoreResource, PromotionState
+from resources.rps.metrics import RpsMetrics, RpsMetricsResource
+from resources.rps.model_registry import (
     MlflowRegistryResource,
     MlflowUnavailable,
     ModelRegistry,
     redact_uri,
 )
-from resources.rps_metrics import RpsMetrics, RpsMetricsResource
-from resources.rps_settings import RpsTrainingSettings
-from resources.rps_store import GamesStore, GamesStoreResource, PromotionState
+from resources.rps.settings import RpsTrainingSettings
 
 GROUP = "rps"
 # Asset keys carry the pipeline (`rps/...`): unique across the workspace.

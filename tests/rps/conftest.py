@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from resources.lake import LakeResource
-from resources.mlflow_registry import MlflowRegistryResource
-from resources.rps_metrics import RpsMetricsResource
-from resources.rps_settings import RpsTrainingSettings
-from resources.rps_store import GamesStore, GamesStoreResource
+from resources.rps.games_store import GamesStore, GamesStoreResource
+from resources.rps.metrics import RpsMetricsResource
+from resources.rps.model_registry import MlflowRegistryResource
+from resources.rps.settings import RpsTrainingSettings
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 from dagster import DagsterInstance, materialize
 
 from assets.rps.assets import SERVING_CHECK, legacy_games
-from resources.mlflow_registry import MlflowRegistryResource
+from resources.rps.model_registry import MlflowRegistryResource
 from tests.rps.helpers import crafted_game, insert_games
 
 ONE_EACH = {"ops": {"rps__legacy_games": {"config": {"games_per_player": 3, "batch": "x"}}}}

@@ -11,7 +11,7 @@ from dagster import DagsterInstance, materialize
 from assets.rps.assets import MODEL_CACHE_PREFIX, rps_assets
 from assets.rps.modeling import ALIASES, FAMILIES, REGISTERED_NAMES
 from resources.lake import LakeResource
-from resources.rps_store import GamesStore, GamesStoreResource
+from resources.rps.games_store import GamesStore, GamesStoreResource
 from tests.rps.helpers import crafted_game, insert_games
 
 SMALL = {

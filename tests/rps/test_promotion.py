@@ -18,7 +18,7 @@ from assets.rps.promotion import (
     accuracy_by_experiment,
     decide,
 )
-from resources.mlflow_registry import MlflowUnavailable
+from resources.rps.model_registry import MlflowUnavailable
 from tests.rps.helpers import crafted_game, insert_games
 
 ALIASES = {

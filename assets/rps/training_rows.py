@@ -1,4 +1,5 @@
-"""Training data: which games count, and their rounds turned into feature rows, streamed.
+"""Training rows: which games count, and their rounds turned into feature rows, streamed (the
+plain logic of the `training_data` asset).
 
 Selection (the platform's rule): non-test games since `TRAINING_DATA_SINCE_DATE`; human games all
 kept; legacy-bot games kept 1 in `TRAINING_LEGACY_GAME_STRIDE`, chosen by game id (`id % stride
