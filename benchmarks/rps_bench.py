@@ -69,20 +69,17 @@ def peak_rss_mb() -> float:
 def child_build(db_url: str, lake_root: str, since: str) -> dict:
     from dagster import materialize
 
-    from assets.rps.assets import training_data
+    from assets.rps.training_data import training_data
     from resources.lake import LakeResource
-    from resources.rps.games_store import GamesStoreResource
-    from resources.rps.settings import RpsTrainingSettings
+    from resources.rps.settings import build_resources
 
     before = peak_rss_mb()
     started = time.perf_counter()
     result = materialize(
         [training_data],
-        resources={
-            "rps_games": GamesStoreResource(url=db_url),
-            "rps_training": RpsTrainingSettings(since_date=since),
-            "lake": LakeResource(root=lake_root),
-        },
+        resources=build_resources(
+            games_url=db_url, since_date=since, lake=LakeResource(root=lake_root)
+        ),
         run_config=QUIET,
     )
     seconds = time.perf_counter() - started
@@ -138,7 +135,7 @@ def training_overhead(
     """Per size: `repeats` interleaved pairs of (four direct fits, one pipeline run), CPU time."""
     from dagster import DagsterInstance, materialize
 
-    from assets.rps.assets import TRAINING_DATA_KEY, bot_models
+    from assets.rps.bot_models import bot_models
     from assets.rps.modeling import (
         ALIASES,
         evaluate_and_fit,
@@ -146,16 +143,16 @@ def training_overhead(
         prepare_splits,
         read_training_tail,
     )
+    from assets.rps.spec import TRAINING_DATA_KEY
     from resources.lake import LakeResource
-    from resources.rps.model_registry import MlflowRegistryResource
-    from resources.rps.settings import RpsTrainingSettings
+    from resources.rps.settings import build_resources
 
     lake = LakeResource(root=lake_root)
-    mlflow_resource = MlflowRegistryResource(
-        tracking_uri=f"sqlite:///{workdir / 'mlflow.db'}",
-        artifact_location=str(workdir / "artifacts"),
-    )
-    registry = mlflow_resource.registry()
+    mlflow_store = {
+        "tracking_uri": f"sqlite:///{workdir / 'mlflow.db'}",
+        "artifact_location": str(workdir / "artifacts"),
+    }
+    registry = build_resources(lake=lake, **mlflow_store)["mlflow_registry"].registry()
     registry.check()  # a deployed store exists already: create it outside the timing
     registry.experiment_id()
     config = {
@@ -166,11 +163,7 @@ def training_overhead(
     experiments = load_experiments("xgboost")
 
     def resources(rows: int) -> dict:
-        return {
-            "lake": lake,
-            "mlflow_registry": mlflow_resource,
-            "rps_training": RpsTrainingSettings(max_training_rounds=rows),
-        }
+        return build_resources(lake=lake, max_training_rounds=rows, **mlflow_store)
 
     def pipeline(rows: int) -> tuple[float, float, float]:
         """(wall, CPU, CPU of the asset's own fit + evaluate calls)"""

@@ -1,5 +1,5 @@
 """Training rows: which games count, and their rounds turned into feature rows, streamed (the
-plain logic of the `training_data` asset).
+plain logic of the `training_data` asset, in `training_data.py`).
 
 Selection (the platform's rule): non-test games since `TRAINING_DATA_SINCE_DATE`; human games all
 kept; legacy-bot games kept 1 in `TRAINING_LEGACY_GAME_STRIDE`, chosen by game id (`id % stride
