@@ -39,8 +39,8 @@ def generate_games(db_url: str, games: int) -> tuple[int, str]:
     store, 1,000 per batch, each batch a minute later. Returns (rounds, the 75% start time)."""
     from assets.rps.gameplay import Player, play_batch
     from assets.rps.players import LEGACY_BOTS, LEGACY_POLICIES, simulated_human
-    from assets.rps.training_data import timestamp_text
-    from resources.rps_store import GamesStore
+    from assets.rps.training_rows import timestamp_text
+    from resources.rps.games_store import GamesStore
 
     store = GamesStore(db_url)
     store.ensure_schema()
@@ -69,20 +69,17 @@ def peak_rss_mb() -> float:
 def child_build(db_url: str, lake_root: str, since: str) -> dict:
     from dagster import materialize
 
-    from assets.rps.assets import training_data
+    from assets.rps.training_data import training_data
     from resources.lake import LakeResource
-    from resources.rps_settings import RpsTrainingSettings
-    from resources.rps_store import GamesStoreResource
+    from resources.rps.settings import build_resources
 
     before = peak_rss_mb()
     started = time.perf_counter()
     result = materialize(
         [training_data],
-        resources={
-            "rps_games": GamesStoreResource(url=db_url),
-            "rps_training": RpsTrainingSettings(since_date=since),
-            "lake": LakeResource(root=lake_root),
-        },
+        resources=build_resources(
+            games_url=db_url, since_date=since, lake=LakeResource(root=lake_root)
+        ),
         run_config=QUIET,
     )
     seconds = time.perf_counter() - started
@@ -101,8 +98,8 @@ def child_naive(db_url: str, lake_root: str, since: str) -> dict:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from assets.rps.training_data import BuildStats, feature_rows, parse_since, record_batches
-    from resources.rps_store import GamesStore
+    from assets.rps.training_rows import BuildStats, feature_rows, parse_since, record_batches
+    from resources.rps.games_store import GamesStore
 
     store = GamesStore(db_url)
     before = peak_rss_mb()
@@ -138,7 +135,7 @@ def training_overhead(
     """Per size: `repeats` interleaved pairs of (four direct fits, one pipeline run), CPU time."""
     from dagster import DagsterInstance, materialize
 
-    from assets.rps.assets import TRAINING_DATA_KEY, bot_models
+    from assets.rps.bot_models import bot_models
     from assets.rps.modeling import (
         ALIASES,
         evaluate_and_fit,
@@ -146,16 +143,16 @@ def training_overhead(
         prepare_splits,
         read_training_tail,
     )
+    from assets.rps.spec import TRAINING_DATA_KEY
     from resources.lake import LakeResource
-    from resources.mlflow_registry import MlflowRegistryResource
-    from resources.rps_settings import RpsTrainingSettings
+    from resources.rps.settings import build_resources
 
     lake = LakeResource(root=lake_root)
-    mlflow_resource = MlflowRegistryResource(
-        tracking_uri=f"sqlite:///{workdir / 'mlflow.db'}",
-        artifact_location=str(workdir / "artifacts"),
-    )
-    registry = mlflow_resource.registry()
+    mlflow_store = {
+        "tracking_uri": f"sqlite:///{workdir / 'mlflow.db'}",
+        "artifact_location": str(workdir / "artifacts"),
+    }
+    registry = build_resources(lake=lake, **mlflow_store)["mlflow_registry"].registry()
     registry.check()  # a deployed store exists already: create it outside the timing
     registry.experiment_id()
     config = {
@@ -166,11 +163,7 @@ def training_overhead(
     experiments = load_experiments("xgboost")
 
     def resources(rows: int) -> dict:
-        return {
-            "lake": lake,
-            "mlflow_registry": mlflow_resource,
-            "rps_training": RpsTrainingSettings(max_training_rounds=rows),
-        }
+        return build_resources(lake=lake, max_training_rounds=rows, **mlflow_store)
 
     def pipeline(rows: int) -> tuple[float, float, float]:
         """(wall, CPU, CPU of the asset's own fit + evaluate calls)"""

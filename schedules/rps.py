@@ -1,4 +1,4 @@
-"""Schedules of the rps pipeline (they replace the platform's CronJobs).
+"""Jobs and schedules of the rps pipeline (they replace the platform's CronJobs).
 
 Legacy gameplay every 150 minutes. No cron string says that: the old `*/150 * * * *` fires at
 minute 0 of every hour, and the pair `0 0,5,10,15,20 * * *` + `30 2,7,12,17,22 * * *` leaves a
@@ -20,13 +20,7 @@ from dagster import (
     schedule,
 )
 
-from assets.rps.assets import (
-    bot_models,
-    legacy_games,
-    model_cache,
-    model_promotion,
-    training_data,
-)
+from assets.rps.spec import SPEC
 
 SERIAL_TAG = {"pipeline/serial": "rps"}  # dagster.yaml runs one rps run at a time
 GAMEPLAY_PERIOD_MINUTES = 150
@@ -36,23 +30,28 @@ def on_gameplay_grid(moment: datetime) -> bool:
     return int(moment.timestamp() // 60) % GAMEPLAY_PERIOD_MINUTES == 0
 
 
-legacy_gameplay_job = define_asset_job(
+rps_legacy_gameplay_job = define_asset_job(
     "rps_legacy_gameplay_job",
-    selection=AssetSelection.assets(legacy_games),
+    selection=AssetSelection.assets(SPEC.key("legacy_games")),
     tags=SERIAL_TAG,
     description="Eight legacy bots play the served models to generate training data.",
 )
 
-training_job = define_asset_job(
+rps_training_job = define_asset_job(
     "rps_training_job",
-    selection=AssetSelection.assets(training_data, bot_models, model_promotion, model_cache),
+    selection=AssetSelection.assets(
+        SPEC.key("training_data"),
+        SPEC.key("bot_models"),
+        SPEC.key("model_promotion"),
+        SPEC.key("model_cache"),
+    ),
     tags=SERIAL_TAG,
     description="Build training data, train and register the 12 models, promote, sync the cache.",
 )
 
 
 @schedule(
-    job=legacy_gameplay_job,
+    job=rps_legacy_gameplay_job,
     cron_schedule="0,30 * * * *",
     execution_timezone="UTC",
 )
@@ -70,7 +69,7 @@ def rps_legacy_gameplay_schedule(context: ScheduleEvaluationContext) -> RunReque
 
 
 @schedule(
-    job=training_job,
+    job=rps_training_job,
     cron_schedule="0 3 * * *",
     execution_timezone="UTC",
 )
@@ -79,5 +78,6 @@ def rps_training_schedule(context: ScheduleEvaluationContext) -> RunRequest:
     return RunRequest(run_key=context.scheduled_execution_time.strftime("%Y-%m-%d"))
 
 
-rps_jobs = [legacy_gameplay_job, training_job]
-rps_schedules = [rps_legacy_gameplay_schedule, rps_training_schedule]
+jobs = [rps_legacy_gameplay_job, rps_training_job]
+schedules = [rps_legacy_gameplay_schedule, rps_training_schedule]
+sensors = []

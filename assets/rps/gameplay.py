@@ -155,6 +155,25 @@ def _round_row(r, keep_predictions: bool) -> dict:
     }
 
 
+def opponent_tally(
+    records: Sequence[GameRecord], served: dict[str, ServedFamily]
+) -> tuple[list[dict], dict[str, float]]:
+    """Per family and playing alias: the served version, games, bot wins and fallbacks (a table
+    row each), and the bot's win rate where it played (`bot_win_rate/<family>/<alias>`)."""
+    rows, win_rates = [], {}
+    for family in FAMILIES:
+        for alias in PLAYING_ALIASES:
+            games = [r.game for r in records if (r.game["opponent_family"], r.game["opponent_alias"]) == (family, alias)]  # fmt: skip
+            wins = sum(g["winner"] == "bot" for g in games)
+            fallbacks = sum(g["fallback_reason"] is not None for g in games)
+            model = served[family].models.get(alias)
+            rows.append({"family": family, "alias": alias, "version": model.version if model else "-",
+                         "games": len(games), "bot wins": wins, "fallbacks": fallbacks})  # fmt: skip
+            if games:
+                win_rates[f"bot_win_rate/{family}/{alias}"] = wins / len(games)
+    return rows, win_rates
+
+
 # fallback reasons that mean something is wrong (a failing check), not just "nothing trained yet"
 EXPECTED_FALLBACKS = frozenset({"no_model"})
 

@@ -1,144 +1,114 @@
-"""Training data: which games count, and their rounds turned into feature rows, streamed.
-
-Selection (the platform's rule): non-test games since `TRAINING_DATA_SINCE_DATE`; human games all
-kept; legacy-bot games kept 1 in `TRAINING_LEGACY_GAME_STRIDE`, chosen by game id (`id % stride
-== 0`) so the choice is deterministic and a game's fate never changes as new games arrive.
-Rows: one per model-played round (round >= 4), features from the whole history before it.
-Bad rounds (moves outside rock/paper/scissors, duplicate round numbers) and unfinished games are
-skipped and reported through `skip(item, reason)`.
-"""
-
-from __future__ import annotations
-
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from itertools import groupby
+"""The asset `rps/training_data`: the selected games' rounds as feature rows, parquet in the lake."""
 
 import numpy as np
-import pyarrow as pa
-
-from assets.rps.features import FEATURE_NAMES, FeatureState
-from assets.rps.game import MODEL_FIRST_ROUND, MOVE_INDEX, outcome
-
-DEFAULT_SINCE = "2025-10-01T00:00:00Z"
-DEFAULT_STRIDE = 5
-
-SCHEMA = pa.schema(
-    [
-        pa.field("game_id", pa.int64()),
-        pa.field("round_number", pa.int32()),
-        *(pa.field(name, pa.float32()) for name in FEATURE_NAMES),
-        pa.field("label", pa.int8()),
-    ]
+import pyarrow.parquet as pq
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    asset,
 )
 
-Skip = Callable[[str, str], None]
+from assets.common import SkipLedger, metadata_table
+from assets.rps.modeling import trainability_problem
+from assets.rps.spec import SPEC, TRAINING_DATA_KEY
+from assets.rps.training_rows import (
+    SCHEMA,
+    BuildStats,
+    feature_rows,
+    parse_since,
+    record_batches,
+)
+from resources.lake import LakeResource
+from resources.rps.games_store import GamesStoreResource
+from resources.rps.settings import RpsTrainingSettings
 
 
-def parse_since(text: str) -> str:
-    """`TRAINING_DATA_SINCE_DATE` as the store's timestamp text; a clear error when malformed."""
-    try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ValueError(
-            f"TRAINING_DATA_SINCE_DATE={text!r} is not an ISO date/time; use e.g. "
-            "2025-10-01T00:00:00Z"
-        ) from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return timestamp_text(moment)
+class TrainingDataConfig(Config):
+    max_skipped_share: float = 0.25  # unfinished (abandoned) games are common; past this, fail
+    chunk_rows: int = 50_000
 
 
-def timestamp_text(moment: datetime) -> str:
-    """The store's timestamp format: ISO-8601 UTC with microseconds, sortable as text."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def keeps_game(game_id: int, is_legacy: bool, stride: int) -> bool:
-    """The sampling rule: humans always; legacy bots 1 in `stride` by game id."""
-    if stride < 1:
-        raise ValueError(f"TRAINING_LEGACY_GAME_STRIDE must be >= 1 (got {stride})")
-    return not is_legacy or stride == 1 or game_id % stride == 0
-
-
-@dataclass
-class BuildStats:
-    games_read: int = 0
-    games_kept: int = 0
-    games_dropped_by_stride: int = 0
-    human_games: int = 0
-    legacy_games: int = 0
-    rounds_read: int = 0
-    rows: int = 0
-    label_counts: list[int] = field(default_factory=lambda: [0, 0, 0])
-
-
-def feature_rows(
-    rounds: Iterable[tuple], stride: int, skip: Skip, stats: BuildStats
-) -> Iterator[tuple[int, int, list[float], int]]:
-    """Feature rows (game_id, round_number, features, label) from the store's round stream.
-
-    `rounds` rows are those of `GamesStore.stream_training_rounds`, ordered by game and round.
-    """
-    for game_id, game_rounds in groupby(rounds, key=lambda r: r[0]):
-        game_rounds = list(game_rounds)  # one game: a few dozen rows
-        stats.games_read += 1
-        stats.rounds_read += len(game_rounds)
-        _, is_legacy, finished = game_rounds[0][:3]
-        if not keeps_game(game_id, bool(is_legacy), stride):
-            stats.games_dropped_by_stride += 1
-            continue
-        if not finished:
-            skip(f"game {game_id}", f"unfinished game: {len(game_rounds)} rounds, no winner")
-            continue
-        stats.games_kept += 1
-        if is_legacy:
-            stats.legacy_games += 1
-        else:
-            stats.human_games += 1
-        state = FeatureState()
-        seen: set[int] = set()
-        for row in game_rounds:
-            _, _, _, number, player, bot, result, v_rock, v_paper, v_scissors, p_score, b_score = (
-                row
-            )
-            if number in seen:
-                skip(f"game {game_id} round {number}", "duplicate round: kept the first")
-                continue
-            if player not in MOVE_INDEX or bot not in MOVE_INDEX:
-                skip(f"game {game_id} round {number}", f"bad move: {player!r} vs {bot!r}")
-                continue
-            seen.add(number)
-            values = {"rock": v_rock, "paper": v_paper, "scissors": v_scissors}
-            if number >= MODEL_FIRST_ROUND:
-                label = MOVE_INDEX[player]
-                stats.rows += 1
-                stats.label_counts[label] += 1
-                yield game_id, number, state.features(number, values), label
-            state.add(player, bot, result or outcome(player, bot), values, p_score, b_score)
-
-
-def record_batches(
-    rows: Iterable[tuple[int, int, list[float], int]], chunk_rows: int = 50_000
-) -> Iterator[pa.RecordBatch]:
-    """Group rows into Arrow record batches of at most `chunk_rows` (memory bounded by a chunk)."""
-    buffer: list[tuple[int, int, list[float], int]] = []
-    for row in rows:
-        buffer.append(row)
-        if len(buffer) >= chunk_rows:
-            yield _batch(buffer)
-            buffer = []
-    if buffer:
-        yield _batch(buffer)
-
-
-def _batch(rows: list[tuple[int, int, list[float], int]]) -> pa.RecordBatch:
-    features = np.asarray([r[2] for r in rows], dtype=np.float32)
-    columns = [
-        pa.array(np.fromiter((r[0] for r in rows), np.int64, len(rows))),
-        pa.array(np.fromiter((r[1] for r in rows), np.int32, len(rows))),
-        *(pa.array(features[:, i]) for i in range(features.shape[1])),
-        pa.array(np.fromiter((r[3] for r in rows), np.int8, len(rows))),
-    ]
-    return pa.RecordBatch.from_arrays(columns, schema=SCHEMA)
+@asset(
+    **SPEC.asset_args(
+        kinds={"python", "parquet"},
+        code_version="1",
+        check_specs=[
+            AssetCheckSpec("labels_in_range", asset=SPEC.key("training_data"), blocking=True),
+            AssetCheckSpec("trainable", asset=SPEC.key("training_data")),
+        ],
+    ),
+    deps=[SPEC.key("legacy_games"), SPEC.key("simulated_human_games")],
+)
+def training_data(
+    context: AssetExecutionContext,
+    config: TrainingDataConfig,
+    rps_games: GamesStoreResource,
+    rps_training: RpsTrainingSettings,
+    lake: LakeResource,
+) -> MaterializeResult:
+    """One row per model-played round (round >= 4) of the selected games: 50 features from the
+    history before the round, label = the player's move. Non-test games since
+    TRAINING_DATA_SINCE_DATE; humans all kept, legacy bots 1 in TRAINING_LEGACY_GAME_STRIDE by
+    game id. Streamed from the store to parquet in the lake in bounded chunks."""
+    store = rps_games.store()
+    since = parse_since(rps_training.since_date)
+    ledger = SkipLedger("rounds", max_share=config.max_skipped_share)
+    stats = BuildStats()
+    with store.connection() as conn:
+        counts = store.count_games(conn, since)
+        rows = feature_rows(
+            store.stream_training_rounds(conn, since),
+            rps_training.legacy_game_stride,
+            ledger.skip,
+            stats,
+        )
+        with (
+            lake.lake.publish(TRAINING_DATA_KEY) as path,
+            pq.ParquetWriter(path, SCHEMA, compression="zstd") as writer,
+        ):
+            for batch in record_batches(rows, config.chunk_rows):
+                writer.write_batch(batch)
+            ledger.enforce(stats.rounds_read)  # past the threshold: raise, publish nothing
+    labels = stats.label_counts
+    problem = trainability_problem(np.repeat(np.arange(3), labels), rps_training.min_training_rows)
+    if counts["games"] and counts["games"] == counts["test_games"]:
+        problem = "only test games in the window"
+    return MaterializeResult(
+        metadata={
+            "path": lake.lake.uri(TRAINING_DATA_KEY),
+            "rows": stats.rows,
+            "bytes": lake.lake.size(TRAINING_DATA_KEY) or 0,
+            "since": since,
+            "legacy_game_stride": rps_training.legacy_game_stride,
+            "games_in_window": counts["games"],
+            "test_games_excluded": counts["test_games"],
+            "games_kept": stats.games_kept,
+            "human_games": stats.human_games,
+            "legacy_games": stats.legacy_games,
+            "legacy_games_dropped_by_stride": stats.games_dropped_by_stride,
+            "rounds_read": stats.rounds_read,
+            "labels": metadata_table(
+                [dict(zip(("rock", "paper", "scissors"), labels, strict=True))]
+            ),
+            "trainable": MetadataValue.text(problem or "yes"),
+            **ledger.as_metadata(),
+        },
+        check_results=[
+            AssetCheckResult(
+                check_name="labels_in_range",
+                passed=stats.rows == sum(labels),
+                metadata={"rows": stats.rows, "labelled": sum(labels)},
+            ),
+            AssetCheckResult(
+                check_name="trainable",
+                passed=problem is None,
+                severity=AssetCheckSeverity.WARN,
+                description=problem or "enough rows and all three classes",
+            ),
+        ],
+    )

@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 
 from resources.lake import LakeResource
-from resources.mlflow_registry import MlflowRegistryResource
-from resources.rps_metrics import RpsMetricsResource
-from resources.rps_settings import RpsTrainingSettings
-from resources.rps_store import GamesStore, GamesStoreResource
+from resources.rps.games_store import GamesStore
+from resources.rps.model_registry import MlflowRegistryResource
+from resources.rps.settings import build_resources
 
 
 @dataclass(frozen=True)
@@ -68,10 +67,12 @@ def any_store(request, tmp_path) -> GamesStore:
 
 @pytest.fixture
 def rps_resources(tmp_path, mlflow_store, sqlite_store) -> dict:
-    return {
-        "rps_games": GamesStoreResource(url=sqlite_store.url),
-        "mlflow_registry": mlflow_store.resource(),
-        "rps_metrics": RpsMetricsResource(textfile_path=str(tmp_path / "metrics" / "rps.prom")),
-        "rps_training": RpsTrainingSettings(min_training_rows=200),
-        "lake": LakeResource(root=str(tmp_path / "lake")),
-    }
+    """The code location's resources (`build_resources`) on this test's stores."""
+    return build_resources(
+        lake=LakeResource(root=str(tmp_path / "lake")),
+        games_url=sqlite_store.url,
+        tracking_uri=mlflow_store.uri,
+        artifact_location=str(mlflow_store.artifacts),
+        metrics_textfile=str(tmp_path / "metrics" / "rps.prom"),
+        min_training_rows=200,
+    )

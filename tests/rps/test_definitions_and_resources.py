@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from dagster import RunRequest, build_schedule_context
 
-from resources.mlflow_registry import MlflowRegistryResource, MlflowUnavailable
-from resources.rps_metrics import RpsMetrics, RpsMetricsResource
+from resources.rps.metrics import RpsMetrics, RpsMetricsResource
+from resources.rps.model_registry import MlflowRegistryResource, MlflowUnavailable
 from schedules.rps import rps_legacy_gameplay_schedule
 
 

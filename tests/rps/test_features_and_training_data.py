@@ -9,7 +9,7 @@ import pytest
 from assets.rps.features import FEATURE_NAMES, N_FEATURES, state_from_history
 from assets.rps.game import MOVE_INDEX, play_game
 from assets.rps.players import LEGACY_POLICIES
-from assets.rps.training_data import (
+from assets.rps.training_rows import (
     SCHEMA,
     BuildStats,
     feature_rows,

@@ -15,8 +15,9 @@ from urllib.parse import unquote, urlsplit
 
 from dagster import DagsterInstance, materialize
 
-from assets.rps.assets import SERVING_CHECK, legacy_games
-from resources.mlflow_registry import MlflowRegistryResource
+from assets.rps.gameplay_wiring import SERVING_CHECK
+from assets.rps.legacy_games import legacy_games
+from resources.rps.model_registry import MlflowRegistryResource
 from tests.rps.helpers import crafted_game, insert_games
 
 ONE_EACH = {"ops": {"rps__legacy_games": {"config": {"games_per_player": 3, "batch": "x"}}}}

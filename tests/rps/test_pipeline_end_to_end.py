@@ -6,13 +6,17 @@ from __future__ import annotations
 import json
 
 import pytest
-from dagster import DagsterInstance, materialize
+from dagster import DagsterInstance, load_assets_from_package_module, materialize
 
-from assets.rps.assets import MODEL_CACHE_PREFIX, rps_assets
+import assets.rps
 from assets.rps.modeling import ALIASES, FAMILIES, REGISTERED_NAMES
+from assets.rps.spec import MODEL_CACHE_PREFIX
 from resources.lake import LakeResource
-from resources.rps_store import GamesStore, GamesStoreResource
+from resources.rps.games_store import GamesStore, GamesStoreResource
+from tests.metadata import table_rows, table_text
 from tests.rps.helpers import crafted_game, insert_games
+
+rps_assets = load_assets_from_package_module(assets.rps)  # as the code location loads them
 
 SMALL = {
     "ops": {
@@ -62,7 +66,8 @@ def test_full_graph_trains_promotes_serves_and_caches(
     assert _metadata(first, "legacy_games")["games_by_fallback"] == 48
     models = _metadata(first, "bot_models")
     assert models["registered_models"] == 12
-    assert "held-out accuracy" in models["models"] and "CV accuracy" in models["models"]
+    columns = table_rows(models["models"])[0]
+    assert "held-out accuracy" in columns and "CV accuracy" in columns
     assert 0 <= models["cv_action_accuracy_mean/xgboost/Production"] <= 1
 
     client = mlflow_store.client()
@@ -89,7 +94,7 @@ def test_full_graph_trains_promotes_serves_and_caches(
     # baseline games never count toward promotion: nothing is eligible after the first run
     promotion = _metadata(first, "model_promotion")
     assert promotion["swaps"] == 0
-    assert "insufficient_data" in promotion["decisions"]
+    assert "insufficient_data" in table_text(promotion["decisions"])
 
     # served by alias: a new gameplay batch plays exactly the versions the registry names now
     second = materialize(

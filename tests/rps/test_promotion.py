@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from assets.rps.assets import promote_family
+from assets.rps.model_promotion import promote_family
 from assets.rps.promotion import (
     INSUFFICIENT,
     RETAIN,
@@ -18,7 +18,7 @@ from assets.rps.promotion import (
     accuracy_by_experiment,
     decide,
 )
-from resources.mlflow_registry import MlflowUnavailable
+from resources.rps.model_registry import MlflowUnavailable
 from tests.rps.helpers import crafted_game, insert_games
 
 ALIASES = {
@@ -232,7 +232,7 @@ def test_failed_commit_puts_the_aliases_back(
 def test_training_moves_all_families_aliases_or_none(
     registry_with_aliases, mlflow_store, monkeypatch
 ):
-    from assets.rps.assets import move_aliases
+    from assets.rps.bot_models import move_aliases
 
     registry, mnlogit_before = registry_with_aliases
     x = np.random.default_rng(0).random((30, 50))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from resources.rps_store import GamesStore, PromotionState
+from resources.rps.games_store import GamesStore, PromotionState
 from tests.rps.helpers import crafted_game, insert_games
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pyarrow.parquet as pq
 from dagster import materialize
 
-from assets.rps.assets import TRAINING_DATA_KEY, training_data
+from assets.rps.spec import TRAINING_DATA_KEY
+from assets.rps.training_data import training_data
 from tests.rps.helpers import crafted_game, insert_games
 
 MOVES = [("rock", "paper"), ("paper", "scissors"), ("scissors", "rock")] * 3

@@ -19,7 +19,7 @@ from typing import Any
 
 from dagster import ConfigurableResource
 
-from resources.redaction import redact, redacted_cause
+from resources.redaction import first_line, redact, redacted_cause
 
 REGISTERED_PREFIX = "rps_bot_"
 
@@ -77,9 +77,9 @@ class ModelRegistry:
 
     def _unavailable(self, action: str, exc: Exception) -> MlflowUnavailable:
         # MLflow's own messages repeat the URI, credentials included: redact those too
-        first_line = redact_uri((str(exc).strip().splitlines() or [type(exc).__name__])[0][:300])
         return MlflowUnavailable(
-            f"MLflow at {redact_uri(self.tracking_uri)} could not {action}: {first_line}. "
+            f"MLflow at {redact_uri(self.tracking_uri)} could not {action}: "
+            f"{first_line(exc)[:300]}. "
             "Check that the tracking server is up and MLFLOW_TRACKING_URI is right (unset it to "
             "use the local store under data/mlflow/)."
         )

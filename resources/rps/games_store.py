@@ -20,6 +20,7 @@ import psycopg
 from dagster import ConfigurableResource
 
 from resources.postgres import DatabaseUnavailable, _redact
+from resources.redaction import first_line, redacted_cause
 
 GAME_COLUMNS = (
     "batch", "game_key", "player", "is_legacy", "is_test", "opponent_family", "opponent_alias",
@@ -145,9 +146,9 @@ class GamesStore:
             except psycopg.OperationalError as exc:
                 raise DatabaseUnavailable(
                     f"Cannot connect to the games store at {_redact(self.url)}: "
-                    f"{str(exc).strip().splitlines()[0]}. Check the server and RPS_DATABASE_URL "
+                    f"{first_line(exc)}. Check the server and RPS_DATABASE_URL "
                     "(unset it to use the SQLite file under data/rps/)."
-                ) from exc
+                ) from redacted_cause(exc)
             with raw:
                 yield StoreConnection(raw, postgres=True)
             return
