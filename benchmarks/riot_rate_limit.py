@@ -24,8 +24,8 @@ import uuid
 import psycopg
 
 from resources.env import postgres_from_env
-from resources.riot_client import RateBudgetExhausted, RiotClient
-from resources.riot_rate_limit import DEV_APP_LIMITS, InMemoryRateLimiter, PostgresRateLimiter
+from resources.riot.client import RateBudgetExhausted, RiotClient
+from resources.riot.rate_limit import DEV_APP_LIMITS, InMemoryRateLimiter, PostgresRateLimiter
 from sandboxes.riot_api import DEFAULT_KEY, RiotSandbox, World
 from sandboxes.serving import serve_in_background
 

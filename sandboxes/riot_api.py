@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 
 from werkzeug.wrappers import Request, Response
 
-from resources.riot_routing import ACCOUNT_REGIONS, PLATFORM_REGION, REGIONS
+from resources.riot.routing import ACCOUNT_REGIONS, PLATFORM_REGION, REGIONS
 from sandboxes.serving import serve_forever
 
 DEFAULT_KEY = "RGAPI-sandbox-key"

@@ -23,9 +23,9 @@ from assets.common import SkipLedger
 from assets.pools import holding_pool
 from assets.riot.flows import StageReport, analyse_players, check_bans, update_tracked_players
 from resources.postgres import PostgresResource
-from resources.riot_api import RiotApiResource, RiotClient
-from resources.riot_settings import RiotSettingsResource
-from resources.riot_store import RiotStore
+from resources.riot.api import RiotApiResource, RiotClient
+from resources.riot.settings import RiotSettingsResource
+from resources.riot.store import RiotStore
 
 GROUP = "riot"
 KEY_PREFIX = "riot"

@@ -7,7 +7,7 @@ from dagster import Config, OpExecutionContext, Out, Output, job, op
 from assets.riot.assets import md_table, open_store
 from assets.riot.flows import track_player, untrack_player
 from resources.postgres import PostgresResource
-from resources.riot_api import RiotApiResource
+from resources.riot.api import RiotApiResource
 
 LIST_COLUMNS = ("game_name", "tag_line", "platform", "tier", "division", "league_points")
 

@@ -8,9 +8,9 @@ import logging
 import pytest
 
 from resources.postgres import PostgresResource
-from resources.riot_api import RiotApiResource, RiotClient
-from resources.riot_rate_limit import PostgresRateLimiter
-from resources.riot_settings import RiotSettingsResource
+from resources.riot.client import RiotClient
+from resources.riot.rate_limit import PostgresRateLimiter
+from resources.riot.settings import build_resources
 from sandboxes.riot_api import DEFAULT_KEY, RiotSandbox, World
 from sandboxes.serving import serve_in_background
 
@@ -76,11 +76,11 @@ def client(pg_url, sandbox):
 def riot_resources(
     pg_url: str, base_url: str, key: str = DEFAULT_KEY, app: str = FAST_LIMITS, **settings
 ) -> dict:
-    database = PostgresResource(url=pg_url)
-    return {
-        "riot_db": database,
-        "riot_api": RiotApiResource(
-            api_key=key, base_url_template=base_url, database=database, app_rate_limits=app
-        ),
-        "riot_settings": RiotSettingsResource(**settings),
-    }
+    """The code location's resources (`build_resources`) on the test database and sandbox."""
+    return build_resources(
+        database=PostgresResource(url=pg_url),
+        api_key=key,
+        base_url_template=base_url,
+        app_rate_limits=app,
+        settings=settings,
+    )

@@ -24,7 +24,7 @@ from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
 from assets.riot.assets import BANS, RIOT_API_POOL, riot_assets
 from assets.riot.flows import track_player
 from assets.riot.tracking import riot_player_tracking_job
-from resources.riot_store import RiotStore
+from resources.riot.store import RiotStore
 from schedules.riot import riot_refresh_job, riot_refresh_schedule
 from tests.metadata import table_text
 from tests.riot.conftest import (

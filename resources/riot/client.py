@@ -23,8 +23,8 @@ import requests
 
 from resources.http import make_session
 from resources.redaction import redact
-from resources.riot_rate_limit import PostgresRateLimiter, RateBudgetExhausted, RiotKeyRejected
-from resources.riot_routing import PLATFORM_REGION, REGIONS, account_region
+from resources.riot.rate_limit import PostgresRateLimiter, RateBudgetExhausted, RiotKeyRejected
+from resources.riot.routing import PLATFORM_REGION, REGIONS, account_region
 
 SANDBOX_BASE_URL = "http://127.0.0.1:8702/{host}"
 PRODUCTION_BASE_URL = "https://{host}.api.riotgames.com"
