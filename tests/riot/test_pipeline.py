@@ -40,6 +40,8 @@ from tests.riot.conftest import (
 
 # in dependency order: [:1] is the first stage alone, [:2] the first two
 riot_assets = [tracked_player_updates, player_analyses, ban_checks]
+# the command line's Python (bin/riot runs it in the locked environment with DAGSTER_HOME set)
+CLI = [sys.executable, str(Path(__file__).parents[2] / "bin" / "riot.py")]
 
 
 def metadata(result, step: str) -> dict:
@@ -237,9 +239,8 @@ def test_cli_tracks_and_lists_a_player(pg_url, sandbox):
         "RIOT_API_BASE_URL": sandbox.base_url,
         "DAGSTER_HOME": "",
     }
-    cli = [sys.executable, "-m", "pipelines.riot_cli"]
     done = subprocess.run(
-        [*cli, "track", f"{player.game_name}#{player.tag_line}"],
+        [*CLI, "track", f"{player.game_name}#{player.tag_line}"],
         env=env,
         capture_output=True,
         text=True,
@@ -259,7 +260,7 @@ def test_cli_names_the_variable_to_fix_when_the_database_is_unreachable(tmp_path
         "DAGSTER_HOME": "",
     }
     done = subprocess.run(
-        [sys.executable, "-m", "pipelines.riot_cli", "list"],
+        [*CLI, "list"],
         env=env,
         cwd=tmp_path,
         capture_output=True,
