@@ -96,7 +96,7 @@ class RiotClient:
                         f"{method} on {host}: no answer after {failures} attempts "
                         f"({type(exc).__name__}). Check that the API at "
                         f"{redact(self.base_url_template)} is reachable (for the sandbox: "
-                        "`python -m sandboxes.riot_api --port 8702`)."
+                        "`python -m sandboxes.riot.app --port 8702`)."
                     ) from None
                 self.retries += 1
                 self._pause(failures)

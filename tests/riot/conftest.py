@@ -11,7 +11,8 @@ from resources.postgres import PostgresResource
 from resources.riot.client import RiotClient
 from resources.riot.rate_limit import PostgresRateLimiter
 from resources.riot.settings import build_resources
-from sandboxes.riot_api import DEFAULT_KEY, RiotSandbox, World
+from sandboxes.riot.app import DEFAULT_KEY, RiotSandbox
+from sandboxes.riot.world import World
 from sandboxes.serving import serve_in_background
 
 # Loose limits for flow tests; the limit tests pass their own short windows.
