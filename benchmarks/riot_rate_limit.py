@@ -24,9 +24,10 @@ import uuid
 import psycopg
 
 from resources.env import postgres_from_env
-from resources.riot_client import RateBudgetExhausted, RiotClient
-from resources.riot_rate_limit import DEV_APP_LIMITS, InMemoryRateLimiter, PostgresRateLimiter
-from sandboxes.riot_api import DEFAULT_KEY, RiotSandbox, World
+from resources.riot.client import RateBudgetExhausted, RiotClient
+from resources.riot.rate_limit import DEV_APP_LIMITS, InMemoryRateLimiter, PostgresRateLimiter
+from sandboxes.riot.app import DEFAULT_KEY, RiotSandbox
+from sandboxes.riot.world import World
 from sandboxes.serving import serve_in_background
 
 HOST = "americas"

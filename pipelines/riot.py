@@ -1,17 +1,16 @@
-"""The riot code location: tracked League of Legends players kept fresh from the Riot API,
-smurf/boosted analysis, ban checks, one rate limit shared by every run (see docs/riot.md)."""
+"""The riot code location: tracked Riot players kept fresh, smurf/boosted analysis, ban checks."""
 
-from dagster import Definitions, in_process_executor
+import dagster as dg
 
-from assets.riot.assets import riot_assets
-from assets.riot.tracking import riot_player_tracking_job
-from resources.riot_settings import riot_resources_from_env
-from schedules.riot import riot_refresh_job, riot_refresh_schedule
+import assets.riot
+from resources.riot.settings import resources_from_env
+from schedules.riot import jobs, schedules, sensors
 
-defs = Definitions(
-    assets=riot_assets,
-    jobs=[riot_refresh_job, riot_player_tracking_job],
-    schedules=[riot_refresh_schedule],
-    resources=riot_resources_from_env(),
-    executor=in_process_executor,
+defs = dg.Definitions(
+    assets=dg.load_assets_from_package_module(assets.riot),
+    jobs=jobs,
+    schedules=schedules,
+    sensors=sensors,
+    resources=resources_from_env(),
+    executor=dg.in_process_executor,
 )

@@ -1,4 +1,5 @@
-"""The riot refresh: every 2 minutes, 90 s at most, never two at once.
+"""The riot jobs and schedule: the refresh (every 2 minutes by default, 90 s at most, never two
+at once) and the player tracking job (track, untrack, list; Launchpad or bin/riot).
 
 The interval and the timeout are read when the code location loads (`RIOT_REFRESH_CRON`,
 `RIOT_RUN_TIMEOUT_SECONDS`): a schedule's cron cannot be an EnvVar resolved at run launch.
@@ -14,8 +15,11 @@ from dagster import (
     ScheduleEvaluationContext,
     SkipReason,
     define_asset_job,
+    job,
     schedule,
 )
+
+from assets.riot.player_tracking import riot_player_tracking
 
 RUN_TAGS = {
     # run monitoring (dagster_home/dagster.yaml) fails a run still going after 90 s, so none is
@@ -33,7 +37,7 @@ IN_PROGRESS = [
 ]
 
 riot_refresh_job = define_asset_job(
-    "riot_refresh",
+    "riot_refresh_job",
     selection=AssetSelection.groups("riot"),
     tags=RUN_TAGS,
     description="Tracked player updates, then player analyses, then ban checks.",
@@ -41,7 +45,7 @@ riot_refresh_job = define_asset_job(
 
 
 @schedule(
-    name="riot_refresh_every_2_minutes",
+    name="riot_refresh_schedule",
     cron_schedule=os.environ.get("RIOT_REFRESH_CRON", "*/2 * * * *"),
     job=riot_refresh_job,
     execution_timezone="UTC",
@@ -55,3 +59,13 @@ def riot_refresh_schedule(context: ScheduleEvaluationContext):
     if runs:
         return SkipReason(f"riot refresh run {runs[0].dagster_run.run_id} is still in progress")
     return RunRequest(tags=RUN_TAGS)
+
+
+@job(tags={"pipeline/serial": "riot-tracking"})
+def riot_player_tracking_job():
+    riot_player_tracking()
+
+
+jobs = [riot_refresh_job, riot_player_tracking_job]
+schedules = [riot_refresh_schedule]
+sensors = []

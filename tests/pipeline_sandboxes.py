@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandboxes.riot_api import DEFAULT_KEY, RiotSandbox, World
+from sandboxes.riot.app import DEFAULT_KEY, RiotSandbox
+from sandboxes.riot.world import World
 from sandboxes.serving import serve_in_background
 from sandboxes.stats_server import SandboxConfig, StatsServerSandbox
 from tests.conftest import fresh_database

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 from assets.riot.detection import GameStats, PlayerProfile, RankPoint, detect
 from assets.riot.matches import MalformedMatch, parse_match
-from resources.riot_rate_limit import RateBudgetExhausted
-from resources.riot_routing import region_of
-from resources.riot_settings import RiotJobSettings
+from resources.riot.rate_limit import RateBudgetExhausted
+from resources.riot.routing import region_of
+from resources.riot.settings import RiotJobSettings
 
 
 class UnknownPlayer(ValueError):

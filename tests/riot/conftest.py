@@ -8,10 +8,11 @@ import logging
 import pytest
 
 from resources.postgres import PostgresResource
-from resources.riot_api import RiotApiResource, RiotClient
-from resources.riot_rate_limit import PostgresRateLimiter
-from resources.riot_settings import RiotSettingsResource
-from sandboxes.riot_api import DEFAULT_KEY, RiotSandbox, World
+from resources.riot.client import RiotClient
+from resources.riot.rate_limit import PostgresRateLimiter
+from resources.riot.settings import build_resources
+from sandboxes.riot.app import DEFAULT_KEY, RiotSandbox
+from sandboxes.riot.world import World
 from sandboxes.serving import serve_in_background
 
 # Loose limits for flow tests; the limit tests pass their own short windows.
@@ -76,11 +77,11 @@ def client(pg_url, sandbox):
 def riot_resources(
     pg_url: str, base_url: str, key: str = DEFAULT_KEY, app: str = FAST_LIMITS, **settings
 ) -> dict:
-    database = PostgresResource(url=pg_url)
-    return {
-        "riot_db": database,
-        "riot_api": RiotApiResource(
-            api_key=key, base_url_template=base_url, database=database, app_rate_limits=app
-        ),
-        "riot_settings": RiotSettingsResource(**settings),
-    }
+    """The code location's resources (`build_resources`) on the test database and sandbox."""
+    return build_resources(
+        database=PostgresResource(url=pg_url),
+        api_key=key,
+        base_url_template=base_url,
+        app_rate_limits=app,
+        settings=settings,
+    )

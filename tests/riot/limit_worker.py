@@ -3,8 +3,8 @@
 import random
 import time
 
-from resources.riot_client import RateBudgetExhausted, RiotClient
-from resources.riot_rate_limit import InMemoryRateLimiter, PostgresRateLimiter
+from resources.riot.client import RateBudgetExhausted, RiotClient
+from resources.riot.rate_limit import InMemoryRateLimiter, PostgresRateLimiter
 
 
 def hammer(pg_url, base_url, key, puuids, go, seconds, margin, results) -> None:

@@ -5,7 +5,7 @@ import copy
 import pytest
 
 from assets.riot.matches import MalformedMatch, parse_match
-from sandboxes.riot_api import World
+from sandboxes.riot.world import World
 
 
 @pytest.fixture(scope="module")

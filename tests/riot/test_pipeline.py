@@ -21,11 +21,13 @@ from dagster import (
 )
 from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
 
-from assets.riot.assets import BANS, RIOT_API_POOL, riot_assets
+from assets.riot.ban_checks import ban_checks
 from assets.riot.flows import track_player
-from assets.riot.tracking import riot_player_tracking_job
-from resources.riot_store import RiotStore
-from schedules.riot import riot_refresh_job, riot_refresh_schedule
+from assets.riot.player_analyses import player_analyses
+from assets.riot.spec import BANS, RIOT_API_POOL
+from assets.riot.tracked_player_updates import tracked_player_updates
+from resources.riot.store import RiotStore
+from schedules.riot import riot_player_tracking_job, riot_refresh_job, riot_refresh_schedule
 from tests.metadata import table_text
 from tests.riot.conftest import (
     FAST_LIMITS,
@@ -35,6 +37,11 @@ from tests.riot.conftest import (
     running_sandbox,
     small_world,
 )
+
+# in dependency order: [:1] is the first stage alone, [:2] the first two
+riot_assets = [tracked_player_updates, player_analyses, ban_checks]
+# the command line's Python (bin/riot runs it in the locked environment with DAGSTER_HOME set)
+CLI = [sys.executable, str(Path(__file__).parents[2] / "bin" / "riot.py")]
 
 
 def metadata(result, step: str) -> dict:
@@ -232,9 +239,8 @@ def test_cli_tracks_and_lists_a_player(pg_url, sandbox):
         "RIOT_API_BASE_URL": sandbox.base_url,
         "DAGSTER_HOME": "",
     }
-    cli = [sys.executable, "-m", "pipelines.riot_cli"]
     done = subprocess.run(
-        [*cli, "track", f"{player.game_name}#{player.tag_line}"],
+        [*CLI, "track", f"{player.game_name}#{player.tag_line}"],
         env=env,
         capture_output=True,
         text=True,
@@ -254,7 +260,7 @@ def test_cli_names_the_variable_to_fix_when_the_database_is_unreachable(tmp_path
         "DAGSTER_HOME": "",
     }
     done = subprocess.run(
-        [sys.executable, "-m", "pipelines.riot_cli", "list"],
+        [*CLI, "list"],
         env=env,
         cwd=tmp_path,
         capture_output=True,
@@ -277,7 +283,9 @@ def test_schedule_runs_every_two_minutes_and_skips_while_a_run_is_in_progress():
         assert isinstance(request, RunRequest)
         assert request.tags == {"dagster/max_runtime": "90", "pipeline/serial": "riot"}
         instance.add_run(
-            DagsterRun(job_name="riot_refresh", run_id="a" * 36, status=DagsterRunStatus.STARTED)
+            DagsterRun(
+                job_name="riot_refresh_job", run_id="a" * 36, status=DagsterRunStatus.STARTED
+            )
         )
         skip = riot_refresh_schedule(build_schedule_context(instance=instance))
         assert isinstance(skip, SkipReason) and "in progress" in skip.skip_message
@@ -293,7 +301,9 @@ def test_code_location_loads_with_its_assets_checks_and_jobs():
         node = graph.get(key)
         assert node.group_name == "riot" and node.code_version
     assert {c.name for c in graph.asset_check_keys} == {"matches_complete", "analyses_explained"}
-    assert defs.resolve_job_def("riot_refresh") and defs.resolve_job_def("riot_player_tracking_job")
+    assert defs.resolve_job_def("riot_refresh_job") and defs.resolve_job_def(
+        "riot_player_tracking_job"
+    )
     assert "mlflow" not in sys.modules and "xgboost" not in sys.modules
 
 
@@ -384,7 +394,7 @@ def test_refresh_job_succeeds_every_run_with_gone_accounts_in_the_mix(pg_url, st
                 min_smurf_confidence="0.3",
             ),
             executor=in_process_executor,
-        ).resolve_job_def("riot_refresh")
+        ).resolve_job_def("riot_refresh_job")
         gone_seen = 0
         for _ in range(8):
             result = job.execute_in_process(raise_on_error=False)

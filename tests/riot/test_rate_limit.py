@@ -4,8 +4,8 @@ import multiprocessing as mp
 
 import pytest
 
-from resources.riot_rate_limit import wait_needed
-from sandboxes.riot_api import DEFAULT_KEY
+from resources.riot.rate_limit import wait_needed
+from sandboxes.riot.app import DEFAULT_KEY
 from tests.riot.conftest import running_sandbox
 from tests.riot.limit_worker import hammer
 

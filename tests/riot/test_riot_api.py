@@ -2,8 +2,8 @@
 
 import pytest
 
-from resources.riot_api import RiotApiError, RiotKeyRejected
-from resources.riot_routing import platform_of_match
+from resources.riot.api import RiotApiError, RiotKeyRejected
+from resources.riot.routing import platform_of_match
 from tests.riot.conftest import make_client, running_sandbox
 
 

@@ -4,8 +4,8 @@ import pytest
 
 from assets.riot.matches import parse_match
 from resources.postgres import DatabaseUnavailable
-from resources.riot_settings import riot_resources_from_env
-from resources.riot_store import RiotStore
+from resources.riot.settings import resources_from_env
+from resources.riot.store import RiotStore
 from tests.riot.conftest import small_world
 
 
@@ -59,7 +59,7 @@ def test_a_malformed_database_url_names_the_variable_that_gave_it(monkeypatch, e
     monkeypatch.delenv("POSTGRES_URL", raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    database = riot_resources_from_env()["riot_db"]
+    database = resources_from_env()["riot_db"]
     assert database.variable == named
     store = RiotStore(next(iter(env.values())), database.variable)  # as open_store builds it
     with pytest.raises(DatabaseUnavailable) as raised:

@@ -1,13 +1,15 @@
-"""Track, untrack and list players: a small job with config (Launchpad or CLI) over `flows`."""
+"""Track, untrack and list players: the op of `riot_player_tracking_job` (schedules/riot.py),
+with config (Launchpad or bin/riot) over `flows`."""
 
 from typing import Literal
 
-from dagster import Config, OpExecutionContext, Out, Output, job, op
+from dagster import Config, OpExecutionContext, Out, Output, op
 
-from assets.riot.assets import md_table, open_store
+from assets.common import metadata_table
 from assets.riot.flows import track_player, untrack_player
+from assets.riot.stage import open_store
 from resources.postgres import PostgresResource
-from resources.riot_api import RiotApiResource
+from resources.riot.api import RiotApiResource
 
 LIST_COLUMNS = ("game_name", "tag_line", "platform", "tier", "division", "league_points")
 
@@ -48,11 +50,8 @@ def riot_player_tracking(
         tracked,
         metadata={
             "tracked_players": len(tracked),
-            "players": md_table([{c: p[c] for c in LIST_COLUMNS} for p in tracked], limit=100),
+            "players": metadata_table(
+                [{c: p[c] for c in LIST_COLUMNS} for p in tracked], limit=100
+            ),
         },
     )
-
-
-@job(tags={"pipeline/serial": "riot-tracking"})
-def riot_player_tracking_job():
-    riot_player_tracking()

@@ -1,6 +1,6 @@
 """The Riot API as a Dagster resource: configuration (key, base URL, limits) -> a `RiotClient`.
 
-The client itself (`resources/riot_client.py`) has no Dagster import, so worker processes and the
+The client itself (`resources/riot/client.py`) has no Dagster import, so worker processes and the
 benchmark start fast.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dagster import ConfigurableResource
 
 from resources.postgres import PostgresResource
-from resources.riot_client import (
+from resources.riot.client import (
     SANDBOX_BASE_URL,
     SANDBOX_KEY,
     RateBudgetExhausted,
@@ -17,7 +17,7 @@ from resources.riot_client import (
     RiotClient,
     RiotKeyRejected,
 )
-from resources.riot_rate_limit import DEV_APP_LIMITS, PostgresRateLimiter
+from resources.riot.rate_limit import DEV_APP_LIMITS, PostgresRateLimiter
 
 __all__ = [
     "SANDBOX_BASE_URL",

@@ -23,8 +23,8 @@ import requests
 
 from resources.http import make_session
 from resources.redaction import redact
-from resources.riot_rate_limit import PostgresRateLimiter, RateBudgetExhausted, RiotKeyRejected
-from resources.riot_routing import PLATFORM_REGION, REGIONS, account_region
+from resources.riot.rate_limit import PostgresRateLimiter, RateBudgetExhausted, RiotKeyRejected
+from resources.riot.routing import PLATFORM_REGION, REGIONS, account_region
 
 SANDBOX_BASE_URL = "http://127.0.0.1:8702/{host}"
 PRODUCTION_BASE_URL = "https://{host}.api.riotgames.com"
@@ -96,7 +96,7 @@ class RiotClient:
                         f"{method} on {host}: no answer after {failures} attempts "
                         f"({type(exc).__name__}). Check that the API at "
                         f"{redact(self.base_url_template)} is reachable (for the sandbox: "
-                        "`python -m sandboxes.riot_api --port 8702`)."
+                        "`python -m sandboxes.riot.app --port 8702`)."
                     ) from None
                 self.retries += 1
                 self._pause(failures)

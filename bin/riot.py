@@ -1,12 +1,15 @@
 """Track, untrack and list players from the command line (runs the tracking job in process).
 
-    python -m pipelines.riot_cli track "Name#TAG" --platform na1
-    python -m pipelines.riot_cli track <puuid>
-    python -m pipelines.riot_cli untrack "Name#TAG"
-    python -m pipelines.riot_cli list
+    bin/riot track "Name#TAG" --platform na1
+    bin/riot track <puuid>
+    bin/riot untrack "Name#TAG"
+    bin/riot list
 
-With DAGSTER_HOME set the run is recorded in the instance like one launched from the UI. It lives
-with the code locations because it runs one (`pipelines.riot`): assets never import pipelines.
+bin/riot runs this file in the locked environment with DAGSTER_HOME set (bin/_env.sh: the repo's
+`dagster_home` unless set), so the run is recorded in the instance like one launched from the UI;
+`python bin/riot.py ...` with DAGSTER_HOME unset or empty runs it without an instance. It runs the
+code location's job (`pipelines.riot`'s `riot_player_tracking_job`), so it lives with the
+commands, not in a layer: assets never import pipelines.
 A failure is one line on stderr: the message the op raised (a database that cannot be reached
 names its variable, RIOT_DATABASE_URL or POSTGRES_URL, never its password).
 """
@@ -21,7 +24,7 @@ from resources.redaction import redact
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Track Riot players")
+    parser = argparse.ArgumentParser(prog="bin/riot", description="Track Riot players")
     sub = parser.add_subparsers(dest="action", required=True)
     track = sub.add_parser("track", help="track a player by Riot ID (Name#TAG) or PUUID")
     track.add_argument("player")
