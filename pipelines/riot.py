@@ -3,6 +3,7 @@
 import dagster as dg
 
 import assets.riot
+from resources.instance.executors import monitored_in_process_executor
 from resources.riot.settings import resources_from_env
 from schedules.riot import jobs, schedules, sensors
 
@@ -12,5 +13,5 @@ defs = dg.Definitions(
     schedules=schedules,
     sensors=sensors,
     resources=resources_from_env(),
-    executor=dg.in_process_executor,
+    executor=monitored_in_process_executor,
 )

@@ -4,6 +4,7 @@ auto-promotion and the 12-model cache. The only location that imports mlflow/xgb
 import dagster as dg
 
 import assets.rps
+from resources.instance.executors import monitored_in_process_executor
 from resources.rps.settings import resources_from_env
 from schedules.rps import jobs, schedules, sensors
 
@@ -13,5 +14,5 @@ defs = dg.Definitions(
     schedules=schedules,
     sensors=sensors,
     resources=resources_from_env(),
-    executor=dg.in_process_executor,
+    executor=monitored_in_process_executor,
 )

@@ -29,29 +29,13 @@ PIPELINES = sorted(LOCATIONS)
 # The root of resources/ keeps only the I/O several pipelines share (lake, PostgreSQL, object
 # store, HTTP, redaction, env helpers) and at most this many modules.
 MAX_SHARED_RESOURCE_MODULES = 8
-# Pipelines whose move to the one shape has not landed yet, per rule (strict: a pipeline leaves
-# its set in the commit that makes the rule hold).
-PENDING = {
-    "modules": set(),
-    "names": set(),
-    "settings": set(),
-}
-
-
-def by_pipeline(rule: str) -> list:
-    return [
-        pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="moving"))
-        if p in PENDING[rule]
-        else p
-        for p in PIPELINES
-    ]
 
 
 def _repository(pipeline: str):
     return importlib.import_module(LOCATIONS[pipeline]).defs.get_repository_def()
 
 
-@pytest.mark.parametrize("pipeline", by_pipeline("modules"))
+@pytest.mark.parametrize("pipeline", PIPELINES)
 def test_every_asset_key_leads_to_the_module_of_its_name(pipeline):
     graph = _repository(pipeline).asset_graph
     keys = sorted(k for k in graph.get_all_asset_keys() if graph.get(k).is_executable)
@@ -73,7 +57,7 @@ def test_every_asset_key_leads_to_the_module_of_its_name(pipeline):
     assert not wrong, "\n".join(wrong)
 
 
-@pytest.mark.parametrize("pipeline", by_pipeline("names"))
+@pytest.mark.parametrize("pipeline", PIPELINES)
 def test_jobs_schedules_and_sensors_are_named_by_pipeline_and_what(pipeline):
     repository = _repository(pipeline)
     names = {
@@ -97,7 +81,7 @@ def test_jobs_schedules_and_sensors_are_named_by_pipeline_and_what(pipeline):
     assert not wrong, "\n".join(wrong)
 
 
-@pytest.mark.parametrize("pipeline", by_pipeline("settings"))
+@pytest.mark.parametrize("pipeline", PIPELINES)
 def test_each_pipeline_builds_its_resources_in_its_own_settings_module(pipeline):
     settings = importlib.import_module(f"resources.{pipeline}.settings")
     assert callable(getattr(settings, "build_resources", None)), "no build_resources(...)"
@@ -112,7 +96,6 @@ def test_each_pipeline_builds_its_resources_in_its_own_settings_module(pipeline)
     assert (f"resources.{pipeline}.settings", "resources_from_env") in imported
 
 
-@pytest.mark.xfail(strict=True, reason="resources/ moves by pipeline")
 def test_resources_are_packaged_by_pipeline_with_few_shared_modules():
     packages = sorted(p.parent.name for p in (ROOT / "resources").glob("*/__init__.py"))
     assert set(PIPELINES) <= set(packages), (

@@ -39,7 +39,7 @@ from deploy.local import (
     with_psycopg2_driver,
 )
 from resources.object_store import make_s3_client
-from resources.riot_store import RiotStore
+from resources.riot.store import RiotStore
 from sandboxes.stats_server import SandboxConfig
 from tests.pipeline_sandboxes import Sandboxes, pipeline_sandboxes
 from tests.workspace.graphql import DagsterGraphQL, GraphQLError, tags_of, wait_until_loaded
@@ -50,7 +50,7 @@ STATS_END = dt.date(2026, 11, 20)
 BACKFILL_DAYS = [(STATS_END - dt.timedelta(days=d)).isoformat() for d in (2, 1)]
 KILLED_DAY = BACKFILL_DAYS[0]  # killed after the backfill published it cleanly
 OTHER_DAY = (STATS_END - dt.timedelta(days=4)).isoformat()
-SCHEDULE = "riot_refresh_every_2_minutes"  # every minute here (RIOT_REFRESH_CRON)
+SCHEDULE = "riot_refresh_schedule"  # every minute here (RIOT_REFRESH_CRON)
 
 
 def free_port_block(count: int) -> int:
@@ -156,7 +156,7 @@ def test_a_schedule_tick_launches_a_run_that_succeeds(deployment):
         while not runs and time.monotonic() < deadline:
             runs = [
                 r
-                for r in api.runs(pipelineName="riot_refresh")
+                for r in api.runs(pipelineName="riot_refresh_job")
                 if tags_of(r).get("dagster/schedule_name") == SCHEDULE
             ]
             time.sleep(2)
@@ -304,9 +304,9 @@ def test_a_code_server_that_dies_is_reported_and_its_queued_run_waits_for_it(dep
         store.track(player.puuid, player.game_name, player.tag_line, player.platform)
     server = running.processes["code-server-riot"]
     with sandboxes.riot_gate.holding() as arrived:
-        in_flight = api.launch_run("riot", "riot_refresh")
+        in_flight = api.launch_run("riot", "riot_refresh_job")
         assert arrived.wait(180), api.run_messages(in_flight)[-5:]
-        queued = api.launch_run("riot", "riot_refresh")  # behind it: pipeline/serial=riot
+        queued = api.launch_run("riot", "riot_refresh_job")  # behind it: pipeline/serial=riot
         assert api.run(queued)["status"] == "QUEUED"
         # the server dies as its container or pod does: with the run workers it started
         os.killpg(server.popen.pid, signal.SIGKILL)
@@ -345,7 +345,7 @@ def test_a_code_server_that_dies_is_reported_and_its_queued_run_waits_for_it(dep
     assert api.run(queued)["status"] == "QUEUED"
     # its jobs cannot be launched meanwhile; the other location's run succeeded
     with pytest.raises(GraphQLError, match="Could not reach user code server|riot"):
-        api.launch_run("riot", "riot_refresh")
+        api.launch_run("riot", "riot_refresh_job")
     assert api.wait_for_run(other)["status"] == "SUCCESS", api.run_errors(other)
 
     # bin/deploy-local restarts it (the same function); the webserver and the daemon reconnect by

@@ -19,7 +19,7 @@ import pytest
 from dagster import DagsterInstance
 
 from resources.instance.run_launcher import run_worker_started
-from resources.riot_store import RiotStore
+from resources.riot.store import RiotStore
 from tests.workspace.conftest import CHARACTERS, STATS_END
 from tests.workspace.graphql import tags_of
 
@@ -174,7 +174,7 @@ def test_a_job_from_the_launchpad(workspace):
     run = api.wait_for_run(run_id)
     assert run["status"] == "SUCCESS", api.run_errors(run_id)
     assert run["jobName"] == "replay_mining_dataset_job"
-    riot = api.wait_for_run(api.launch_run("riot", "riot_refresh"))
+    riot = api.wait_for_run(api.launch_run("riot", "riot_refresh_job"))
     assert riot["status"] == "SUCCESS", api.run_errors(riot["runId"])
 
 
@@ -187,12 +187,12 @@ def test_after_a_killed_refresh_the_next_schedule_tick_succeeds(workspace):
     for player in workspace.riot_gate.app.world.players["na1"][:2]:  # work for the refresh
         store.track(player.puuid, player.game_name, player.tag_line, player.platform)
     with workspace.riot_gate.holding() as arrived:
-        killed = api.launch_run("riot", "riot_refresh")
+        killed = api.launch_run("riot", "riot_refresh_job")
         assert arrived.wait(180), api.run_errors(killed)
         with DagsterInstance.from_config(str(workspace.home)) as instance:
             pid, _ = run_worker_started(instance, killed)
         os.kill(pid, signal.SIGKILL)
-    name = "riot_refresh_every_2_minutes"  # every minute here (RIOT_REFRESH_CRON)
+    name = "riot_refresh_schedule"  # every minute here (RIOT_REFRESH_CRON)
     state = api.start_schedule("riot", name)
     assert state["status"] == "RUNNING"
     try:
@@ -201,7 +201,7 @@ def test_after_a_killed_refresh_the_next_schedule_tick_succeeds(workspace):
         while not runs and time.monotonic() < deadline:
             runs = [
                 r
-                for r in api.runs(pipelineName="riot_refresh")
+                for r in api.runs(pipelineName="riot_refresh_job")
                 if tags_of(r).get("dagster/schedule_name") == name
             ]
             time.sleep(2)
