@@ -31,7 +31,7 @@ from resources.lake import Lake
 from resources.replay_mining.stats_api import EpisodeRecord, ReplayFetchError, md5_hex
 
 # Bump when parsing changes what a part holds: parts written by another version are re-parsed.
-PARSER_VERSION = "3"  # 3: format versions 3 and 4, columns alive ... state_source
+PARSER_VERSION = "4"  # 3: versions 3 and 4, alive ... state_source; 4: step 0 by the simulator's configuration rule
 # Parts are intermediate: Arrow IPC with LZ4 writes and reads at memory speed, unlike parquet.
 PART_SUFFIX = ".arrow"
 PART_OPTIONS = pa.ipc.IpcWriteOptions(compression=None)
