@@ -15,12 +15,14 @@ Top-level imports are the standard library and numpy only, which both environmen
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -271,11 +273,12 @@ def play(spec: EpisodeSpec, out_dir: Path) -> None:
         if step != steps:
             raise RuntimeError(f"{spec.name}: the episode ran {step} steps, not {steps}")
         (path,) = writer.get_written_replay_paths()
-        episode_replay = next(iter(writer.episodes.values()))
-        if spec.compression == "gzip":  # the writer compresses by the name it is given
-            path = str(Path(replay_dir) / spec.file_name)
-            episode_replay.write_replay(path)
-        shutil.copyfile(path, out_dir / spec.file_name)
+        data = Path(path).read_bytes()
+        if spec.compression == "gzip":
+            # What the writer writes for a `.json.gz` name: the same JSON, gzip.compress'd.
+            # (Writing the episode a second time would trim its change lists twice.)
+            data = gzip.compress(zlib.decompress(data))
+        (out_dir / spec.file_name).write_bytes(data)
         meta = {
             "mettagrid": METTAGRID_VERSION,
             "spec": spec.__dict__,
