@@ -142,11 +142,17 @@ def rebuild_observations(
     """The observations of every agent at every step of one compressed replay."""
     try:
         replay = _DECODER.decode(decompress(data, max_decompressed_bytes))
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        return _Rebuild(replay, episode_id).run()
+    except ReplayError:
+        raise
+    except (
+        TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError,
+        RecursionError, MemoryError, msgspec.MsgspecError, pa.ArrowException,
+    ) as exc:  # fmt: skip
         raise ReplayError(
-            f"malformed replay ({exc}): the file is not a valid mettagrid replay"
+            f"malformed replay ({type(exc).__name__}: {exc}): the file is not a valid mettagrid "
+            "replay"
         ) from exc
-    return _Rebuild(replay, episode_id).run()
 
 
 class _Rebuild:
@@ -261,9 +267,9 @@ class _Rebuild:
             inventory = values.get("inventory") or []
             segments.add_static(
                 tags=values.get("tag_ids") or [],
-                vibe=self.type_vibe.get(values.get("type_name"), 0),
+                vibe=self.type_vibe.get(_last(values.get("type_name")), 0),
                 inventory=inventory if isinstance(inventory, list) else [],
-                initial=self.type_initial.get(values.get("type_name"), []),
+                initial=self.type_initial.get(_last(values.get("type_name")), []),
             )
             xs.append(int(location[0]))
             ys.append(int(location[1]))
@@ -519,7 +525,15 @@ def _initial_items(config: dict, item_names: list[str]) -> list[int]:
 
 def _type_name(obj: dict):
     raw = obj.get("type_name")
-    return _ANY.decode(raw) if raw else None
+    return _last(_ANY.decode(raw)) if raw else None
+
+
+def _last(value):
+    """A value that changed (`[[0, ""], [52, "agent"]]` for an object that appeared late): its
+    last one. Objects do not change type."""
+    if isinstance(value, list) and value and isinstance(value[-1], list) and len(value[-1]) == 2:
+        return value[-1][1]
+    return value
 
 
 def _list_changes(values: list) -> tuple[list, np.ndarray, np.ndarray]:
