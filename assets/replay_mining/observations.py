@@ -36,6 +36,7 @@ from assets.replay_mining.mettagrid import (
     ReplayError,
     _agent_configurations,
     _decoded,
+    _gc_paused,
     _Grid,
     _inventory_changes,
     _is_list_changes,
@@ -44,13 +45,15 @@ from assets.replay_mining.mettagrid import (
     decompress,
 )
 
-TOKEN = pa.list_(pa.uint8(), 3)
+# `observation` holds a row's tokens as bytes, 3 per token, as the simulator's buffer holds them
+# (without its 0xFF padding): `np.frombuffer(value, np.uint8).reshape(-1, 3)`. One binary value
+# per row writes and reads at memory speed; a nested list of bytes took parquet 5x longer.
 OBSERVATION_SCHEMA = pa.schema(
     [
         pa.field("episode_id", pa.string(), nullable=False),
         pa.field("agent_id", pa.int32(), nullable=False),
         pa.field("step", pa.int32(), nullable=False),
-        pa.field("observation", pa.list_(TOKEN)),
+        pa.field("observation", pa.binary()),
         pa.field("action_id", pa.int32()),
         pa.field("action_name", pa.string()),
         pa.field("reward", pa.float32()),
@@ -97,10 +100,25 @@ class _ObsReplay(msgspec.Struct):
     action_names: object = None
     mg_config: object = None
     policy_env_interface: object = None
-    objects: list[_Object] = []
+    objects: list[msgspec.Raw] = []
+
+
+class _Still(msgspec.Struct, forbid_unknown_fields=False):
+    """An object none of whose observed fields changes (a wall, an untouched building): typed,
+    so a change list anywhere (or an agent_id) fails to decode and the object is read as one
+    that changes."""
+
+    location: list[int]
+    type_name: str = ""
+    alive: bool = True
+    inventory: list[tuple[int, int]] = []
+    tag_ids: list[int] = []
+    agent_id: None = None
 
 
 _DECODER = msgspec.json.Decoder(_ObsReplay)
+_STILL = msgspec.json.Decoder(_Still)
+_CHANGING = msgspec.json.Decoder(_Object)
 _ANY = msgspec.json.Decoder()
 
 
@@ -141,8 +159,9 @@ def rebuild_observations(
 ) -> EpisodeObservations:
     """The observations of every agent at every step of one compressed replay."""
     try:
-        replay = _DECODER.decode(decompress(data, max_decompressed_bytes))
-        return _Rebuild(replay, episode_id).run()
+        with _gc_paused():  # millions of short-lived objects, no cycles: as the parser does
+            replay = _DECODER.decode(decompress(data, max_decompressed_bytes))
+            return _Rebuild(replay, episode_id).run()
     except ReplayError:
         raise
     except (
@@ -230,52 +249,53 @@ class _Rebuild:
 
     def run(self) -> EpisodeObservations:
         agents, dynamic, static = [], [], []
-        for obj in self.objects:
+        for raw in self.objects:
+            try:
+                static.append(_STILL.decode(raw))
+                continue
+            except msgspec.ValidationError:
+                obj = _CHANGING.decode(raw)
             raws = {k: bytes(v) for k in OBJECT_KEYS if (v := getattr(obj, k))}
             if "agent_id" in raws:
                 raws["agent_id"] = _ANY.decode(raws["agent_id"])
                 if isinstance(raws["agent_id"], list):  # joined late: [[0, 0], [k, id]]
                     raws["agent_id"] = raws["agent_id"][-1][1]
                 agents.append(raws)
-                continue
-            values = {k: _ANY.decode(v) for k, v in raws.items()}
-            changing = (
-                isinstance(values.get("alive"), list)
-                or _is_list_changes(values.get("location"))
-                or _is_list_changes(values.get("inventory"))
-                or _is_list_changes(values.get("tag_ids"))
-            )
-            (dynamic if changing else static).append((raws, values))
+            else:
+                dynamic.append(raws)
         if not agents:
             raise ReplayError("the replay has no agents")
         agents.sort(key=lambda o: int(o["agent_id"]))
         self.n_agents = len(agents)
         segments = _Segments(self)
         self._static_cells(static, segments)
-        movers = self._movers(agents, [raws for raws, _ in dynamic], segments)
+        movers = self._movers(agents, dynamic, segments)
         return self._observe(movers, segments.tokens())
 
     def _static_cells(self, static: list, segments: _Segments) -> None:
-        """The objects that never change (walls, untouched buildings): one token list each."""
-        xs, ys = [], []
-        for _, values in static:
-            location = values.get("location")
-            if not (isinstance(location, list) and len(location) >= 2):
+        """The objects that never change: one token list for each kind (the thousands of walls
+        of a map share one), and where each one is."""
+        kinds: dict[tuple, int] = {}
+        placed = []
+        for obj in static:
+            if not obj.alive or len(obj.location) < 2:
                 continue
-            if values.get("alive") is False:
-                continue
-            inventory = values.get("inventory") or []
-            segments.add_static(
-                tags=values.get("tag_ids") or [],
-                vibe=self.type_vibe.get(_last(values.get("type_name")), 0),
-                inventory=inventory if isinstance(inventory, list) else [],
-                initial=self.type_initial.get(_last(values.get("type_name")), []),
-            )
-            xs.append(int(location[0]))
-            ys.append(int(location[1]))
-        self.map_w = max([*xs, 0]) + 1
-        self.map_h = max([*ys, 0]) + 1
-        self._static_xy = (np.asarray(xs, np.int64), np.asarray(ys, np.int64))
+            key = (obj.type_name, tuple(obj.inventory), tuple(obj.tag_ids))
+            kind = kinds.get(key)
+            if kind is None:
+                kind = kinds[key] = len(kinds)
+                segments.add_static(
+                    tags=obj.tag_ids,
+                    vibe=self.type_vibe.get(obj.type_name, 0),
+                    inventory=obj.inventory,
+                    initial=self.type_initial.get(obj.type_name, []),
+                )
+            placed.append((kind, obj.location[0], obj.location[1]))
+        table = np.array(placed, dtype=np.int64).reshape(-1, 3)
+        self._static_kind, xs, ys = table[:, 0], table[:, 1], table[:, 2]
+        self._static_xy = (xs, ys)
+        self.map_w = int(xs.max(initial=0)) + 1
+        self.map_h = int(ys.max(initial=0)) + 1
 
     def _movers(self, agents: list, dynamic: list, segments: _Segments) -> dict:
         """Per (object, record) arrays of every object that moves or changes: agents first."""
@@ -354,10 +374,10 @@ class _Rebuild:
         self.map_h = max(self.map_h, int(y.max(initial=0)) + 1)
         return {
             "n": n,
-            "x": x.reshape(n, self.steps),
-            "y": y.reshape(n, self.steps),
+            "x": x.reshape(n, self.steps).astype(np.int32),
+            "y": y.reshape(n, self.steps).astype(np.int32),
             "alive": alive.reshape(n, self.steps),
-            "list": (segment + base).reshape(n, self.steps),
+            "list": (segment + base).reshape(n, self.steps).astype(np.int32),
             "agent_ids": agent_ids[: self.n_agents],
             "action": _scalar_column(agent_grid, action_raw, "action_id", 0)
             .astype(np.int64)
@@ -369,33 +389,42 @@ class _Rebuild:
 
     # --- the windows -------------------------------------------------------------------------
 
-    def _globals(self, step: int, action: np.ndarray) -> list[tuple]:
-        """(feature id, values per agent) of the global tokens before action `step`."""
-        out = []
+    def _globals(self, steps: np.ndarray, action: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The global tokens before the actions of `steps`, for every agent: (feature ids,
+        values of shape (steps, agents, features)); `action` is each agent's executed action
+        of the step before, (steps, agents)."""
+        features, values = [], []
         g, f = self.global_obs, self.feature
         if g.get("episode_completion_pct", True) and "episode_completion_pct" in f:
-            pct = 0
+            pct = np.zeros(len(steps), np.int64)
             if self.game_max_steps > 0:
-                pct = 255 if step >= self.game_max_steps else 256 * step // self.game_max_steps
-            out.append((f["episode_completion_pct"], np.full(len(action), pct, np.int64)))
+                pct = np.where(
+                    steps >= self.game_max_steps, 255, 256 * steps // self.game_max_steps
+                )
+            features.append(f["episode_completion_pct"])
+            values.append(np.broadcast_to(pct[:, None], action.shape))
         if g.get("last_action", True) and "last_action" in f:
-            out.append((f["last_action"], action))
+            features.append(f["last_action"])
+            values.append(action)
         if g.get("last_reward", True) and "last_reward" in f:
             # Written before the step's rewards are computed: 0 for rewards from game values,
             # which is every reward of a 0.26 configuration (the replay's reward is the
             # `reward` column).
-            out.append((f["last_reward"], np.zeros(len(action), np.int64)))
-        return out
+            features.append(f["last_reward"])
+            values.append(np.zeros(action.shape, np.int64))
+        stacked = np.stack(values, axis=2) if values else np.zeros((*action.shape, 0), np.int64)
+        return np.array(features, np.int64), stacked
 
     def _observe(self, movers: dict, tokens: tuple) -> EpisodeObservations:
         tok_off, tok_feat, tok_val = tokens
+        tok_feat, tok_val = tok_feat.astype(np.uint8), tok_val.astype(np.uint8)
         n_tok = np.diff(tok_off)
         pad_r, pad_c = self.height // 2, self.width // 2
         hp, wp = self.map_h + 2 * pad_r, self.map_w + 2 * pad_c
-        static = np.full((hp, wp), -1, dtype=np.int64)
+        static = np.full((hp, wp), -1, dtype=np.int32)
         sx, sy = self._static_xy
-        static[sy + pad_r, sx + pad_c] = np.arange(len(sx))
-        offsets = observation_offsets(self.height, self.width)
+        static[sy + pad_r, sx + pad_c] = self._static_kind
+        offsets = observation_offsets(self.height, self.width).astype(np.int32)
         loc = ((offsets[:, 0] + pad_r) << 4 | (offsets[:, 1] + pad_c)).astype(np.uint8)
         a_n, steps = self.n_agents, self.steps
         alive = movers["alive"]
@@ -405,32 +434,28 @@ class _Rebuild:
         observed[:, 1:] = agent_alive[:, :-1] & agent_alive[:, 1:]
         row_counts = np.zeros((steps, a_n), dtype=np.int64)
         chunks = []
+        moving = np.full((min(BLOCK_STEPS, steps), hp, wp), -1, dtype=np.int32)
         for t0 in range(1, steps, BLOCK_STEPS):
             t1 = min(steps, t0 + BLOCK_STEPS)
             rec = np.arange(t0 - 1, t1 - 1)  # the records the block's steps act from
             b = len(rec)
-            grid = np.broadcast_to(static, (b, hp, wp)).copy()
-            m_alive = alive[:, rec].T  # (b, objects)
-            bi, oi = np.nonzero(m_alive)
-            grid[bi, movers["y"][oi, rec[bi]] + pad_r, movers["x"][oi, rec[bi]] + pad_c] = (
-                movers["list"][oi, rec[bi]] + 0
-            )
             ax = movers["x"][:a_n, rec].T  # (b, agents)
             ay = movers["y"][:a_n, rec].T
-            cells = grid[
-                np.arange(b)[:, None, None],
-                ay[:, :, None] + pad_r + offsets[None, None, :, 0],
-                ax[:, :, None] + pad_c + offsets[None, None, :, 1],
-            ]  # (b, agents, window)
+            rows = ay[:, :, None] + pad_r + offsets[None, None, :, 0]  # (b, agents, window)
+            cols = ax[:, :, None] + pad_c + offsets[None, None, :, 1]
+            cells = static[rows, cols]
+            # The objects that move or change, painted on a grid kept for every block (and
+            # wiped again after it: no full grid is written per block).
+            bi, oi = np.nonzero(alive[:, rec].T)
+            my, mx = movers["y"][oi, rec[bi]] + pad_r, movers["x"][oi, rec[bi]] + pad_c
+            moving[bi, my, mx] = movers["list"][oi, rec[bi]]
+            found = moving[np.arange(b, dtype=np.int32)[:, None, None], rows, cols]
+            moving[bi, my, mx] = -1
+            cells = np.where(found >= 0, found, cells)
             cells = np.where(observed[:, t0:t1].T[:, :, None], cells, -1)
             # Global tokens of each (step, agent), then its cells' tokens, in window order.
-            glob_feat, glob_val = [], []
-            for s in range(b):
-                step = t0 + s
-                g = self._globals(step, movers["action"][:, step - 1])
-                glob_feat.append(np.array([fid for fid, _ in g], np.int64))
-                glob_val.append(np.stack([v for _, v in g], axis=1) if g else np.zeros((a_n, 0)))
-            n_glob = len(glob_feat[0])
+            glob_feat, glob_val = self._globals(np.arange(t0, t1), movers["action"][:, rec].T)
+            n_glob = len(glob_feat)
             flat = cells.reshape(b * a_n, -1)
             valid = flat >= 0
             lists = flat[valid]
@@ -447,11 +472,10 @@ class _Rebuild:
             ).astype(np.uint8)
             obs_rows = observed[:, t0:t1].T.reshape(-1)
             glob_rows = np.flatnonzero(obs_rows)
-            gvals = np.concatenate(glob_val, axis=0)[glob_rows] if n_glob else np.zeros((0, 0))
             glob = np.zeros((len(glob_rows), n_glob, 3), dtype=np.uint8)
             glob[:, :, 0] = GLOBAL_LOCATION
-            glob[:, :, 1] = glob_feat[0][None, :]
-            glob[:, :, 2] = gvals
+            glob[:, :, 1] = glob_feat[None, :]
+            glob[:, :, 2] = glob_val.reshape(b * a_n, n_glob)[glob_rows]
             all_rows = np.concatenate([np.repeat(glob_rows, n_glob), spatial_row])
             all_tokens = np.concatenate([glob.reshape(-1, 3), spatial])
             order = np.argsort(all_rows, kind="stable")  # per row: globals, then the window
@@ -486,10 +510,14 @@ class _Rebuild:
         present[:, 1:] &= alive[:, :-1]
         source = np.where(observed_rows, 0, np.where(present.reshape(-1), 1, 2))
         n = a_n * steps
-        observation = pa.ListArray.from_arrays(
-            pa.array(offsets.astype(np.int32)),
-            pa.FixedSizeListArray.from_arrays(pa.array(tokens.reshape(-1), pa.uint8()), 3),
-            mask=pa.array(~observed_rows),
+        observation = pa.BinaryArray.from_buffers(
+            pa.binary(),
+            n,
+            [
+                pa.array(observed_rows).buffers()[1],  # validity: a row without one is null
+                pa.py_buffer((offsets * 3).astype(np.int32)),
+                pa.py_buffer(np.ascontiguousarray(tokens, dtype=np.uint8)),
+            ],
         )
         action = movers["action"].reshape(-1)
         absent = ~present.reshape(-1)
@@ -605,24 +633,50 @@ def _next_prime(n: int) -> int:
 def _inventory_ranks(offsets, items, starts, initial: list) -> tuple[np.ndarray, int]:
     """For each inventory entry (sorted by item id within its change), its place in the
     simulator's iteration order, and how many changes added two or more items at once (their
-    order among themselves is not in the replay: ascending ids are assumed)."""
+    order among themselves is not in the replay: ascending ids are assumed).
+
+    Most changes only change counts: the set of items held, and so the order, is the change
+    before's. Only the changes whose set differs are replayed on the emulated map."""
+    n_changes = len(offsets) - 1
+    sizes = np.diff(offsets)
+    change_of = np.repeat(np.arange(n_changes), sizes)
+    first_change = np.zeros(n_changes, dtype=bool)
+    first_change[starts[:-1][starts[:-1] < n_changes]] = True
+    same = np.zeros(n_changes, dtype=bool)
+    if items.size and items.max() < 63:
+        signature = np.zeros(n_changes, dtype=np.uint64)
+        np.bitwise_or.at(signature, change_of, np.left_shift(np.uint64(1), items.astype(np.uint64)))
+        same[1:] = signature[1:] == signature[:-1]
+    else:
+        same[1:] = False
+    same[1:] &= sizes[1:] == sizes[:-1]
+    same &= ~first_change
+    replayed = np.flatnonzero(~same)
     ranks = np.zeros(len(items), dtype=np.int64)
     ambiguous = 0
-    for obj in range(len(starts) - 1):
-        # The map as built from the configured initial inventory: inserted into a first map in
-        # configuration order, then copied into the object's own by iterating that one.
-        order = _HashOrder(_HashOrder(initial[obj], reserve=True).nodes)
-        for change in range(starts[obj], starts[obj + 1]):
-            held = [int(i) for i in items[offsets[change] : offsets[change + 1]]]
-            present = set(order.nodes)
-            for key in [k for k in order.nodes if k not in set(held)]:
-                order.erase(key)
-            new = [k for k in held if k not in present]
-            ambiguous += len(new) > 1
-            for key in new:
-                order.insert(key)
-            place = {k: i for i, k in enumerate(order.nodes)}
-            ranks[offsets[change] : offsets[change + 1]] = [place[k] for k in held]
+    obj_of = np.searchsorted(starts, np.arange(n_changes), side="right") - 1
+    order = None
+    for change in replayed.tolist():
+        if first_change[change]:
+            # The map as built from the configured initial inventory: inserted into a first
+            # map in configuration order, then copied into the object's own by iterating it.
+            order = _HashOrder(_HashOrder(initial[obj_of[change]], reserve=True).nodes)
+        held = items[offsets[change] : offsets[change + 1]].tolist()
+        present = set(order.nodes)
+        kept = set(held)
+        for key in [k for k in order.nodes if k not in kept]:
+            order.erase(key)
+        new = [k for k in held if k not in present]
+        ambiguous += len(new) > 1
+        for key in new:
+            order.insert(key)
+        place = {k: i for i, k in enumerate(order.nodes)}
+        ranks[offsets[change] : offsets[change + 1]] = [place[k] for k in held]
+    # A change that kept the set takes the ranks of the last replayed one, entry by entry.
+    source = np.maximum.accumulate(np.where(same, 0, np.arange(n_changes)))
+    copied = same[change_of]
+    within = np.arange(len(items)) - offsets[:-1][change_of]
+    ranks[copied] = ranks[offsets[:-1][source[change_of[copied]]] + within[copied]]
     return ranks, ambiguous
 
 

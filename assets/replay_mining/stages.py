@@ -548,7 +548,9 @@ def write_observations(
                 result.duplicate_keys += int((np.diff(keys) <= 0).sum())
                 source = table.column("obs_source")
                 result.rows_rebuilt += int(pc.sum(pc.equal(source, "rebuilt")).as_py() or 0)
-                result.tokens += len(table.column("observation").combine_chunks().flatten())
+                result.tokens += (
+                    int(pc.sum(pc.binary_length(table.column("observation"))).as_py() or 0) // 3
+                )
                 result.rows += table.num_rows
                 result.episodes += 1
                 pending.append(table)

@@ -10,6 +10,8 @@ read). The README's migration note maps the seed's columns to these.
 
 - `len(ds)`, `ds[i]`: the PyTorch map-style `Dataset` protocol (a `DataLoader` takes it as is;
   torch is not needed). Random access holds the selected rows in memory, as the seed did.
+- items: `observation` is a `(tokens, 3)` uint8 array (location, feature id, value), the
+  simulator's encoding; `action` the executed action id.
 - `ds.batches(batch_size)`: the iterable protocol for a trainer, streamed file by file, one row
   group at a time: observations padded to `(batch, tokens, 3)` with the simulator's empty token
   (`0xFF`), as `Simulation._c_sim.observations()` gives them.
@@ -111,9 +113,9 @@ class ReplayDataset:
         if not 0 <= index < len(self):
             raise IndexError(f"index {index} is out of range for {len(self)} rows")
         row = self.table.slice(index, 1)
-        tokens = row.column("observation").combine_chunks().flatten().flatten()
+        tokens = row.column("observation")[0].as_py() or b""
         return {
-            "observation": tokens.to_numpy(zero_copy_only=False).astype(np.uint8).reshape(-1, 3),
+            "observation": np.frombuffer(tokens, dtype=np.uint8).reshape(-1, 3),
             "action": row.column("action_id")[0].as_py(),
             "agent_id": row.column("agent_id")[0].as_py(),
             "episode_id": row.column("episode_id")[0].as_py(),
@@ -166,9 +168,14 @@ def merge_datasets(*datasets: ReplayDataset | Sequence[ReplayDataset]) -> Replay
 
 def _batch(table: pa.Table, tokens: int | None) -> dict:
     observations = table.column("observation").combine_chunks()
-    lengths = pc.list_value_length(observations).to_numpy(zero_copy_only=False)
+    offsets = np.frombuffer(observations.buffers()[1], np.int32)
+    offsets = offsets[observations.offset : observations.offset + len(observations) + 1]
+    data = observations.buffers()[2]
+    flat = (
+        np.frombuffer(data, np.uint8)[offsets[0] : offsets[-1]] if data else np.zeros(0, np.uint8)
+    )
+    lengths = np.diff(offsets) // 3
     width = int(tokens if tokens is not None else lengths.max(initial=0))
-    flat = observations.flatten().flatten().to_numpy(zero_copy_only=False).astype(np.uint8)
     out = np.full((len(lengths), width, 3), EMPTY_TOKEN, dtype=np.uint8)
     row = np.repeat(np.arange(len(lengths)), lengths)
     position = np.arange(len(row)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
