@@ -158,9 +158,11 @@ from dagster import load_assets_from_package_module, materialize
 import assets.replay_mining
 from resources.lake import LakeResource
 from resources.replay_mining.settings import build_resources
+from schedules.replay_mining import replay_mining_dataset_job
 url, lake_root, day = sys.argv[1:4]
 result = materialize(
     load_assets_from_package_module(assets.replay_mining),
+    selection=replay_mining_dataset_job.selection,  # the daily job: the four stages
     partition_key=day,
     resources=build_resources(lake=LakeResource(root=lake_root), stats_api_url=url),
 )

@@ -39,7 +39,7 @@ def agent_observations(context: AssetExecutionContext, lake: LakeResource) -> Ma
     replay's recorded object states, beside the action it took: one row per (episode, agent,
     step), as replay_dataset. Column and feature reference in docs/replay_mining.md.
 
-    The biggest asset of the pipeline (about 10x replay_dataset): the daily job materializes it
+    The biggest asset of the pipeline (3.6x replay_dataset on the sandbox): the daily job builds it
     only where REPLAY_OBSERVATIONS=1; anywhere it can be materialized by hand or backfilled.
     """
     ledger = SkipLedger(what="replays")
