@@ -48,8 +48,10 @@ def sandbox(overrides: dict[str, int], **kwargs) -> StatsServerSandbox:
         overrides=overrides,
         versions={day: 4 for day in overrides},  # today's format
         broken=False,
-        **{"min_agents": 4, "max_agents": 12, "min_steps": 200, "max_steps": 600, **kwargs},
-    )
+        # The generator's replays alone, so the figures compare with the earlier runs'.
+        **{"min_agents": 4, "max_agents": 12, "min_steps": 200, "max_steps": 600,
+           "simulator_share": 0.0, **kwargs},
+    )  # fmt: skip
     return StatsServerSandbox(config)
 
 

@@ -78,7 +78,25 @@ EPISODES = (
     EpisodeSpec("small_window", seed=15, teams=(7,), per_agent=True, width=14, height=12,
                 steps=60, walls=10, mines=12, altars=2, obs_size=7, num_tokens=100),
 )  # fmt: skip
-BY_NAME = {spec.name: spec for spec in EPISODES}
+# The stats-server sandbox's pool (sandboxes/mettagrid_pool/, shipped: a few hundred KB): the
+# version-4 episodes it serves from the real writer. Regenerate with
+# `UV_PROJECT_ENVIRONMENT=data/venv-simulator uv run --locked --only-group simulator
+# python -m sandboxes.mettagrid_simulator --pool sandboxes/mettagrid_pool`.
+POOL = (
+    EpisodeSpec("pool_two_teams", seed=101, teams=(3, 3), per_agent=True, width=20, height=16,
+                steps=200, walls=30, mines=10, altars=3),
+    EpisodeSpec("pool_one_team", seed=102, teams=(4,), per_agent=False, width=14, height=12,
+                steps=150, walls=12, mines=6, altars=2, compression="gzip"),
+    EpisodeSpec("pool_big_map", seed=103, teams=(5, 5), per_agent=True, width=32, height=24,
+                steps=250, walls=90, mines=24, altars=4),
+    EpisodeSpec("pool_three_teams", seed=104, teams=(2, 2, 2), per_agent=True, width=16,
+                height=16, steps=120, walls=20, mines=8, altars=2, obs_size=11),
+    EpisodeSpec("pool_long", seed=105, teams=(6,), per_agent=True, width=24, height=18,
+                steps=300, walls=40, mines=14, altars=3, compression="gzip"),
+    EpisodeSpec("pool_crowded", seed=106, teams=(4, 4), per_agent=True, width=12, height=12,
+                steps=180, walls=10, mines=6, altars=2),
+)  # fmt: skip
+BY_NAME = {spec.name: spec for spec in EPISODES + POOL}
 TEAM_POLICIES = ("red_policy", "blue_policy", "green_policy")
 
 
@@ -277,7 +295,7 @@ def play(spec: EpisodeSpec, out_dir: Path) -> None:
         if spec.compression == "gzip":
             # What the writer writes for a `.json.gz` name: the same JSON, gzip.compress'd.
             # (Writing the episode a second time would trim its change lists twice.)
-            data = gzip.compress(zlib.decompress(data))
+            data = gzip.compress(zlib.decompress(data), mtime=0)  # mtime 0: the same bytes each run
         (out_dir / spec.file_name).write_bytes(data)
         meta = {
             "mettagrid": METTAGRID_VERSION,
@@ -293,10 +311,14 @@ def play(spec: EpisodeSpec, out_dir: Path) -> None:
 
 
 def main(argv: list[str]) -> int:
-    out_dir = Path(argv[0])
+    pool = argv[:1] == ["--pool"]
+    out_dir = Path(argv[1 if pool else 0])
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name in argv[1:] or list(BY_NAME):
+    names = [spec.name for spec in POOL] if pool else argv[1:] or [s.name for s in EPISODES]
+    for name in names:
         play(BY_NAME[name], out_dir)
+        if pool:  # the sandbox ships the replays alone
+            (out_dir / f"{name}.truth.npz").unlink()
     return 0
 
 
@@ -321,7 +343,7 @@ def _uv() -> str:
 def play_episodes(names: list[str] | None = None, cache_dir: Path = DEFAULT_CACHE) -> Path:
     """Play the episodes named (all by default) in the simulator's own environment, once: the
     folder they are in is kept per fingerprint of this module and the simulator's version."""
-    names = list(names or BY_NAME)
+    names = list(names or [spec.name for spec in EPISODES])
     folder = Path(cache_dir) / _fingerprint()
     missing = [n for n in names if not (folder / f"{n}.truth.npz").exists()]
     if missing:
