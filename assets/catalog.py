@@ -83,7 +83,13 @@ def _created_name(statement: exp.Expr) -> str | None:
 
 
 def _sql_type(kind: exp.DataType) -> str:
-    return _SERIALS.get(kind.this) or kind.sql(DIALECT).lower()
+    return _SERIALS.get(kind.this) or kind.sql(DIALECT).lower().replace("decimal", "numeric")
+
+
+def sql_type_name(type_text: str) -> str:
+    """A SQL type as the catalog spells it (`timestamp with time zone` -> `timestamptz`,
+    `numeric(18,6)` -> `numeric(18, 6)`): how a test compares a database's catalog with ours."""
+    return _sql_type(exp.DataType.build(type_text, dialect=DIALECT))
 
 
 def _column(definition: exp.ColumnDef, key_columns: set[str]) -> TableColumn:

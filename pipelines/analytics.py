@@ -11,6 +11,7 @@ from schedules.analytics import jobs, schedules, sensors
 
 defs = dg.Definitions(
     assets=with_code_references(dg.load_assets_from_package_module(assets.analytics)),
+    asset_checks=dg.load_asset_checks_from_package_module(assets.analytics),
     jobs=jobs,
     schedules=schedules,
     sensors=sensors,

@@ -11,6 +11,7 @@ from schedules.replay_mining import jobs, schedules, sensors
 
 defs = dg.Definitions(
     assets=with_code_references(dg.load_assets_from_package_module(assets.replay_mining)),
+    asset_checks=dg.load_asset_checks_from_package_module(assets.replay_mining),
     jobs=jobs,
     schedules=schedules,
     sensors=sensors,

@@ -12,6 +12,7 @@ from schedules.replay_sync import jobs, schedules, sensors
 
 defs = dg.Definitions(
     assets=with_code_references(dg.load_assets_from_package_module(assets.replay_sync)),
+    asset_checks=dg.load_asset_checks_from_package_module(assets.replay_sync),
     jobs=jobs,
     schedules=schedules,
     sensors=sensors,

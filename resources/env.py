@@ -5,8 +5,9 @@ read at run launch and hidden in the UI, and the embedded default otherwise, so 
 runs with no configuration at all. `env_int_or` is the same for whole numbers.
 
 A few settings cannot wait for run launch (a schedule's cron, a backfill policy, a flag that
-changes which resource is built): `load_time_flag` and `load_time_int` read those once, when the
-code location loads, and name the variable when its value is wrong.
+changes which resource is built, a table name the catalog shows): `load_time_flag`,
+`load_time_int` and `load_time_text` read those once, when the code location loads, and name the
+variable when its value is wrong.
 """
 
 from __future__ import annotations
@@ -54,6 +55,12 @@ def load_time_int(
             f"{name}={value!r} is not a whole number >= {minimum}: set it{example} or unset it."
         )
     return int(value)
+
+
+def load_time_text(name: str, default: str, env: Mapping[str, str] = os.environ) -> str:
+    """`NAME` as text when set and not blank, `default` otherwise: for what a definition shows
+    (a table's schema in the catalog), never for a secret."""
+    return env.get(name, "").strip() or default
 
 
 def lake_from_env() -> LakeResource:

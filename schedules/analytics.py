@@ -101,6 +101,19 @@ def analytics_late_spans_sensor(
     return requests
 
 
+# Evaluates the assets' automation conditions (recent_activity_summary follows daily_analytics).
+# Declared here so that, like every sensor, it ships stopped (Dagster's default one would not).
+analytics_automation_condition_sensor = dg.AutomationConditionSensorDefinition(
+    "analytics_automation_condition_sensor",
+    target=dg.AssetSelection.assets(recent_activity_summary),
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Refreshes recent_activity_summary after any run that changed daily_analytics.",
+)
+
 jobs = [analytics_hourly_job, analytics_daily_job, analytics_observe_spans_job]
 schedules = [analytics_hourly_schedule, analytics_daily_schedule, analytics_observe_spans_schedule]
-sensors = [analytics_late_spans_sensor, run_failure_alert_sensor("analytics")]
+sensors = [
+    analytics_late_spans_sensor,
+    analytics_automation_condition_sensor,
+    run_failure_alert_sensor("analytics"),
+]
