@@ -5,8 +5,8 @@
   (parsed by sqlglot: CREATE TABLE, ALTER TABLE ... ADD COLUMN, CREATE [MATERIALIZED] VIEW);
 - `table_metadata(...)` / `lake_metadata(...)`: Dagster's own keys for them
   (`dagster/column_schema`, `dagster/table_name`, `dagster/uri`), as definition metadata;
-- `with_code_references(assets)`: every asset linked to its source file, and to the git remote
-  when one is configured (`resources.env.code_link_target`).
+- `with_code_references(assets)`: every asset linked to the module that declares it, and to the
+  git remote when one is configured (`resources.env.code_link_target`).
 
 One source of truth: the schema the catalog shows is computed from the writer's schema, and
 tests compare it with what a run really wrote (a file's schema, a table's catalog).
@@ -14,6 +14,7 @@ tests compare it with what a run really wrote (a file's schema, a table's catalo
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -22,13 +23,15 @@ import pyarrow as pa
 import sqlglot
 from dagster import (
     AnchorBasedFilePathMapping,
+    AssetKey,
     BetaWarning,
+    CodeReferencesMetadataValue,
+    LocalFileCodeReference,
     MetadataValue,
     TableColumn,
     TableColumnConstraints,
     TableSchema,
     link_code_references_to_git,
-    with_source_code_references,
 )
 from sqlglot import exp
 from sqlglot.optimizer.annotate_types import annotate_types
@@ -51,6 +54,18 @@ _ROOT = Path(__file__).resolve().parents[1]
 # -- columns of a lake dataset ---------------------------------------------------------------
 
 
+def arrow_type(kind: pa.DataType) -> str:
+    """An Arrow type as a reader thinks of it (`map<string, int32>`, `list<int8>`): the names
+    of nested fields (which a parquet round trip renames) left out."""
+    if pa.types.is_map(kind):
+        return f"map<{arrow_type(kind.key_type)}, {arrow_type(kind.item_type)}>"
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return f"list<{arrow_type(kind.value_type)}>"
+    if pa.types.is_struct(kind):
+        return "struct<" + ", ".join(f"{f.name}: {arrow_type(f.type)}" for f in kind) + ">"
+    return str(kind)
+
+
 def arrow_columns(schema: pa.Schema) -> TableSchema:
     """The columns of a pyarrow schema: name, Arrow type (`timestamp[us, tz=UTC]`,
     `map<string, int32>`), and nullability."""
@@ -58,7 +73,7 @@ def arrow_columns(schema: pa.Schema) -> TableSchema:
         columns=[
             TableColumn(
                 field.name,
-                str(field.type),
+                arrow_type(field.type),
                 constraints=TableColumnConstraints(nullable=field.nullable),
             )
             for field in schema
@@ -208,14 +223,40 @@ def uri_metadata(uri: str) -> dict:
 # -- code references -------------------------------------------------------------------------
 
 
+def _declared_at(key: AssetKey) -> LocalFileCodeReference:
+    """Where the asset `<p>/<name>` is declared: its module `assets/<p>/<name>.py`
+    (tests/test_layout.py), at the line that defines `<name>`. (Dagster's own
+    `with_source_code_references` points at the function's file, which for a wrapped step is the
+    wrapper's, `assets/pools.py`, and for the rollups the factory's.)"""
+    pipeline, name = key.path[0], key.path[-1]
+    path = _ROOT / "assets" / pipeline / f"{name}.py"
+    defines = re.compile(rf"^(def {name}\(|{name} = )")
+    lines = path.read_text().splitlines()
+    line = next((n for n, text in enumerate(lines, 1) if defines.match(text)), 1)
+    while line > 1 and lines[line - 2].startswith(("@", " ", ")")):  # up to its decorators
+        line -= 1
+    return LocalFileCodeReference(file_path=str(path), line_number=line)
+
+
 def with_code_references(assets_defs: Iterable) -> list:
-    """Every asset linked to the file and line that defines it (the UI's "open in editor"), and
+    """Every asset linked to the file and line that declare it (the UI's "open in editor"), and
     to that file in the git repository's web view when a remote is configured."""
     target = code_link_target(_ROOT)
-    # Both functions are beta in 1.13: their warning says nothing a user of the UI could act on.
+    # Code references are beta in 1.13: the warning says nothing a user of the UI could act on.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", BetaWarning)
-        linked = with_source_code_references(list(assets_defs))
+        linked = [
+            a.map_asset_specs(
+                lambda spec: spec.merge_attributes(
+                    metadata={
+                        "dagster/code_references": CodeReferencesMetadataValue(
+                            code_references=[_declared_at(spec.key)]
+                        )
+                    }
+                )
+            )
+            for a in assets_defs
+        ]
         if target is not None:
             url, ref = target
             linked = link_code_references_to_git(

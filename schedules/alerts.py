@@ -21,7 +21,12 @@ def error_line(context: RunFailureSensorContext) -> str:
     for event in context.get_step_failure_events():
         error = getattr(event.event_specific_data, "error", None)
         if error is not None and error.message.strip():
-            return redact(error.message.strip().splitlines()[0])
+            line = error.message.strip().splitlines()[0]
+            # "dagster._core.definitions.events.Failure: ..." -> what the step said
+            qualified, sep, said = line.partition(": ")
+            if sep and qualified.rsplit(".", 1)[-1] == error.cls_name:
+                line = said if error.cls_name == "Failure" else f"{error.cls_name}: {said}"
+            return redact(line)
     return redact((context.failure_event.message or "the run failed").strip().splitlines()[0])
 
 

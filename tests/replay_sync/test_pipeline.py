@@ -166,6 +166,8 @@ def test_checkpoints_both_ways_and_storage_report(resources, store, s3_bucket, t
     usage = {row["folder"]: row for row in table_rows(metadata["usage"])}
     assert usage["fox"]["objects"] == 2
     assert (tmp_path / "lake/reports/replay_storage.json").exists()
+    # only fox was uploaded: every other configured character is named
+    assert checks(report) == {"every_character_in_bucket": False}
 
 
 def test_sensor_requests_changed_settled_characters(resources, tmp_path):

@@ -96,7 +96,11 @@ def test_refresh_discovers_analyses_and_is_idempotent(pg_url, sandbox, store):
     assert store.scalar("SELECT count(*) FROM riot_analyses") == analyses["players_analysed"]
     assert store.scalar("SELECT min(jsonb_array_length(signals)) FROM riot_analyses") == 13
     checks = {c.check_name: c.passed for c in first.get_asset_check_evaluations()}
-    assert checks == {"matches_complete": True, "analyses_explained": True}
+    assert checks == {
+        "matches_complete": True,
+        "analyses_explained": True,
+        "evidence_supports_status": True,
+    }
 
     matches_before = store.scalar("SELECT count(*) FROM riot_matches")
     participants_before = store.scalar("SELECT count(*) FROM riot_participants")
