@@ -309,3 +309,30 @@ def test_ban_check_evidence_rule_counts_checks_their_evidence_contradicts(pg_url
         "p2", normal, "account_missing", evidence["account_missing"]
     )  # no detection
     assert store.scalar(UNSUPPORTED_CHECKS) == 2
+
+
+# -- declarative automation ------------------------------------------------------------------
+
+
+def test_the_activity_view_follows_a_backfill_of_daily_analytics_once():
+    from dagster import AssetMaterialization, DagsterInstance, evaluate_automation_conditions
+
+    defs = importlib.import_module(LOCATIONS["analytics"]).defs
+    view = AssetKey(["analytics", "recent_activity_summary"])
+    instance = DagsterInstance.ephemeral()
+
+    def requested(cursor):
+        result = evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
+        return {r.key for r in result.results if r.true_subset.size}, result.cursor
+
+    keys, cursor = requested(None)
+    assert keys == set()  # nothing changed yet
+    for day in ("2026-11-03", "2026-11-04"):  # a backfill of daily_analytics alone
+        instance.report_runless_asset_event(
+            AssetMaterialization(AssetKey(["analytics", "daily_analytics"]), partition=day)
+        )
+    keys, cursor = requested(cursor)
+    assert keys == {view}
+    instance.report_runless_asset_event(AssetMaterialization(view))  # the requested refresh ran
+    keys, cursor = requested(cursor)
+    assert keys == set()

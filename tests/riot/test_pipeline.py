@@ -304,7 +304,11 @@ def test_code_location_loads_with_its_assets_checks_and_jobs():
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.group_name == "riot" and node.code_version
-    assert {c.name for c in graph.asset_check_keys} == {"matches_complete", "analyses_explained"}
+    assert {c.name for c in graph.asset_check_keys} == {
+        "matches_complete",
+        "analyses_explained",
+        "evidence_supports_status",
+    }
     assert defs.resolve_job_def("riot_refresh_job") and defs.resolve_job_def(
         "riot_player_tracking_job"
     )
