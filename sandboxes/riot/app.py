@@ -289,6 +289,7 @@ class RiotSandbox:
                     }
                     for players in self.world.players.values()
                     for p in players[:20]
+                    if not p.riot_id_less  # account-v1 knows no Riot ID for them
                 ]
             )
         return _error(404, "Not found")
