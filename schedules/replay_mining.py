@@ -6,6 +6,7 @@ from dagster import AssetSelection, build_schedule_from_partitioned_job, define_
 
 from assets.replay_mining.spec import SPEC
 from resources.env import load_time_flag
+from schedules.alerts import run_failure_alert_sensor
 
 # agent_observations is the biggest asset by far (docs/replay_mining.md has its size per day):
 # the daily job builds it only in deployments that turn it on.
@@ -31,4 +32,4 @@ replay_mining_dataset_schedule = build_schedule_from_partitioned_job(
 
 jobs = [replay_mining_dataset_job]
 schedules = [replay_mining_dataset_schedule]
-sensors = []
+sensors = [run_failure_alert_sensor(SPEC.name)]
