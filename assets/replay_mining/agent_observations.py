@@ -10,8 +10,10 @@ from dagster import (
     asset,
 )
 
+from assets.catalog import arrow_columns, lake_metadata
 from assets.common import SkipLedger
 from assets.pools import one_writer_per_partition
+from assets.replay_mining.observations import OBSERVATION_SCHEMA
 from assets.replay_mining.spec import SPEC, partition_days, stage_errors
 from assets.replay_mining.stages import write_observations
 from resources.lake import LakeResource
@@ -21,6 +23,10 @@ from resources.lake import LakeResource
     **SPEC.asset_args(
         kinds={"parquet", "s3"},
         code_version="1",
+        metadata=lake_metadata(
+            arrow_columns(OBSERVATION_SCHEMA),
+            "datasets/agent_observations/agent_observations_<YYYYMMDD>.parquet",
+        ),
         check_specs=[
             AssetCheckSpec(
                 "episode_agent_step_unique",

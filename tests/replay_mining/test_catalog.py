@@ -21,6 +21,7 @@ from assets.replay_mining.stages import (
     PART_SUFFIX,
     dataset_key,
     index_key,
+    observations_key,
     parsed_prefix,
     raw_prefix,
 )
@@ -60,6 +61,8 @@ def test_written_files_have_the_catalogs_column_schemas_and_the_stage_checks_pas
     assert arrow_columns(part_schema) == _definition_schema("parsed_replays")
     dataset = pq.read_schema(io.BytesIO(lake.read_bytes(dataset_key(DAY))))
     assert arrow_columns(dataset) == _definition_schema("replay_dataset")
+    observations = pq.read_schema(io.BytesIO(lake.read_bytes(observations_key(DAY))))
+    assert arrow_columns(observations) == _definition_schema("agent_observations")
 
     checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
     assert set(checks) >= STAGE_CHECKS and all(checks[name] for name in STAGE_CHECKS)
