@@ -456,36 +456,47 @@ class _Rebuild:
             # Global tokens of each (step, agent), then its cells' tokens, in window order.
             glob_feat, glob_val = self._globals(np.arange(t0, t1), movers["action"][:, rec].T)
             n_glob = len(glob_feat)
-            flat = cells.reshape(b * a_n, -1)
+            rows_n = b * a_n
+            flat = cells.reshape(rows_n, -1)
             valid = flat >= 0
             lists = flat[valid]
-            row_of = np.repeat(np.arange(b * a_n), valid.sum(axis=1))
             loc_of = np.broadcast_to(loc, flat.shape)[valid]
             counts = n_tok[lists]
-            start = tok_off[lists]
             total = int(counts.sum())
-            within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-            src = np.repeat(start, counts) + within
-            spatial_row = np.repeat(row_of, counts)
-            spatial = np.stack(
-                [np.repeat(loc_of, counts), tok_feat[src], tok_val[src]], axis=1
-            ).astype(np.uint8)
+            cell_start = np.cumsum(counts) - counts
+            within = np.arange(total) - np.repeat(cell_start, counts)
+            src = np.repeat(tok_off[lists], counts) + within
+            # Each row: its global tokens, then its cells' tokens in window order, written
+            # straight into place (the cells come in row order already).
+            row_spatial = np.bincount(
+                np.repeat(np.arange(rows_n), valid.sum(axis=1)), weights=counts, minlength=rows_n
+            ).astype(np.int64)
             obs_rows = observed[:, t0:t1].T.reshape(-1)
+            row_glob = np.where(obs_rows, n_glob, 0)
+            row_total = row_glob + row_spatial
+            row_start = np.cumsum(row_total) - row_total
+            out = np.empty((int(row_total.sum()), 3), dtype=np.uint8)
+            spatial_row_start = np.cumsum(row_spatial) - row_spatial
+            token_row = np.repeat(np.arange(rows_n), row_spatial)
+            at = (
+                row_start[token_row]
+                + row_glob[token_row]
+                + (np.arange(total) - spatial_row_start[token_row])
+            )
+            out[at, 0] = np.repeat(loc_of, counts)
+            out[at, 1] = tok_feat[src]
+            out[at, 2] = tok_val[src]
             glob_rows = np.flatnonzero(obs_rows)
-            glob = np.zeros((len(glob_rows), n_glob, 3), dtype=np.uint8)
-            glob[:, :, 0] = GLOBAL_LOCATION
-            glob[:, :, 1] = glob_feat[None, :]
-            glob[:, :, 2] = glob_val.reshape(b * a_n, n_glob)[glob_rows]
-            all_rows = np.concatenate([np.repeat(glob_rows, n_glob), spatial_row])
-            all_tokens = np.concatenate([glob.reshape(-1, 3), spatial])
-            order = np.argsort(all_rows, kind="stable")  # per row: globals, then the window
-            block_counts = np.bincount(all_rows, minlength=b * a_n)
-            row_counts[t0:t1] = np.minimum(block_counts, self.num_tokens).reshape(b, a_n)
-            sorted_tokens = all_tokens[order]
-            if (block_counts > self.num_tokens).any():  # the simulator keeps the first ones
-                begin = np.cumsum(block_counts) - block_counts
-                keep = np.arange(len(order)) - np.repeat(begin, block_counts) < self.num_tokens
-                sorted_tokens = sorted_tokens[keep]
+            if n_glob:
+                place = row_start[glob_rows][:, None] + np.arange(n_glob)[None, :]
+                out[place, 0] = GLOBAL_LOCATION
+                out[place, 1] = glob_feat[None, :]
+                out[place, 2] = glob_val.reshape(rows_n, n_glob)[glob_rows]
+            row_counts[t0:t1] = np.minimum(row_total, self.num_tokens).reshape(b, a_n)
+            sorted_tokens = out
+            if (row_total > self.num_tokens).any():  # the simulator keeps the first ones
+                keep = np.arange(len(out)) - np.repeat(row_start, row_total) < self.num_tokens
+                sorted_tokens = out[keep]
             chunks.append(sorted_tokens)
         return EpisodeObservations(
             table=self._table(chunks, row_counts, observed, movers),
