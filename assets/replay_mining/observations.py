@@ -434,23 +434,27 @@ class _Rebuild:
         observed[:, 1:] = agent_alive[:, :-1] & agent_alive[:, 1:]
         row_counts = np.zeros((steps, a_n), dtype=np.int64)
         chunks = []
-        moving = np.full((min(BLOCK_STEPS, steps), hp, wp), -1, dtype=np.int32)
+        moving_flat = np.full(min(BLOCK_STEPS, steps) * hp * wp, -1, dtype=np.int32)
+        static_flat = static.ravel()
+        window = (offsets[:, 0] * wp + offsets[:, 1]).astype(np.int32)
         for t0 in range(1, steps, BLOCK_STEPS):
             t1 = min(steps, t0 + BLOCK_STEPS)
             rec = np.arange(t0 - 1, t1 - 1)  # the records the block's steps act from
             b = len(rec)
             ax = movers["x"][:a_n, rec].T  # (b, agents)
             ay = movers["y"][:a_n, rec].T
-            rows = ay[:, :, None] + pad_r + offsets[None, None, :, 0]  # (b, agents, window)
-            cols = ax[:, :, None] + pad_c + offsets[None, None, :, 1]
-            cells = static[rows, cols]
+            # Flat cell indices: each agent's centre plus each window cell's offset.
+            centre = (ay + pad_r) * wp + (ax + pad_c)
+            index = centre[:, :, None] + window[None, None, :]  # (b, agents, window)
+            cells = static_flat[index]
             # The objects that move or change, painted on a grid kept for every block (and
             # wiped again after it: no full grid is written per block).
             bi, oi = np.nonzero(alive[:, rec].T)
-            my, mx = movers["y"][oi, rec[bi]] + pad_r, movers["x"][oi, rec[bi]] + pad_c
-            moving[bi, my, mx] = movers["list"][oi, rec[bi]]
-            found = moving[np.arange(b, dtype=np.int32)[:, None, None], rows, cols]
-            moving[bi, my, mx] = -1
+            painted = bi * (hp * wp) + (movers["y"][oi, rec[bi]] + pad_r) * wp
+            painted += movers["x"][oi, rec[bi]] + pad_c
+            moving_flat[painted] = movers["list"][oi, rec[bi]]
+            found = moving_flat[index + (np.arange(b, dtype=np.int32) * (hp * wp))[:, None, None]]
+            moving_flat[painted] = -1
             cells = np.where(found >= 0, found, cells)
             cells = np.where(observed[:, t0:t1].T[:, :, None], cells, -1)
             # Global tokens of each (step, agent), then its cells' tokens, in window order.
