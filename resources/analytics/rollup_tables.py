@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 import psycopg
 import pyarrow as pa
-from dagster import AssetRecordsFilter, DagsterInvariantViolationError, InputContext
+from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, DagsterInvariantViolationError
 
 from resources.analytics.database import AnalyticsDatabase
 from resources.analytics.rollup_queries import ROLLUPS, Rollup
@@ -113,10 +113,15 @@ class RollupTablesIOManager(PublishedTablesIOManager):
         except psycopg.errors.UndefinedTable:
             # The rollup database never had a rollup (its schema is made by the first run).
             return None, list(partition_keys), f"{table_name} (no such table)"
-        missing = [buckets[b] for b in empty]
+        missing, where = [buckets[b] for b in empty], f"{table_name}: no rows, no watermark"
         if missing:
-            missing = self._not_in_instance(context, missing)
-        where = f"{table_name} ({rollup.key_column} of the partitions asked for)"
+            try:
+                missing = self._not_in_instance(context.instance, context.asset_key, missing)
+                where += ", no materialisation in the Dagster instance"
+            except DagsterInvariantViolationError:  # no instance (a notebook without DAGSTER_HOME)
+                where += (
+                    "; no Dagster instance to ask whether it was materialised (set DAGSTER_HOME)"
+                )
         return table, missing, where
 
     def _without_watermark(self, conn, rollup: Rollup, buckets: list[datetime]) -> list[datetime]:
@@ -131,17 +136,12 @@ class RollupTablesIOManager(PublishedTablesIOManager):
         return [b for b in buckets if b not in recorded]
 
     @staticmethod
-    def _not_in_instance(context: InputContext, partition_keys: list[str]) -> list[str]:
-        """The partitions the Dagster instance has no materialisation of (all of them, when
-        there is no instance: a notebook without DAGSTER_HOME)."""
-        try:
-            instance = context.instance
-        except DagsterInvariantViolationError:
-            return partition_keys
+    def _not_in_instance(
+        instance: DagsterInstance, asset_key: AssetKey, partition_keys: list[str]
+    ) -> list[str]:
+        """The partitions the Dagster instance has no materialisation of."""
         done, cursor = set(), None
-        records_filter = AssetRecordsFilter(
-            asset_key=context.asset_key, asset_partitions=partition_keys
-        )
+        records_filter = AssetRecordsFilter(asset_key=asset_key, asset_partitions=partition_keys)
         while True:
             page = instance.fetch_materializations(records_filter, limit=1000, cursor=cursor)
             done |= {record.partition_key for record in page.records}

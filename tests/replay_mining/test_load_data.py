@@ -23,8 +23,7 @@ from dagster import (
 import assets.replay_mining
 from assets.replay_mining.spec import SPEC, daily_partitions
 from assets.replay_mining.stages import dataset_key, index_key
-from resources.lake_tables import PartitionNotMaterialized
-from tests.loading import published, reader_of
+from tests.loading import load_error, published, reader_of
 from tests.replay_mining.conftest import DAY, make_resources
 
 ASSETS = load_assets_from_package_module(assets.replay_mining)
@@ -61,8 +60,7 @@ def materialise(resources: dict, instance: DagsterInstance, *days: dt.date) -> N
         assert result.success
 
 
-def test_a_day_loads_as_exactly_the_published_rows(lake_resources):
-    instance = DagsterInstance.ephemeral()
+def test_a_day_loads_as_exactly_the_published_rows(lake_resources, instance):
     materialise(lake_resources, instance, DAY)
     defs = Definitions(assets=ASSETS, resources=lake_resources)
     lake = lake_resources["lake"].lake
@@ -79,8 +77,7 @@ def test_a_day_loads_as_exactly_the_published_rows(lake_resources):
         assert table.schema.equals(expected.schema, check_metadata=True)
 
 
-def test_a_downstream_asset_reads_the_days_it_depends_on(lake_resources):
-    instance = DagsterInstance.ephemeral()
+def test_a_downstream_asset_reads_the_days_it_depends_on(lake_resources, instance):
     materialise(lake_resources, instance, DAY_BEFORE, DAY)
     lake = lake_resources["lake"].lake
     # One day as pandas; the day and the one before as one pyarrow table, in partition order.
@@ -108,10 +105,9 @@ def test_a_downstream_asset_reads_the_days_it_depends_on(lake_resources):
     assert before.num_rows and day.num_rows
 
 
-def test_input_metadata_picks_columns_and_skips_missing_days(stats_sandbox, tmp_path):
+def test_input_metadata_picks_columns_and_skips_missing_days(stats_sandbox, tmp_path, instance):
     _, url = stats_sandbox
     resources = make_resources(url, str(tmp_path / "lake"))
-    instance = DagsterInstance.ephemeral()
     materialise(resources, instance, DAY)
     week, seen = reader_of(
         DATASET,
@@ -133,15 +129,14 @@ def test_input_metadata_picks_columns_and_skips_missing_days(stats_sandbox, tmp_
     assert seen[0].equals(expected)  # the one day materialised of the seven
 
 
-def test_a_day_never_materialised_names_the_asset_the_day_and_the_command(stats_sandbox, tmp_path):
+def test_a_day_never_materialised_names_the_asset_the_day_and_the_command(
+    stats_sandbox, tmp_path, instance
+):
     _, url = stats_sandbox
     resources = make_resources(url, str(tmp_path / "lake"))
-    instance = DagsterInstance.ephemeral()
     materialise(resources, instance, DAY)
     defs = Definitions(assets=ASSETS, resources=resources)
-    with pytest.raises(PartitionNotMaterialized) as raised:
-        defs.load_asset_value(DATASET, partition_key=NEVER.isoformat(), instance=instance)
-    message = str(raised.value)
+    message = load_error(defs, DATASET, partition_key=NEVER.isoformat(), instance=instance)
     assert f"replay_mining/replay_dataset has no partition {NEVER.isoformat()}" in message
     assert (
         "dagster asset materialize -m pipelines.replay_mining --select "
@@ -170,10 +165,11 @@ def test_a_day_never_materialised_names_the_asset_the_day_and_the_command(stats_
     assert f"--partition {NEVER.isoformat()}" in str(failure.step_failure_data.error.to_string())
 
 
-def test_a_range_with_missing_days_lists_them_and_gives_the_range_command(stats_sandbox, tmp_path):
+def test_a_range_with_missing_days_lists_them_and_gives_the_range_command(
+    stats_sandbox, tmp_path, instance
+):
     _, url = stats_sandbox
     resources = make_resources(url, str(tmp_path / "lake"))
-    instance = DagsterInstance.ephemeral()
     materialise(resources, instance, DAY)
     reader, _ = reader_of(
         DATASET,
