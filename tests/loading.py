@@ -3,6 +3,7 @@ a downstream asset that records what its input loaded, and the published file re
 
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from dagster import AssetIn, AssetKey, MaterializeResult, asset
@@ -51,3 +52,12 @@ def load_error(defs, key: AssetKey, **load) -> str:
     except PartitionNotMaterialized as exc:
         return str(exc)
     raise AssertionError(f"{key.to_user_string()} loaded, but it was never materialised")
+
+
+def as_records(frame: pd.DataFrame) -> list[dict]:
+    """DataFrame rows as plain values, comparable with psycopg's (NaN as None)."""
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    return [
+        {k: (v.to_pydatetime() if isinstance(v, pd.Timestamp) else v) for k, v in r.items()}
+        for r in records
+    ]

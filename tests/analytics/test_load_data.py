@@ -18,10 +18,10 @@ from assets.analytics.execution_spans import execution_spans
 from assets.analytics.hourly_analytics import hourly_analytics
 from assets.analytics.model_usage_stats import model_usage_stats
 from assets.analytics.spec import DAILY_PARTITIONS
-from resources.analytics.rollup_queries import DAILY, HOURLY, MODEL_USAGE, Rollup
+from resources.analytics.rollup_queries import DAILY, HOURLY, MODEL_USAGE
 from resources.lake_tables import PartitionNotMaterialized
-from tests.analytics.conftest import load_traffic
-from tests.loading import load_error, reader_of
+from tests.analytics.conftest import load_traffic, rows_in
+from tests.loading import as_records, load_error, reader_of
 
 DAY0 = datetime(2024, 11, 9, tzinfo=UTC)
 HOUR = "2024-11-09-13:00"
@@ -42,29 +42,6 @@ def whole_day_of_hours() -> dict:
             "dagster/asset_partition_range_end": "2024-11-09-23:00",
         }
     }
-
-
-def rows_in(db, rollup: Rollup, start: datetime, end: datetime) -> list[dict]:
-    """The published rows of [start, end), read with plain SQL."""
-    key = rollup.key_column
-    low, high = (start, end) if key == "hour" else (start.date(), end.date())
-    with db.rollup_connection() as conn:
-        cursor = conn.execute(
-            f"SELECT * FROM {db.dst}.{rollup.table} WHERE {key} >= %s AND {key} < %s "
-            f"ORDER BY {', '.join((key, *rollup.group_columns))}",
-            (low, high),
-        )
-        names = [c.name for c in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-def as_records(frame: pd.DataFrame) -> list[dict]:
-    """DataFrame rows as plain values, comparable with psycopg's (NaN as None)."""
-    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
-    return [
-        {k: (v.to_pydatetime() if isinstance(v, pd.Timestamp) else v) for k, v in r.items()}
-        for r in records
-    ]
 
 
 @pytest.fixture
