@@ -9,7 +9,7 @@ Thin wiring: the SQL lives in `resources.analytics.rollup_queries`, the I/O in
 import dagster as dg
 
 from assets.analytics.report import counted_items, quality, reasons_table, spans_read, top_table
-from assets.analytics.spec import CODE_VERSION, EXECUTION_SPANS, SPEC
+from assets.analytics.spec import CODE_VERSION, EXECUTION_SPANS, SPEC, catalog_metadata
 from resources.analytics.database import AnalyticsDatabase, RollupRejected, RollupReport
 from resources.analytics.rollup_queries import MODEL_USAGE, Rollup
 
@@ -139,6 +139,7 @@ def rollup_asset(
             partitions_def=partitions,
             backfill_policy=dg.BackfillPolicy.single_run(),
             freshness_policy=freshness,
+            metadata=catalog_metadata(rollup.table),
         ),
         name=rollup.table,
         deps=[EXECUTION_SPANS],

@@ -21,7 +21,7 @@ from dagster_celery.executor import CELERY_CONFIG, CeleryExecutor, _submit_task
 from dagster_celery.make_app import make_app
 
 from resources.env import load_time_int
-from resources.instance.executors import EXECUTOR_VARIABLE, RecordsRunWorker
+from resources.instance.run_worker import RecordsRunWorker
 from resources.redaction import first_line, redact, redacted_cause
 
 BROKER_VARIABLE = "CELERY_BROKER_URL"
@@ -57,9 +57,9 @@ def celery_executor_config(env: Mapping[str, str] = os.environ) -> dict:
     runs, never written into a definition), the settings the workers share."""
     if not env.get(BROKER_VARIABLE):
         raise ValueError(
-            f"{EXECUTOR_VARIABLE}=celery needs {BROKER_VARIABLE}, the broker the Celery workers "
+            f"DAGSTER_EXECUTOR=celery needs {BROKER_VARIABLE}, the broker the Celery workers "
             "listen on (e.g. redis://localhost:6379/0; bin/deploy-local --celery-workers 2 starts "
-            f"Redis and workers). Set it, or unset {EXECUTOR_VARIABLE} to run steps in-process."
+            f"Redis and workers). Set it, or unset DAGSTER_EXECUTOR to run steps in-process."
         )
     backend = BACKEND_VARIABLE if env.get(BACKEND_VARIABLE) else BROKER_VARIABLE
     return {
@@ -81,7 +81,7 @@ def check_celery(app, broker: str, wait_for_workers_seconds: float) -> None:
         raise CeleryUnavailable(
             f"Cannot reach the Celery broker at {redact(broker)} ({first_line(exc)}). Start it "
             f"(bin/deploy-local --celery-workers 2 starts Redis and two workers) or correct "
-            f"{BROKER_VARIABLE}; or unset {EXECUTOR_VARIABLE} to run the steps in-process. "
+            f"{BROKER_VARIABLE}; or unset DAGSTER_EXECUTOR to run the steps in-process. "
             "Nothing was written."
         ) from redacted_cause(exc)
     deadline = time.monotonic() + wait_for_workers_seconds
@@ -91,7 +91,7 @@ def check_celery(app, broker: str, wait_for_workers_seconds: float) -> None:
                 f"No Celery worker answers on the broker at {redact(broker)} after "
                 f"{wait_for_workers_seconds:.0f} s. Start one with the same {BROKER_VARIABLE} "
                 '(`celery -A resources.instance.celery_app worker`, README "Deploying"), or unset '
-                f"{EXECUTOR_VARIABLE} to run the steps in-process. Nothing was written."
+                f"DAGSTER_EXECUTOR to run the steps in-process. Nothing was written."
             )
 
 

@@ -15,21 +15,9 @@ from collections.abc import Mapping
 from dagster import ExecutorDefinition, executor, in_process_executor
 from dagster._core.executor.in_process import InProcessExecutor
 
-from resources.instance.run_worker import heartbeat, run_worker_event
+from resources.instance.run_worker import RecordsRunWorker
 
 EXECUTOR_VARIABLE = "DAGSTER_EXECUTOR"
-
-
-class RecordsRunWorker:
-    """Executor mixin: the run's process is recorded, and heartbeats while `execute_steps` runs."""
-
-    def execute(self, plan_context, execution_plan):
-        yield run_worker_event(plan_context)
-        with heartbeat(plan_context.instance, plan_context.run_id):
-            yield from self.execute_steps(plan_context, execution_plan)
-
-    def execute_steps(self, plan_context, execution_plan):
-        raise NotImplementedError
 
 
 class MonitoredInProcessExecutor(RecordsRunWorker, InProcessExecutor):

@@ -125,3 +125,15 @@ def process_status(pid: int, started_by: float) -> CheckRunHealthResult:
     return CheckRunHealthResult(
         WorkerStatus.FAILED, f"run worker process {pid} is gone (killed or crashed)"
     )
+
+
+class RecordsRunWorker:
+    """Executor mixin: the run's process is recorded, and heartbeats while `execute_steps` runs."""
+
+    def execute(self, plan_context, execution_plan):
+        yield run_worker_event(plan_context)
+        with heartbeat(plan_context.instance, plan_context.run_id):
+            yield from self.execute_steps(plan_context, execution_plan)
+
+    def execute_steps(self, plan_context, execution_plan):
+        raise NotImplementedError
