@@ -138,7 +138,7 @@ def select_columns(table: pa.Table, columns: Sequence[str] | None, asset_key: As
         return table
     unknown = [c for c in columns if c not in table.column_names]
     if unknown:
-        raise KeyError(
+        raise LookupError(
             f"{asset_key.to_user_string()} has no column {', '.join(map(repr, unknown))}; its "
             f"columns are {', '.join(table.column_names)}"
         )
@@ -213,20 +213,22 @@ class LakeTablesIOManager(PublishedTablesIOManager):
     def read_published(self, context, partition_keys):
         name = context.asset_key.to_user_string()
         if name not in self.tables:
-            raise KeyError(
+            raise LookupError(
                 f"{name} publishes no table this IO manager reads (it reads "
                 f"{', '.join(sorted(self.tables))}); its data is described on its page in the UI."
             )
         lake = self.lake.lake
-        keys = [lake_key(self.tables[name], pk) for pk in partition_keys or [None]]
-        tables, missing = [], []
-        for partition, key in zip(partition_keys or [None], keys, strict=True):
+        partitions = partition_keys or [None]
+        tables, missing, where = [], [], None
+        for partition in partitions:
+            key = lake_key(self.tables[name], partition)
             table = read_parquet(lake, key)
             if table is None:
                 missing.append(partition)
+                where = where or lake.uri(key)  # the first file looked for and not found
             else:
                 tables.append(table)
-        where = lake.uri(keys[0]) if len(keys) == 1 else lake.uri(self.tables[name])
-        if not tables:
-            return None, [m for m in missing if m is not None], where
-        return pa.concat_tables(tables), [m for m in missing if m is not None], where
+        missing = [m for m in missing if m is not None]  # an unpartitioned asset has no key
+        if len(missing) > 1:
+            where += ", the first of them"
+        return (pa.concat_tables(tables) if tables else None), missing, where or ""

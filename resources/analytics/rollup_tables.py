@@ -87,7 +87,7 @@ class RollupTablesIOManager(PublishedTablesIOManager):
     def read_published(self, context, partition_keys):
         rollup = ROLLUPS.get(context.asset_key.path[-1])
         if rollup is None:
-            raise KeyError(
+            raise LookupError(
                 f"{context.asset_key.to_user_string()} publishes no rollup this IO manager reads "
                 f"(it reads {', '.join(f'analytics/{name}' for name in sorted(ROLLUPS))})."
             )

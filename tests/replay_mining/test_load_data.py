@@ -207,7 +207,7 @@ def test_the_io_manager_never_writes(stats_sandbox, tmp_path):
 
 def test_an_asset_without_a_table_says_which_assets_load():
     defs = Definitions(assets=ASSETS, resources=make_resources("http://127.0.0.1:9", "unused"))
-    with pytest.raises(KeyError, match="replay_mining/raw_replays publishes no table"):
+    with pytest.raises(LookupError, match="replay_mining/raw_replays publishes no table"):
         defs.load_asset_value(
             AssetKey(["replay_mining", "raw_replays"]), partition_key="2026-11-10"
         )
