@@ -263,6 +263,23 @@ def test_end_to_end_hourly_range_daily_and_view(analytics_resources, analytics_d
     assert all(checks.values()) and len(checks) == 6
     daily_meta = daily.asset_materializations_for_node("analytics__daily_analytics")[0].metadata
     assert daily_meta["executions"].value == executions_day
+    # The real writer's unpriced model (issue 22): published, its calls counted with cost 0
+    # and named per model on the asset, never in the quality share.
+    usage_meta = daily.asset_materializations_for_node("analytics__model_usage_stats")[0].metadata
+    for meta in (usage_meta, daily_meta):
+        [row] = table_rows(meta["unpriced_calls_by_model"])
+        assert (row["provider"], row["model"]) == ("anthropic", "claude-3-5-haiku-20241022")
+        assert row["unpriced_calls"] == meta["unpriced_calls"].value > 0
+        assert meta["malformed_spans"].value == 0
+    assert usage_meta["unpriced_calls"].value > 0.05 * usage_meta["model_calls"].value
+    [quality_check] = [
+        e.event_specific_data
+        for e in daily.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and e.event_specific_data.check_name == "span_quality"
+        and e.event_specific_data.asset_key.path[-1] == "model_usage_stats"
+    ]
+    assert quality_check.passed and "without a price" in quality_check.description
     assert daily.asset_materializations_for_node("analytics__recent_activity_summary")
     with analytics_db.rollup_connection() as conn:
         hourly_total = conn.execute("SELECT sum(total_executions) FROM hourly_analytics").fetchone()
