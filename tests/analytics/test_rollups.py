@@ -621,3 +621,51 @@ FROM execution_spans
 WHERE span_type IN ('workflow_run', 'agent_run') AND ended_at IS NOT NULL
   AND started_at >= %(start)s AND started_at < %(end)s
 GROUP BY 1, 2, 3, 4"""
+
+
+def test_spans_with_sql_null_attributes_are_read_as_malformed(any_layout_db):
+    # The platform's DDL lets `attributes` be NULL (its writer always writes an object).
+    db = any_layout_db
+    trace = SpanWriter(db).run(DAY0, user="u1", models=[("openai", "gpt-4o", 10, 5, 0.001)])
+    with db.source_connection() as conn:
+        for span_type in ("workflow_run", "model_generation"):
+            conn.execute(
+                "INSERT INTO execution_spans (trace_id, span_id, name, span_type, entity_id, "
+                "started_at, ended_at, duration_ms, status, attributes) VALUES (%s, "
+                "gen_random_uuid(), 'x', %s, %s, %s, %s, 20, 'completed', NULL)",
+                (trace, span_type, trace, DAY0, DAY0),
+            )
+    hourly = db.roll_up(queries.HOURLY, DAY0, DAY0 + H)
+    usage = db.roll_up(queries.MODEL_USAGE, DAY0, DAY1)
+    assert hourly.executions == 2 and hourly.stats["missing_user"] == 1
+    assert hourly.stats["missing_entity"] == 1 and hourly.stats["unpriced"] == 0
+    # The run without attributes, and the call without any (no tokens, twice: once per run).
+    assert hourly.stats["malformed_spans"] == 1 + 2
+    assert usage.stats["unknown_model"] == 1 and usage.stats["unpriced"] == 0
+    assert usage.executions == 2 and usage.tokens == 15
+
+
+def test_source_version_3_upgrades_to_4(pg_url):
+    # A source migrated by the previous version: typed columns without attr_cost_recorded, the
+    # v3 model index. The next run adds the column (one rewrite), the views and the v4 index.
+    db = make_db(pg_url)
+    db.create_source_table(typed_columns=True)
+    db.migrate()
+    SpanWriter(db).run(DAY0, user="u1", models=[("anthropic", "claude-3-5-haiku", 8, 2, None)])
+    with db.source_connection() as conn:
+        conn.execute("ALTER TABLE execution_spans DROP COLUMN attr_cost_recorded CASCADE")
+        conn.execute(
+            "CREATE INDEX execution_spans_models_covering_v3_idx ON execution_spans (started_at) "
+            "WHERE span_type = 'model_generation'"
+        )
+        conn.execute("DELETE FROM analytics_schema_migrations WHERE component = 'source'")
+        conn.execute("INSERT INTO analytics_schema_migrations (component, version) "
+                     "VALUES ('source', 3)")  # fmt: skip
+    db.migrate()
+    with db.source_connection() as conn:
+        indexes = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes")}
+    assert "attr_cost_recorded" in db._source_layout_now()
+    assert "execution_spans_models_covering_v4_idx" in indexes
+    assert "execution_spans_models_covering_v3_idx" not in indexes
+    report = db.roll_up(queries.MODEL_USAGE, DAY0, DAY1)
+    assert report.stats["unpriced"] == 1 and report.stats["malformed_spans"] == 0
