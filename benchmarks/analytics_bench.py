@@ -1,7 +1,8 @@
 """Analytics benchmarks on a throwaway embedded PostgreSQL server.
 
     uv run python -m benchmarks.analytics_bench            # 1,000,000-span hour, 5,000,000-span day
-    uv run python -m benchmarks.analytics_bench --quick    # 100,000 / 500,000
+    uv run python -m benchmarks.analytics_bench --quick    # 100,000 / 500,000 / 50,000
+    uv run python -m benchmarks.analytics_bench --only-dagster   # a 200,000-span day via Dagster
     uv run python -m benchmarks.analytics_bench --spans 2000000 --day-spans 10000000
 
 1. One hour of `--spans` spans: the pipeline's hourly rollup (read, aggregate, replace the
@@ -305,7 +306,7 @@ def main(argv: list[str] | None = None) -> None:
         "--dagster-spans", type=int, default=200_000, help="spans in the day through Dagster"
     )
     parser.add_argument("--dagster-repeat", type=int, default=3, help="rounds through Dagster")
-    parser.add_argument("--quick", action="store_true", help="100,000 / 500,000 spans")
+    parser.add_argument("--quick", action="store_true", help="100,000 / 500,000 / 50,000 spans")
     parser.add_argument("--skip-day", action="store_true")
     parser.add_argument("--skip-hour", action="store_true")
     parser.add_argument("--skip-dagster", action="store_true")
@@ -313,6 +314,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.quick:
         args.spans, args.day_spans = 100_000, 500_000
+        args.dagster_spans, args.dagster_repeat = 50_000, 1
     if args.only_dagster:
         args.skip_hour = args.skip_day = True
     data_dir = Path(tempfile.mkdtemp(prefix="analytics-bench-")) / "pg"
