@@ -16,7 +16,7 @@ from assets.analytics.report import (
     top_table,
     unpriced_table,
 )
-from assets.analytics.spec import CODE_VERSION, EXECUTION_SPANS, SPEC
+from assets.analytics.spec import CODE_VERSION, EXECUTION_SPANS, SPEC, catalog_metadata
 from resources.analytics.database import AnalyticsDatabase, RollupRejected, RollupReport
 from resources.analytics.rollup_queries import MODEL_USAGE, Rollup
 
@@ -158,6 +158,7 @@ def rollup_asset(
             partitions_def=partitions,
             backfill_policy=dg.BackfillPolicy.single_run(),
             freshness_policy=freshness,
+            metadata=catalog_metadata(rollup.table),
         ),
         name=rollup.table,
         deps=[EXECUTION_SPANS],

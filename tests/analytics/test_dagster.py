@@ -64,7 +64,11 @@ def test_code_location_loads_with_its_schedules_sensors_and_checks():
         "analytics_daily_schedule",
         "analytics_observe_spans_schedule",
     }
-    assert {s.name for s in repo.sensor_defs} == {"analytics_late_spans_sensor"}
+    assert {s.name for s in repo.sensor_defs} == {
+        "analytics_late_spans_sensor",
+        "analytics_automation_condition_sensor",  # recent_activity_summary follows daily_analytics
+        "analytics_run_failure_sensor",
+    }
     graph = defs.resolve_asset_graph()
     assert len(list(graph.asset_check_keys)) == 3 * 3 + 1 + 1  # rollups, view, spans_arriving
     hourly = graph.get(hourly_analytics.key).freshness_policy
