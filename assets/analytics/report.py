@@ -92,7 +92,7 @@ class Quality:
         return (
             f"{self.bad} of {self.total} spans malformed, defaulted or excluded "
             f"({self.share:.2%}), {verdict} the allowed {self.max_share:.0%}.{unpriced} Fix "
-            "malformed spans at the source (see the reasons table) or raise max_bad_share in "
+            "malformed spans at the source (see the span_classes table) or raise max_bad_share in "
             "the run config."
         )
 
