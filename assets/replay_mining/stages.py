@@ -32,7 +32,7 @@ from assets.replay_mining.mettagrid import DATASET_SCHEMA, Episode, ReplayError,
 from assets.replay_mining.observations import OBSERVATION_SCHEMA, rebuild_observations
 from resources.lake import Lake
 from resources.lake_tables import lake_key
-from resources.replay_mining.settings import DATASET_KEY, INDEX_KEY
+from resources.replay_mining.settings import DATASET_KEY, INDEX_KEY, OBSERVATIONS_KEY
 from resources.replay_mining.stats_api import EpisodeRecord, ReplayFetchError, md5_hex
 
 # Bump when parsing changes what a part holds: parts written by another version are re-parsed.
@@ -490,7 +490,7 @@ OBSERVATION_DICTIONARY_COLUMNS = [
 
 
 def observations_key(day: dt.date) -> str:
-    return f"datasets/agent_observations/agent_observations_{day:%Y%m%d}.parquet"
+    return lake_key(OBSERVATIONS_KEY, day.isoformat())
 
 
 @dataclass

@@ -30,12 +30,15 @@ import pyarrow.compute as pc
 import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 
+from resources.lake_tables import lake_key
+from resources.replay_mining.settings import OBSERVATIONS_KEY
+
 EMPTY_TOKEN = 0xFF
 COLUMNS = ["episode_id", "agent_id", "step", "observation", "action_id", "action_name", "reward"]
 
 
 def observations_path(day: dt.date) -> str:
-    return f"datasets/agent_observations/agent_observations_{day:%Y%m%d}.parquet"
+    return lake_key(OBSERVATIONS_KEY, day.isoformat())
 
 
 class ReplayDataset:

@@ -24,6 +24,7 @@ DEFAULT_DOWNLOAD_CONCURRENCY = 8
 # `lake_key`): the stages write there (assets/replay_mining/stages.py) and the IO manager reads.
 INDEX_KEY = "replay_mining/index/date={partition}.parquet"
 DATASET_KEY = "datasets/replays/replays_{day:%Y%m%d}.parquet"
+OBSERVATIONS_KEY = "datasets/agent_observations/agent_observations_{day:%Y%m%d}.parquet"
 
 
 class ReplayMiningSettings(ConfigurableResource):
@@ -83,6 +84,7 @@ def build_resources(
             tables={
                 "replay_mining/replay_index": INDEX_KEY,
                 "replay_mining/replay_dataset": DATASET_KEY,
+                "replay_mining/agent_observations": OBSERVATIONS_KEY,
             },
         ),
     }

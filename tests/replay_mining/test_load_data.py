@@ -22,7 +22,7 @@ from dagster import (
 
 import assets.replay_mining
 from assets.replay_mining.spec import SPEC, daily_partitions
-from assets.replay_mining.stages import dataset_key, index_key
+from assets.replay_mining.stages import dataset_key, index_key, observations_key
 from tests.loading import load_error, published, reader_of
 from tests.replay_mining.conftest import DAY, make_resources
 
@@ -64,7 +64,11 @@ def test_a_day_loads_as_exactly_the_published_rows(lake_resources, instance):
     materialise(lake_resources, instance, DAY)
     defs = Definitions(assets=ASSETS, resources=lake_resources)
     lake = lake_resources["lake"].lake
-    for key, lake_path in ((DATASET, dataset_key(DAY)), (INDEX, index_key(DAY))):
+    for key, lake_path in (
+        (DATASET, dataset_key(DAY)),
+        (INDEX, index_key(DAY)),
+        (SPEC.key("agent_observations"), observations_key(DAY)),
+    ):
         expected = published(lake, lake_path)
         assert expected.num_rows > 0
         frame = defs.load_asset_value(key, partition_key=DAY.isoformat(), instance=instance)
