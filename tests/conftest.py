@@ -121,26 +121,44 @@ def s3_bucket(s3_server) -> S3Bucket:
     return S3Bucket(s3_server, name)
 
 
+# The whole stacks running in this process, by fixture name. Each is stopped after the last test
+# that uses it (pytest_runtest_teardown below) rather than at the end of the session: an idle
+# stack (daemon, webserver and code servers polling) takes about a tenth of a core from the tests
+# that run after it.
+_running_stacks: dict[str, contextlib.ExitStack] = {}
+
+
 @pytest.fixture(scope="session")
 def workspace(tmp_path_factory, pg_server_url, s3_server) -> Iterator[Workspace]:
     """The whole workspace under `dagster dev`, loaded (tests/stack.py), once per session."""
     started_once(tmp_path_factory, "workspace")
-    with (
-        fresh_database(pg_server_url) as pg_url,
-        workspace_stack(tmp_path_factory.mktemp("workspace"), pg_url, s3_server) as running,
-    ):
-        yield running
+    with contextlib.ExitStack() as stop:
+        _running_stacks["workspace"] = stop
+        pg_url = stop.enter_context(fresh_database(pg_server_url))
+        root = tmp_path_factory.mktemp("workspace")
+        yield stop.enter_context(workspace_stack(root, pg_url, s3_server))
 
 
 @pytest.fixture(scope="session")
 def deployment(tmp_path_factory, pg_server_url) -> Iterator[Deployment]:
     """The production topology of deploy/local.py, loaded (tests/stack.py), once per session."""
     started_once(tmp_path_factory, "deployment")
-    with fresh_database(pg_server_url) as pg_url, deployment_stack(pg_url) as running:
-        yield running
+    with contextlib.ExitStack() as stop:
+        _running_stacks["deployment"] = stop
+        pg_url = stop.enter_context(fresh_database(pg_server_url))
+        yield stop.enter_context(deployment_stack(pg_url))
 
 
 STACK_FIXTURES = ("workspace", "deployment")
+
+
+@pytest.hookimpl(trylast=True)  # after the test's own and its module's fixtures are torn down
+def pytest_runtest_teardown(item, nextitem):
+    """Stop a whole stack once the last test of the session that uses it has run."""
+    for name in list(_running_stacks):
+        users = [i for i in item.session.items if name in i.fixturenames]
+        if users and item is users[-1]:
+            _running_stacks.pop(name).close()
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups
