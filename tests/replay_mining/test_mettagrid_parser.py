@@ -388,7 +388,8 @@ def without(replay: dict, key: str) -> dict:
     return replay
 
 
-GZIP = gzip.compress(json.dumps(v4_replay()).encode())
+# mtime=0: the same bytes, so the same test id, in every process (pytest-xdist compares them)
+GZIP = gzip.compress(json.dumps(v4_replay()).encode(), mtime=0)
 
 
 @pytest.mark.parametrize(
