@@ -1,15 +1,16 @@
 """What every replay_mining asset declares alike: daily UTC partitions, the backfill policy, and
-the pipeline spec (key prefix, group, owners); with the two helpers every stage's body uses."""
+the pipeline spec (key prefix, group, owners); with the helpers every stage's body uses."""
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from dagster import AssetExecutionContext, DailyPartitionsDefinition, Failure
 
 from assets.common import PipelineSpec, deployment_backfill_policy
+from assets.partition_records import Published, record_each_partition
 from assets.replay_mining.stages import CorruptIntermediate, MissingUpstream
 
 # The stats server's history starts in 2025; the newest partition is yesterday (a complete day).
@@ -52,3 +53,10 @@ def stage_errors() -> Iterator[None]:
         yield
     except (MissingUpstream, CorruptIntermediate) as exc:
         raise Failure(description=str(exc)) from exc
+
+
+def each_day(context: AssetExecutionContext, publish: Callable[[dt.date], Published]) -> Iterator:
+    """Publish the run's days in order, each recorded with its own metadata and checks when it is
+    published (assets/partition_records.py): what a stage's body yields."""
+    keys = [day.isoformat() for day in partition_days(context)]
+    return record_each_partition(context, keys, lambda key: publish(dt.date.fromisoformat(key)))
