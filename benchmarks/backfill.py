@@ -10,8 +10,10 @@ interpreter; "current" is this working tree. Each round runs both trees, in alte
 the way a user backfills: one `dagster asset materialize --partition-range` run, on a fresh
 Dagster instance configured like dagster_home/:
 
-1. replay_mining: the four stages over 30 days of the sandbox's version-4 days (3 small replays a
-   day, so the per-partition bookkeeping weighs as much as it can against the work);
+1. replay_mining: the four stages over 30 version-4 days, twice: the sandbox's own days (40-80
+   replays, ~500,000 rows a day, as in benchmarks/scale_out.py; the issue's real days have
+   390,000-560,000 rows), and small days (3 replays, ~1,000 rows a day) on which the per-partition
+   bookkeeping (Dagster's events) weighs as much as it can against the work;
 2. analytics: hourly_analytics over the 30 days' 720 hours, then daily_analytics and
    model_usage_stats over the 30 days, on span traffic in a throwaway embedded PostgreSQL.
 
@@ -141,23 +143,28 @@ def own_row_counts(home: Path, asset_path: list[str], truth: dict[str, int]) -> 
 
 
 @contextlib.contextmanager
-def replay_sandbox(days: list[dt.date]) -> Iterator[str]:
+def replay_sandbox(days: list[dt.date], size: str) -> Iterator[str]:
+    from benchmarks import scale_out
     from sandboxes.serving import serve_in_background
     from sandboxes.stats_server import SandboxConfig, StatsServerSandbox
 
-    app = StatsServerSandbox(
-        SandboxConfig(
-            days=1,
-            end_date=days[-1],
-            overrides={d.isoformat(): 3 for d in days},
-            versions={d.isoformat(): 4 for d in days},
-            broken=False,
-            min_agents=2,
-            max_agents=4,
-            min_steps=100,
-            max_steps=200,
+    if size == "sandbox":
+        assert days[-1] == scale_out.LAST_DAY
+        app = scale_out.sandbox(len(days))  # replays generated before the clock starts
+    else:
+        app = StatsServerSandbox(
+            SandboxConfig(
+                days=1,
+                end_date=days[-1],
+                overrides={d.isoformat(): 3 for d in days},
+                versions={d.isoformat(): 4 for d in days},
+                broken=False,
+                min_agents=2,
+                max_agents=4,
+                min_steps=100,
+                max_steps=200,
+            )
         )
-    )
     with serve_in_background(app) as server:
         app.base_url = server.url
         yield server.url
@@ -298,6 +305,7 @@ def main() -> None:
     parser.add_argument("--spans", type=int, default=300_000, help="analytics spans in all")
     parser.add_argument("--baseline", help="git revision to compare with")
     parser.add_argument("--only", choices=["replay_mining", "analytics"], action="append")
+    parser.add_argument("--day-size", choices=["sandbox", "small"], action="append")
     args = parser.parse_args()
     days_count = args.days or (5 if args.quick else 30)
     rounds = args.rounds or (1 if args.quick else 3)
@@ -309,17 +317,20 @@ def main() -> None:
     with checkout(revision) as baseline, tempfile.TemporaryDirectory() as tmp:
         trees = [Tree("baseline", baseline), Tree("current", ROOT)]
         where = Path(tmp)
-        if "replay_mining" in only:
-            with replay_sandbox(days) as url:
-                report["replay_mining"] = compare(
-                    "replay_mining",
-                    lambda tree, at: replay_mining_once(tree, url, days, at),
+        for size in args.day_size or ["sandbox", "small"]:
+            if "replay_mining" not in only:
+                break
+            name = f"replay_mining_{size}_days"
+            with replay_sandbox(days, size) as url:
+                report[name] = compare(
+                    name,
+                    lambda tree, at, url=url: replay_mining_once(tree, url, days, at),
                     trees,
                     rounds,
                     where,
                     len(days),
                 )
-            print(json.dumps({"replay_mining": report["replay_mining"]}, indent=1), flush=True)
+            print(json.dumps({name: report[name]}, indent=1), flush=True)
         if "analytics" in only:
             with analytics_database(days, args.spans, where) as url:
                 report["analytics"] = compare(

@@ -42,7 +42,6 @@ def parsed_replays(
             ledger.enforce(result.total)
         except Failure as too_many:  # name the day: a range run holds several
             raise Failure(f"{day}: {too_many.description}", metadata=too_many.metadata) from None
-        context.log.info(f"{day}: {len(result.parts)} replays parsed, {len(result.failed)} skipped")
         return Published(
             {
                 "dagster/row_count": result.rows,

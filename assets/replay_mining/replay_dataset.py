@@ -99,7 +99,6 @@ def replay_dataset(context: AssetExecutionContext, lake: LakeResource) -> Iterat
         ledger = SkipLedger(what="replays")
         for episode_id, reason in result.failed.items():
             ledger.skip(episode_id, reason)
-        context.log.info(f"{day}: published {result.rows} rows from {result.episodes} replays")
         metadata = {
             "dagster/row_count": result.rows,
             "episodes": result.episodes,

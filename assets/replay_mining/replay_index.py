@@ -25,7 +25,6 @@ def replay_index(
 
     def publish(day: dt.date) -> Published:
         table = write_index(lake.lake, day, stats_api.episodes_on(day))
-        context.log.info(f"{day}: {table.num_rows} episodes with a replay")
         key = index_key(day)
         return Published(
             {

@@ -57,6 +57,7 @@ def stage_errors() -> Iterator[None]:
 
 def each_day(context: AssetExecutionContext, publish: Callable[[dt.date], Published]) -> Iterator:
     """Publish the run's days in order, each recorded with its own metadata and checks when it is
-    published (assets/partition_records.py): what a stage's body yields."""
+    published (assets/partition_records.py): what a stage's body yields. The record is the day's
+    line in the run's log too (its materialization, with the metadata), so no stage logs one."""
     keys = [day.isoformat() for day in partition_days(context)]
     return record_each_partition(context, keys, lambda key: publish(dt.date.fromisoformat(key)))

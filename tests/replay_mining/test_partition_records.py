@@ -91,8 +91,8 @@ def test_a_range_run_records_each_day_with_its_own_metadata_and_checks(stats_san
 def test_the_first_day_is_recorded_when_it_is_published_not_when_the_stage_ends(
     stats_sandbox, tmp_path
 ):
-    """In the run's log, each stage's first day is materialised before its second is begun
-    (the stage logs a line per day as it goes)."""
+    """Each stage's record of its first day is written before the stage writes its second
+    day's file (the file's modification time, the event's timestamp: the same clock)."""
     _, url = stats_sandbox
     instance = DagsterInstance.ephemeral()
     result = materialize(
@@ -102,16 +102,23 @@ def test_the_first_day_is_recorded_when_it_is_published_not_when_the_stage_ends(
         tags=range_tags(*DAYS),
     )
     assert result.success
-    for stage in STAGES:
-        log = []
-        for entry in instance.all_logs(result.run_id):
-            if entry.step_key != f"replay_mining__{stage}":
-                continue
-            if entry.dagster_event_type == DagsterEventType.ASSET_MATERIALIZATION:
-                log.append(f"recorded {entry.dagster_event.partition}")
-            elif entry.user_message.startswith(DAYS[1]):
-                log.append(f"working on {DAYS[1]}")
-        assert log.index(f"recorded {DAYS[0]}") < log.index(f"working on {DAYS[1]}"), stage
+    second = dt.date.fromisoformat(DAYS[1])
+    written_last = {  # the last file each stage writes for a day
+        "replay_index": index_key(second),
+        "raw_replays": f"{raw_prefix(second)}/_manifest.json",
+        "parsed_replays": f"{parsed_prefix(second)}/_manifest.json",
+        "replay_dataset": dataset_key(second),
+    }
+    for stage, key in written_last.items():
+        [first_record] = [
+            entry
+            for entry in instance.all_logs(result.run_id)
+            if entry.dagster_event_type == DagsterEventType.ASSET_MATERIALIZATION
+            and entry.step_key == f"replay_mining__{stage}"
+            and entry.dagster_event.partition == DAYS[0]
+        ][:1]
+        second_written = (tmp_path / "lake" / key).stat().st_mtime
+        assert first_record.timestamp < second_written, stage
 
 
 def test_a_range_run_that_fails_on_a_later_day_keeps_the_earlier_days_recorded(
