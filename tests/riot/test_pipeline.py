@@ -114,8 +114,10 @@ def test_refresh_discovers_analyses_and_is_idempotent(pg_url, sandbox, store):
     )
     assert (
         store.scalar(
-            "SELECT count(*) FROM (SELECT match_id FROM riot_participants GROUP BY match_id"
-            " HAVING count(*) <> 10) x"
+            # ten players a Rift or ARAM game, sixteen an Arena one: all of them stored
+            "SELECT count(*) FROM (SELECT p.match_id FROM riot_participants p JOIN riot_matches m"
+            " USING (match_id) GROUP BY p.match_id, m.raw"
+            " HAVING count(*) <> jsonb_array_length(m.raw->'metadata'->'participants')) x"
         )
         == 0
     )
