@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import time
 from collections.abc import Callable, Iterator, Sequence
 
@@ -73,6 +74,16 @@ def partitions_held(context: AssetExecutionContext, pipeline: str) -> Iterator[N
 
 def _around(hold: Callable[[AssetExecutionContext], contextlib.AbstractContextManager]):
     def decorate(compute: Callable) -> Callable:
+        if inspect.isgeneratorfunction(compute):
+            # An asset that yields as it goes (one record per day) holds the pools while Dagster
+            # iterates it, not only while the generator is created.
+            @functools.wraps(compute)
+            def held_while_iterated(context: AssetExecutionContext, *args, **kwargs):
+                with hold(context):
+                    yield from compute(context, *args, **kwargs)
+
+            return held_while_iterated
+
         @functools.wraps(compute)
         def held(context: AssetExecutionContext, *args, **kwargs):
             with hold(context):

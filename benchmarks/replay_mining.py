@@ -168,7 +168,7 @@ result = materialize(
     partition_key=day,
     resources=build_resources(lake=LakeResource(root=lake_root), stats_api_url=url),
 )
-rows = result.asset_materializations_for_node("replay_mining__replay_dataset")[0].metadata["rows"].value
+rows = result.asset_materializations_for_node("replay_mining__replay_dataset")[0].metadata["dagster/row_count"].value
 print(json.dumps({"rows": rows, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 

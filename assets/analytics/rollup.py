@@ -17,7 +17,12 @@ from assets.analytics.report import (
     unpriced_table,
 )
 from assets.analytics.spec import CODE_VERSION, EXECUTION_SPANS, SPEC, catalog_metadata
-from resources.analytics.database import AnalyticsDatabase, RollupRejected, RollupReport
+from resources.analytics.database import (
+    AnalyticsDatabase,
+    BucketReport,
+    RollupRejected,
+    RollupReport,
+)
 from resources.analytics.rollup_queries import MODEL_USAGE, Rollup
 
 
@@ -121,25 +126,39 @@ def _materialize_rollup(
         f"{rollup.table} {window.start:%Y-%m-%d %H:%M}..{window.end:%Y-%m-%d %H:%M} UTC: "
         f"{total.rows_written} rows from {spans_read(total.stats)} spans"
     )
+    # Each partition (hour or day) its own record: its rows, spans and bad input, not the
+    # window's, which Dagster would otherwise copy to every partition of a range run.
+    partitions_def = context.assets_def.partitions_def
+    for key in context.partition_keys:
+        bucket = partitions_def.time_window_for_partition_key(key)
+        counts = total.buckets.get(bucket.start, BucketReport())
+        context.add_asset_metadata(
+            _partition_metadata(rollup, analytics_db, bucket.start, bucket.end, counts),
+            partition_key=key,
+        )
+    yield dg.MaterializeResult(check_results=_check_results(total, config))
+
+
+def _partition_metadata(
+    rollup: Rollup, analytics_db: AnalyticsDatabase, start, end, counts: BucketReport
+) -> dict:
     key_names = ("user", *rollup.group_columns[1:], "cost USD", "count")
-    metadata = {
-        "dagster/row_count": total.rows_written,
-        "rows_written": total.rows_written,
-        "spans_read": spans_read(total.stats),
-        "executions" if rollup is not MODEL_USAGE else "model_calls": total.executions,
-        "total_tokens": int(total.tokens),
-        "total_cost_usd": float(total.cost),
-        "window_utc": f"{window.start.isoformat()} .. {window.end.isoformat()}",
-        "partitions": len(context.partition_keys),
-        "still_running_spans": int(total.stats.get("still_running", 0)),
-        "malformed_spans": int(total.stats.get("malformed_spans", 0)),
+    return {
+        "dagster/row_count": counts.rows,
+        "dagster/table_name": f"{analytics_db.rollup_schema}.{rollup.table}",
+        "executions" if rollup is not MODEL_USAGE else "model_calls": counts.executions,
+        "total_tokens": counts.tokens,
+        "total_cost_usd": float(counts.cost),
+        "spans_read": spans_read(counts.stats),
+        "window_utc": f"{start.isoformat()} .. {end.isoformat()}",
+        "still_running_spans": int(counts.stats.get("still_running", 0)),
+        "malformed_spans": int(counts.stats.get("malformed_spans", 0)),
         # Counted with cost 0: the platform's writer records no cost for a model it has no price for.
-        "unpriced_calls": int(total.stats.get("unpriced", 0)),
-        "unpriced_calls_by_model": unpriced_table(total.unpriced),
-        "span_classes": reasons_table(total.stats),
-        "top_by_cost": top_table(key_names, total.top),
+        "unpriced_calls": int(counts.stats.get("unpriced", 0)),
+        "unpriced_calls_by_model": unpriced_table(counts.unpriced),
+        "span_classes": reasons_table(counts.stats),
+        "top_by_cost": top_table(key_names, counts.top),
     }
-    yield dg.MaterializeResult(metadata=metadata, check_results=_check_results(total, config))
 
 
 def rollup_asset(

@@ -1,16 +1,16 @@
 """Stage 2, raw replays: each replay file copied into the lake, concurrently, skipping copies
 already present and identical."""
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset, asset_check
+import datetime as dt
+from collections.abc import Iterator
+
+from dagster import AssetExecutionContext, MetadataValue, asset, asset_check
 
 from assets.catalog import lake_metadata
+from assets.common import SkipLedger
+from assets.partition_records import Published
 from assets.pools import one_writer_per_partition
-from assets.replay_mining.spec import (
-    SPEC,
-    audit_days,
-    partition_days,
-    stage_errors,
-)
+from assets.replay_mining.spec import SPEC, audit_days, each_day, stage_errors
 from assets.replay_mining.stage_audits import download_problems
 from assets.replay_mining.stages import download_day, raw_prefix, read_index
 from resources.lake import LakeResource
@@ -32,15 +32,14 @@ def raw_replays(
     replay_files: ReplayFilesResource,
     lake: LakeResource,
     replay_mining_settings: ReplayMiningSettings,
-) -> MaterializeResult:
+) -> Iterator:
     """The day's compressed replay files under `raw/replays/date=YYYY-MM-DD/` in the lake.
 
     Transient failures (connection errors, 429, 5xx) are retried with backoff; a replay that still
     fails is recorded with its reason and skipped by the parse stage.
     """
-    totals = {"downloaded": 0, "already_present": 0, "bytes": 0, "failed": 0}
-    failures: dict[str, str] = {}
-    for day in partition_days(context):
+
+    def publish(day: dt.date) -> Published:
         with stage_errors():
             episodes = read_index(lake.lake, day)
         result = download_day(
@@ -51,21 +50,21 @@ def raw_replays(
             concurrency=replay_mining_settings.download_concurrency,
             progress=context.log.info,
         )
-        totals["downloaded"] += result.downloaded
-        totals["already_present"] += result.already_present
-        totals["bytes"] += result.bytes_downloaded
-        totals["failed"] += len(result.failed)
-        failures.update({f"{day} {k}": v for k, v in result.failed.items()})
-    return MaterializeResult(
-        metadata={
-            "replays_downloaded": totals["downloaded"],
-            "replays_already_present": totals["already_present"],
-            "bytes_downloaded": MetadataValue.int(totals["bytes"]),
-            "replays_failed": totals["failed"],
-            "failures": MetadataValue.json(dict(list(failures.items())[:50])),
-            "path": MetadataValue.path(lake.lake.uri(raw_prefix(partition_days(context)[-1]))),
-        }
-    )
+        failed = SkipLedger(what="replays")  # not fatal here: the parse stage holds the threshold
+        for episode_id, reason in result.failed.items():
+            failed.skip(episode_id, reason)
+        return Published(
+            {
+                "replays": len(episodes),
+                "replays_downloaded": result.downloaded,
+                "replays_already_present": result.already_present,
+                "bytes_downloaded": MetadataValue.int(result.bytes_downloaded),
+                "path": MetadataValue.path(lake.lake.uri(raw_prefix(day))),
+                **failed.as_metadata(),
+            }
+        )
+
+    yield from each_day(context, publish)
 
 
 @asset_check(

@@ -1,20 +1,23 @@
 """Stage 4, the replay dataset: `datasets/replays/replays_YYYYMMDD.parquet`, published atomically."""
 
+import datetime as dt
+from collections.abc import Iterator
+
 from dagster import (
     AssetCheckResult,
     AssetCheckSpec,
     AssetExecutionContext,
     Failure,
-    MaterializeResult,
     MetadataValue,
     asset,
 )
 
 from assets.catalog import arrow_columns, lake_metadata
 from assets.common import SkipLedger, metadata_table
+from assets.partition_records import PartitionRejected, Published
 from assets.pools import one_writer_per_partition
 from assets.replay_mining.mettagrid import DATASET_SCHEMA
-from assets.replay_mining.spec import SPEC, partition_days, stage_errors
+from assets.replay_mining.spec import SPEC, each_day, stage_errors
 from assets.replay_mining.stages import DatasetCheckFailed, DatasetChecks, write_dataset
 from resources.lake import LakeResource
 
@@ -66,55 +69,50 @@ def _check_results(checks: DatasetChecks) -> list[AssetCheckResult]:
             arrow_columns(DATASET_SCHEMA), "datasets/replays/replays_<YYYYMMDD>.parquet"
         ),
         check_specs=[
-            AssetCheckSpec(name, asset=SPEC.key("replay_dataset"), description=text, blocking=True)
+            # Per day: each day's file is audited on its own, so each partition has its result.
+            AssetCheckSpec(
+                name,
+                asset=SPEC.key("replay_dataset"),
+                description=text,
+                blocking=True,
+                partitions_def=SPEC.partitions_def,
+            )
             for name, text in CHECKS.items()
         ],
     ),
     deps=[SPEC.key("parsed_replays")],
 )
 @one_writer_per_partition(SPEC.name)
-def replay_dataset(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
+def replay_dataset(context: AssetExecutionContext, lake: LakeResource) -> Iterator:
     """The day's supervised-learning dataset: one row per agent per step, sorted by
     (episode_id, agent_id, step), schema in docs/replay_mining.md.
 
     Written, audited by the checks, then published atomically: readers see the old file or the
     new one, never half of one, and a day that fails its checks publishes nothing.
     """
-    overall = DatasetChecks()
-    ledger = SkipLedger(what="replays")
-    per_day, rows, episodes, size, preview, last_key = {}, 0, 0, 0, [], None
-    for day in partition_days(context):
+
+    def publish(day: dt.date) -> Published:
         try:
             with stage_errors():
                 result = write_dataset(lake.lake, day)
         except DatasetCheckFailed as exc:
-            raise Failure(
+            failure = Failure(
                 description=str(exc),
                 metadata={"problems": MetadataValue.json(exc.checks.problems[:20])},
-            ) from exc
-        for name in ("duplicate_keys", "unknown_actions", "steps_out_of_range"):
-            setattr(overall, name, getattr(overall, name) + getattr(result.checks, name))
+            )
+            raise PartitionRejected(failure, _check_results(exc.checks)) from exc
+        ledger = SkipLedger(what="replays")
         for episode_id, reason in result.failed.items():
-            ledger.skip(f"{day} {episode_id}", reason)
-        per_day[day.isoformat()] = {
-            "rows": result.rows,
+            ledger.skip(episode_id, reason)
+        metadata = {
+            "dagster/row_count": result.rows,
             "episodes": result.episodes,
-            "bytes": result.bytes,
-        }
-        rows, episodes, size = rows + result.rows, episodes + result.episodes, size + result.bytes
-        preview = preview or result.preview
-        last_key = result.key
-        context.log.info(f"{day}: published {result.rows} rows from {result.episodes} replays")
-    return MaterializeResult(
-        metadata={
-            "rows": rows,
-            "episodes": episodes,
-            "bytes": MetadataValue.int(size),
-            "path": MetadataValue.path(lake.lake.uri(last_key)),
-            "days": MetadataValue.json(per_day),
+            "bytes": MetadataValue.int(result.bytes),
+            "path": MetadataValue.path(lake.lake.uri(result.key)),
             # the first rows, as a typed table (an empty one for a day without replays)
-            "preview": metadata_table(preview, columns=PREVIEW_COLUMNS),
+            "preview": metadata_table(result.preview, columns=PREVIEW_COLUMNS),
             **ledger.as_metadata(),
-        },
-        check_results=_check_results(overall),
-    )
+        }
+        return Published(metadata, _check_results(result.checks))
+
+    yield from each_day(context, publish)

@@ -1,5 +1,5 @@
 """What every replay_mining asset declares alike: daily UTC partitions, the backfill policy, and
-the pipeline spec (key prefix, group, owners); with the two helpers every stage's body uses."""
+the pipeline spec (key prefix, group, owners); with the helpers every stage's body uses."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from dagster import (
 )
 
 from assets.common import PipelineSpec, deployment_backfill_policy, metadata_table
+from assets.partition_records import Published, record_each_partition
 from assets.replay_mining.stages import CorruptIntermediate, MissingUpstream
 from resources.lake import Lake
 
@@ -92,3 +93,11 @@ def audit_days(
             ),
         },
     )
+
+
+def each_day(context: AssetExecutionContext, publish: Callable[[dt.date], Published]) -> Iterator:
+    """Publish the run's days in order, each recorded with its own metadata and checks when it is
+    published (assets/partition_records.py): what a stage's body yields. The record is the day's
+    line in the run's log too (its materialization, with the metadata), so no stage logs one."""
+    keys = [day.isoformat() for day in partition_days(context)]
+    return record_each_partition(context, keys, lambda key: publish(dt.date.fromisoformat(key)))

@@ -53,6 +53,20 @@ class RollupRejected(RuntimeError):
 
 
 @dataclass
+class BucketReport:
+    """One bucket (hour or day: one partition) of a rolled-up window: what was read and written."""
+
+    rows: int = 0
+    executions: int = 0
+    tokens: int = 0
+    cost: Decimal = Decimal(0)
+    stats: dict[str, int] = field(default_factory=dict)
+    top: list[tuple] = field(default_factory=list)  # the bucket's most expensive keys
+    # Calls to a model without a price (counted, cost 0), per (provider, model).
+    unpriced: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+@dataclass
 class RollupReport:
     """What one rollup of a window did: counters from the source, totals of what was written."""
 
@@ -68,12 +82,18 @@ class RollupReport:
     top: list[tuple] = field(default_factory=list)  # the window's most expensive keys
     # Calls to a model without a price (counted, cost 0), per (provider, model).
     unpriced: dict[tuple[str, str], int] = field(default_factory=dict)
+    buckets: dict[datetime, BucketReport] = field(default_factory=dict)  # by UTC bucket start
+
+    def bucket(self, start: datetime) -> BucketReport:
+        return self.buckets.setdefault(start, BucketReport())
 
     def add_stats(self, stats: dict[str, int], unpriced: Iterable[tuple] = ()) -> None:
+        """A day's counters, and its unpriced calls as (bucket, provider, model, calls) rows."""
         for key, value in stats.items():
             self.stats[key] = self.stats.get(key, 0) + value
-        for provider, model, calls in unpriced:
-            self.unpriced[provider, model] = self.unpriced.get((provider, model), 0) + int(calls)
+        for bucket, provider, model, calls in unpriced:
+            for counts in (self.unpriced, self.bucket(bucket).unpriced):
+                counts[provider, model] = counts.get((provider, model), 0) + int(calls)
 
 
 # An audit reads the written (not yet published) window's report: None publishes it, a reason
@@ -276,7 +296,7 @@ class AnalyticsDatabase(ConfigurableResource):
                 models = self.model_state(rollup, start, end, source)
                 self._record_model_watermarks(conn, rollup, start, end, models)
             for day_start, day_end in chunks(start, end, DAY):
-                report.add_stats(*self._replace_day(conn, rollup, day_start, day_end))
+                report.add_stats(*self._replace_day(conn, rollup, day_start, day_end, report))
             rows, executions, tokens, cost = conn.execute(statements.totals, params).fetchone()
             report.rows_written, report.executions = rows, int(executions)
             report.tokens, report.cost = int(tokens), cost
@@ -284,6 +304,7 @@ class AnalyticsDatabase(ConfigurableResource):
                 queries.invalid_rows_sql(rollup, self.dst), params
             ).fetchone()[0]
             report.top = conn.execute(statements.top_by_cost, {**params, "limit": top}).fetchall()
+            self._bucket_totals(conn, statements, params, top, report)
             reason = audit(report) if audit else None
             if reason:
                 conn.rollback()
@@ -303,25 +324,47 @@ class AnalyticsDatabase(ConfigurableResource):
                 [(rollup.table, bucket, *state) for bucket, state in models.items()],
             )
 
-    def _replace_day(self, conn, rollup: queries.Rollup, start: datetime, end: datetime):
+    def _replace_day(
+        self, conn, rollup: queries.Rollup, start: datetime, end: datetime, report: RollupReport
+    ) -> tuple[dict, list[tuple]]:
         """One day of the window, inside the window's transaction (a savepoint of its own):
         its counters, and its unpriced calls per model."""
         params = {"start": start, "end": end}
         try:
             with conn.transaction():
                 fast = queries.rollup_sql(rollup, self.src, self.dst, source_schema.FAST_VIEW)
-                stats, unpriced = self._replace_window(conn, rollup, fast, params)
-                return stats | {"bad_numbers_reread": 0}, unpriced
+                reread = {"bad_numbers_reread": 0}
+                stats, unpriced = self._replace_window(conn, rollup, fast, params, report, reread)
+                return stats | reread, unpriced
         except psycopg.DataError:
             # A token or cost that is not a JSON number: read the day again through the strict
             # view, where such values are NULL (counted as missing). The savepoint's rollback
             # also dropped the temporary table.
             with conn.transaction():
                 strict = queries.rollup_sql(rollup, self.src, self.dst, source_schema.STRICT_VIEW)
-                stats, unpriced = self._replace_window(conn, rollup, strict, params)
-                return stats | {"bad_numbers_reread": 1}, unpriced
+                reread = {"bad_numbers_reread": 1}
+                stats, unpriced = self._replace_window(conn, rollup, strict, params, report, reread)
+                return stats | reread, unpriced
 
-    def _replace_window(self, conn, rollup, statements, params) -> tuple[dict, list[tuple]]:
+    def _bucket_totals(self, conn, statements, params, top: int, report: RollupReport) -> None:
+        """What each bucket of the written window holds (each partition's own record)."""
+        for bucket, rows, executions, tokens, cost in conn.execute(
+            statements.totals_by_bucket, params
+        ):
+            counts = report.bucket(bucket)
+            counts.rows, counts.executions, counts.tokens, counts.cost = (
+                rows,
+                int(executions),
+                int(tokens),
+                cost,
+            )
+        ranked = conn.execute(statements.top_by_cost_by_bucket, {**params, "limit": top})
+        for bucket, *row in ranked:
+            report.bucket(bucket).top.append(tuple(row))
+
+    def _replace_window(
+        self, conn, rollup, statements, params, report, reread
+    ) -> tuple[dict, list[tuple]]:
         if self.same_database():
             _aggregate_settings(conn)
             conn.execute(statements.create_agg, params)
@@ -334,6 +377,13 @@ class AnalyticsDatabase(ConfigurableResource):
             conn.execute(statements.upsert_watermarks, params)
         stats = _row_dict(conn.execute(statements.stats))
         unpriced = conn.execute(statements.unpriced_by_model).fetchall()
+        with conn.cursor() as cursor:
+            for row in cursor.execute(statements.stats_by_bucket):
+                bucket, *counters = row
+                names = [d.name for d in cursor.description[1:]]
+                report.bucket(bucket).stats = (
+                    dict(zip(names, map(int, counters), strict=True)) | reread
+                )
         conn.execute(f"DROP TABLE {queries.AGG_TABLE}")  # the next day of the window makes its own
         return stats, unpriced
 

@@ -90,6 +90,13 @@ class Rollup:
     def bucket_expr(self) -> str:
         return f"date_trunc('{self.unit}', started_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
 
+    @property
+    def bucket_start(self) -> str:
+        """SQL turning this table's key column back into its bucket's UTC start (timestamptz)."""
+        if self.key_column == "hour":
+            return self.key_column
+        return f"({self.key_column}::timestamp AT TIME ZONE 'UTC')"
+
 
 _ENTITY_OUT = (
     "user_id",
@@ -453,6 +460,10 @@ class RollupSql:
     totals: str
     top_by_cost: str
     unpriced_by_model: str
+    # The same per bucket (one partition each), for each partition's own record.
+    stats_by_bucket: str
+    totals_by_bucket: str
+    top_by_cost_by_bucket: str
 
 
 def rollup_sql(rollup: Rollup, src: str, dst: str, view: str = FAST_VIEW) -> RollupSql:
@@ -506,10 +517,26 @@ ON CONFLICT (rollup, bucket) DO UPDATE SET finished_runs = EXCLUDED.finished_run
             f"ORDER BY cost DESC, {key_group} LIMIT %(limit)s"
         ),
         unpriced_by_model=(
-            "SELECT e->>0, e->>1, sum((e->>2)::bigint)::bigint "
+            "SELECT bucket_ts, e->>0, e->>1, sum((e->>2)::bigint)::bigint "
             f"FROM {AGG_TABLE}, jsonb_array_elements(unpriced_by_model::jsonb) AS e "
-            "WHERE unpriced_by_model IS NOT NULL GROUP BY 1, 2"
+            "WHERE unpriced_by_model IS NOT NULL GROUP BY 1, 2, 3"
         ),
+        stats_by_bucket="SELECT bucket_ts, "
+        + ", ".join(f"coalesce(sum({c}), 0)::bigint AS {c}" for c in counters)
+        + f" FROM {AGG_TABLE} GROUP BY bucket_ts",
+        totals_by_bucket=(
+            f"SELECT {rollup.bucket_start}, count(*), coalesce(sum({count_column}), 0),"
+            f" coalesce(sum(total_tokens), 0), coalesce(sum(total_cost), 0) FROM {table}"
+            f" WHERE {in_window} GROUP BY 1"
+        ),
+        # A bucket's rows are one per key: its top keys are its most expensive rows.
+        top_by_cost_by_bucket=f"""
+SELECT bucket, {key_group}, cost, n FROM (
+    SELECT {rollup.bucket_start} AS bucket, {key_group}, total_cost AS cost, {count_column} AS n,
+           row_number() OVER (PARTITION BY {rollup.key_column}
+                              ORDER BY total_cost DESC, {key_group}) AS rank
+    FROM {table} WHERE {in_window}
+) ranked WHERE rank <= %(limit)s ORDER BY bucket, rank""",
     )
 
 

@@ -239,10 +239,24 @@ def test_end_to_end_hourly_range_daily_and_view(analytics_resources, analytics_d
     assert ranged.success
     events = ranged.asset_materializations_for_node("analytics__hourly_analytics")
     assert sorted(e.partition for e in events)[0] == "2024-11-09-00:00" and len(events) == 24
-    meta = events[0].metadata
-    assert meta["partitions"].value == 24 and meta["rows_written"].value > 100
-    executions_day = meta["executions"].value
-    assert len(table_rows(meta["top_by_cost"])) == 5  # the top five
+    # Each hour its own record (issue 20): its own row count, equal to the table's rows for it.
+    with analytics_db.rollup_connection() as conn:
+        in_table = dict(
+            conn.execute(
+                "SELECT to_char(hour, 'YYYY-MM-DD-HH24:00'), count(*) FROM hourly_analytics "
+                "GROUP BY 1"
+            ).fetchall()
+        )
+    own = {e.partition: e.metadata["dagster/row_count"].value for e in events}
+    assert own == in_table and len(set(own.values())) > 1
+    for event in events:
+        meta = event.metadata
+        hour = datetime.strptime(event.partition, "%Y-%m-%d-%H:%M").replace(tzinfo=UTC)
+        assert meta["window_utc"].value == f"{hour.isoformat()} .. {(hour + H).isoformat()}"
+        assert meta["dagster/table_name"].value == "public.hourly_analytics"
+        top = table_rows(meta["top_by_cost"])
+        assert len(top) == min(5, own[event.partition])  # the hour's own top five
+    executions_day = sum(e.metadata["executions"].value for e in events)
     assert all(_check_results(ranged).values()) and len(_check_results(ranged)) == 3
 
     single = dg.materialize(
@@ -294,6 +308,50 @@ def test_end_to_end_hourly_range_daily_and_view(analytics_resources, analytics_d
     with analytics_db.rollup_connection() as conn:
         hourly_total = conn.execute("SELECT sum(total_executions) FROM hourly_analytics").fetchone()
     assert hourly_total[0] == executions_day
+
+
+def test_each_partition_of_a_range_run_has_its_own_counts_and_bad_input(analytics_resources, spans):
+    """Issue 20: a range run records each hour and each day with its own rows and its own
+    skipped input, not the window's (which Dagster copies to every partition by itself)."""
+    spans.run(DAY0 + 2 * H, user=None, models=[("openai", "gpt-4o", 10, 5, 0.01)])
+    spans.run(DAY0 + 5 * H, user="bob", models=[("openai", "gpt-4o", 20, 5, 0.02)])
+    spans.run(DAY0 + 5 * H, user="bob", entity="wf-2")
+    spans.run(DAY0 + 30 * H, user="carol", models=[("anthropic", "claude", 1, 1, 0.5)])
+
+    def latest(assets_def, start: str, end: str) -> dict[str, dict]:
+        node = assets_def.key.to_python_identifier()
+        result = dg.materialize(
+            [assets_def, execution_spans],
+            selection=[assets_def],
+            resources=analytics_resources,
+            # one span in five lacks its user: let the window pass its quality check
+            run_config={"ops": {node: {"config": {"max_bad_share": 0.5}}}},
+            tags={
+                "dagster/asset_partition_range_start": start,
+                "dagster/asset_partition_range_end": end,
+            },
+        )
+        assert result.success
+        return {e.partition: e.metadata for e in result.asset_materializations_for_node(node)}
+
+    hours = latest(hourly_analytics, "2024-11-09-00:00", "2024-11-09-23:00")
+    rows = {key: meta["dagster/row_count"].value for key, meta in hours.items()}
+    assert rows == {f"2024-11-09-{h:02d}:00": {2: 1, 5: 2}.get(h, 0) for h in range(24)}
+    assert table_rows(hours["2024-11-09-02:00"]["span_classes"])[0]["counter"] == "missing_user"
+    assert table_rows(hours["2024-11-09-05:00"]["span_classes"]) == []
+    assert hours["2024-11-09-05:00"]["spans_read"].value == 3  # two runs, one model call
+    assert hours["2024-11-09-05:00"]["total_cost_usd"].value == pytest.approx(0.02)
+    days = latest(daily_analytics, "2024-11-09", "2024-11-10")
+    assert {k: m["executions"].value for k, m in days.items()} == {
+        "2024-11-09": 3,
+        "2024-11-10": 1,
+    }
+    calls = latest(model_usage_stats, "2024-11-09", "2024-11-10")
+    assert {k: m["model_calls"].value for k, m in calls.items()} == {
+        "2024-11-09": 2,
+        "2024-11-10": 1,
+    }
+    assert [r["model"] for r in table_rows(calls["2024-11-10"]["top_by_cost"])] == ["claude"]
 
 
 def test_observation_reports_the_newest_span(analytics_resources, spans):

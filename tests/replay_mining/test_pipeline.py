@@ -92,7 +92,7 @@ def test_local_lake_day_end_to_end(stats_sandbox, tmp_path):
     assert first_steps["position_x"].null_count == first_steps.num_rows
 
     materialization = result.asset_materializations_for_node("replay_mining__replay_dataset")[0]
-    assert materialization.metadata["rows"].value == table.num_rows
+    assert materialization.metadata["dagster/row_count"].value == table.num_rows
     assert materialization.metadata["episodes"].value == len(episodes)
     checks = result.get_asset_check_evaluations()
     assert len(checks) == 4 and all(c.passed for c in checks)

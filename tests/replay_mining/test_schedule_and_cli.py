@@ -21,6 +21,7 @@ from pipelines.replay_mining import defs
 from sandboxes.serving import serve_in_background
 from sandboxes.stats_server import StatsServerSandbox
 from tests.replay_mining.conftest import small_config
+from tests.replay_mining.test_partition_records import assert_each_day_is_its_own
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -89,6 +90,8 @@ def test_cli_partition_range_is_one_run_and_bad_keys_are_named(tmp_path, monkeyp
     monkeypatch.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])
     with DagsterInstance.get() as instance:
         assert len(instance.get_run_records()) == 1
+        # each day its own record: its own row count, and the path of its own file (issue 20)
+        assert_each_day_is_its_own(instance, tmp_path / "lake", ["2026-11-09", "2026-11-10"])
     assert bad.returncode != 0
     assert "2099-13-01" in bad.stderr
 
