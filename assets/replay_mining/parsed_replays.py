@@ -29,7 +29,11 @@ def parsed_replays(
     for day in partition_days(context):
         with stage_errors():
             result = parse_day(
-                lake.lake, day, read_index(lake.lake, day), progress=context.log.info
+                lake.lake,
+                day,
+                read_index(lake.lake, day),
+                progress=context.log.info,
+                max_decompressed_bytes=replay_mining_settings.max_decompressed_bytes,
             )
         day_ledger = SkipLedger(what="replays", max_share=ledger.max_share)
         for episode_id, reason in result.failed.items():

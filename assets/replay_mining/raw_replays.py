@@ -31,15 +31,14 @@ def raw_replays(
     failures: dict[str, str] = {}
     for day in partition_days(context):
         with stage_errors():
-            episodes = read_index(lake.lake, day)
-        result = download_day(
-            lake.lake,
-            replay_files,
-            day,
-            episodes,
-            concurrency=replay_mining_settings.download_concurrency,
-            progress=context.log.info,
-        )
+            result = download_day(
+                lake.lake,
+                replay_files,
+                day,
+                read_index(lake.lake, day),
+                concurrency=replay_mining_settings.download_concurrency,
+                progress=context.log.info,
+            )
         totals["downloaded"] += result.downloaded
         totals["already_present"] += result.already_present
         totals["bytes"] += result.bytes_downloaded

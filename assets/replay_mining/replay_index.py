@@ -3,7 +3,7 @@
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from assets.pools import one_writer_per_partition
-from assets.replay_mining.spec import SPEC, partition_days
+from assets.replay_mining.spec import SPEC, partition_days, stage_errors
 from assets.replay_mining.stages import index_key, write_index
 from resources.lake import LakeResource
 from resources.replay_mining.stats_api import StatsApiResource
@@ -20,7 +20,9 @@ def replay_index(
     """
     per_day = {}
     for day in partition_days(context):
-        table = write_index(lake.lake, day, stats_api.episodes_on(day))
+        episodes = stats_api.episodes_on(day)
+        with stage_errors():
+            table = write_index(lake.lake, day, episodes)
         per_day[day.isoformat()] = table.num_rows
         context.log.info(f"{day}: {table.num_rows} episodes with a replay")
     last = partition_days(context)[-1]
