@@ -52,8 +52,10 @@ def sandbox(overrides: dict[str, int], broken: bool = False, **kwargs) -> StatsS
         overrides=overrides,
         versions={day: 4 for day in overrides},  # today's format
         broken=broken,
-        **{"min_agents": 4, "max_agents": 12, "min_steps": 200, "max_steps": 600, **kwargs},
-    )
+        # The generator's replays alone, so the figures compare with the earlier runs'.
+        **{"min_agents": 4, "max_agents": 12, "min_steps": 200, "max_steps": 600,
+           "simulator_share": 0.0, **kwargs},
+    )  # fmt: skip
     return StatsServerSandbox(config)
 
 
@@ -162,9 +164,11 @@ from dagster import load_assets_from_package_module, materialize
 import assets.replay_mining
 from resources.lake import LakeResource
 from resources.replay_mining.settings import build_resources
+from schedules.replay_mining import replay_mining_dataset_job
 url, lake_root, day, max_failed_percent = sys.argv[1:5]
 result = materialize(
     load_assets_from_package_module(assets.replay_mining),
+    selection=replay_mining_dataset_job.selection,  # the daily job: the four stages
     partition_key=day,
     resources=build_resources(
         lake=LakeResource(root=lake_root), stats_api_url=url,

@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.workspace.graphql import DagsterGraphQL
+from tests.graphql import DagsterGraphQL
 
 REPO = Path(__file__).resolve().parents[1]
 IMAGES = REPO / "docs" / "images"

@@ -20,7 +20,8 @@
 A code server that exits is started again, with a message saying which (as compose and Kubernetes
 restart theirs); any other process that exits stops the deployment.
 
-The same functions bring the topology up in tests/deploy.
+The same functions bring the topology up in the tests (tests/stack.py); the processes
+themselves are started, watched and stopped by deploy/processes.py.
 """
 
 from __future__ import annotations
@@ -30,8 +31,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -42,21 +41,28 @@ from typing import TextIO
 import psycopg
 import yaml
 
+from deploy.processes import (
+    REPO,
+    DeployError,
+    Process,
+    free_port,
+    port_in_use,
+    processes_by_name,
+    start_process,
+    stop_processes,
+    wait_for_output,
+    wait_for_port,
+)
 from resources.instance.run_launcher import code_server_service
-from resources.postgres import _redact, embedded_postgres_url, stop_embedded_postgres
+from resources.postgres import embedded_postgres_url, redacted_url, stop_embedded_postgres
 from resources.redaction import first_line
 
-REPO = Path(__file__).resolve().parents[1]
 WORKSPACE = REPO / "workspace.yaml"
 INSTANCE_YAML = REPO / "deploy" / "dagster.yaml"
 FIRST_CODE_SERVER_PORT = 4000
 DAGSTER_DATABASE = "dagster"
 LOCAL_COMPUTE_LOGS_BUCKET = "dagster-compute-logs"
 BIN = Path(sys.executable).parent  # dagster, dagster-daemon, dagster-webserver of this env
-
-
-class DeployError(RuntimeError):
-    """The topology cannot start; the message says what to fix."""
 
 
 @dataclass(frozen=True)
@@ -108,79 +114,10 @@ def check_postgres(url: str, timeout_seconds: int = 5) -> None:
     except psycopg.Error as exc:
         reason = first_line(exc)
         raise DeployError(
-            f"Cannot reach Dagster's PostgreSQL at {_redact(libpq_url(url))} ({reason}). Start the server "
+            f"Cannot reach Dagster's PostgreSQL at {redacted_url(libpq_url(url))} ({reason}). Start the server "
             "or correct DAGSTER_PG_URL (postgresql://user:password@host:port/database); unset "
             "DAGSTER_PG_URL to use the embedded server."
         ) from exc
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex((host, port)) == 0
-
-
-@dataclass
-class Process:
-    name: str
-    popen: subprocess.Popen
-    log: Path
-
-    def tail(self, chars: int = 3000) -> str:
-        return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
-
-
-def _default_sigint() -> None:
-    # A script started in the background has SIGINT ignored, and its children inherit that;
-    # Dagster's processes shut down cleanly on SIGINT (Ctrl-C), so give it back to them.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def start_process(name: str, argv: list[str], env: Mapping[str, str], log_dir: Path) -> Process:
-    """`argv` in its own process group (so stopping it stops what it spawned), output to a log."""
-    log = log_dir / f"{name}.log"
-    with log.open("wb") as out:
-        popen = subprocess.Popen(
-            argv, env=dict(env), cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=_default_sigint,
-        )  # fmt: skip
-    return Process(name, popen, log)
-
-
-def wait_for_port(process: Process, port: int, timeout_seconds: float = 180) -> None:
-    deadline = time.monotonic() + timeout_seconds
-    while not port_in_use(port):
-        if process.popen.poll() is not None:
-            raise DeployError(
-                f"{process.name} exited with {process.popen.returncode} before listening on "
-                f"port {port}; its log ({process.log}) ends:\n{process.tail()}"
-            )
-        if time.monotonic() > deadline:
-            raise DeployError(f"{process.name} not listening on port {port} after "
-                              f"{timeout_seconds:.0f} s; see {process.log}")  # fmt: skip
-        time.sleep(0.3)
-
-
-def stop_processes(processes: Sequence[Process], timeout_seconds: float = 30) -> None:
-    """Ctrl-C to every group (last started first), then SIGKILL what is still there."""
-    for process in reversed(processes):
-        if process.popen.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.popen.pid, signal.SIGINT)
-    deadline = time.monotonic() + timeout_seconds
-    for process in processes:
-        try:
-            process.popen.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.popen.pid, signal.SIGKILL)
-            process.popen.wait()
 
 
 @dataclass
@@ -194,10 +131,6 @@ class Topology:
     locations: list[CodeLocation]
     processes: dict[str, Process] = field(default_factory=dict)
     restarted: list[Process] = field(default_factory=list)
-
-
-def processes_by_name(processes: Sequence[Process]) -> dict[str, Process]:
-    return {p.name: p for p in processes}
 
 
 def with_psycopg2_driver(url: str) -> str:
@@ -222,15 +155,6 @@ def dagster_postgres_url(env: Mapping[str, str], root: Path) -> tuple[str, bool]
         return with_psycopg2_driver(env["DAGSTER_PG_URL"]), False
     url = embedded_postgres_url(root / "postgres", database=DAGSTER_DATABASE)
     return with_psycopg2_driver(url), True
-
-
-def wait_for_output(process: Process, text: str, timeout_seconds: float = 60) -> None:
-    deadline = time.monotonic() + timeout_seconds
-    while text not in process.tail(100_000):
-        if process.popen.poll() is not None or time.monotonic() > deadline:
-            raise DeployError(f"{process.name} did not start; its log ({process.log}) ends:\n"
-                              f"{process.tail()}")  # fmt: skip
-        time.sleep(0.3)
 
 
 def redis_server_binary() -> str:

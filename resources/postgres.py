@@ -29,14 +29,17 @@ class DatabaseUnavailable(RuntimeError):
     """The database could not be reached; the message says which one and what to check."""
 
 
-def _redact(url: str) -> str:
-    """A URL without its password, for messages."""
+def redacted_url(url: str) -> str:
+    """A URL without its password (postgresql://user@host:port/dbname), for messages."""
     try:
         info = psycopg.conninfo.conninfo_to_dict(url)
     except psycopg.ProgrammingError:
         return f"<unparseable database URL {redact(url)}>"
     host = info.get("host", "localhost")
     return f"postgresql://{info.get('user', '')}@{host}:{info.get('port', 5432)}/{info.get('dbname', '')}"
+
+
+_redact = redacted_url  # the name the pipelines' stores still import
 
 
 def _ensure_private_runtime_dir() -> None:
@@ -79,13 +82,13 @@ def connect(url: str, variable: str = "POSTGRES_URL", **kwargs) -> psycopg.Conne
         return psycopg.connect(url, connect_timeout=10, **kwargs)
     except psycopg.ProgrammingError as exc:  # from connect: the URL itself is malformed
         raise DatabaseUnavailable(
-            f"The PostgreSQL URL {_redact(url)} is malformed: "
+            f"The PostgreSQL URL {redacted_url(url)} is malformed: "
             f"{first_line(exc)}. Fix {variable} (a URL like "
             "postgresql://user:password@host:5432/dbname), or unset it to use the embedded server."
         ) from redacted_cause(exc)
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(
-            f"Cannot connect to PostgreSQL at {_redact(url)}: "
+            f"Cannot connect to PostgreSQL at {redacted_url(url)}: "
             f"{first_line(exc)}. Check that the server is running and "
             f"{variable} is right (unset it to use the embedded server)."
         ) from redacted_cause(exc)

@@ -5,11 +5,21 @@ from __future__ import annotations
 from dagster import AssetSelection, build_schedule_from_partitioned_job, define_asset_job
 
 from assets.replay_mining.spec import SPEC
+from resources.env import load_time_flag
+from schedules.alerts import run_failure_alert_sensor
+
+# agent_observations is the biggest asset by far (docs/replay_mining.md has its size per day):
+# the daily job builds it only in deployments that turn it on.
+OBSERVATIONS_VARIABLE = "REPLAY_OBSERVATIONS"
+_daily = AssetSelection.groups(SPEC.name)
+if not load_time_flag(OBSERVATIONS_VARIABLE):
+    _daily = _daily - AssetSelection.assets(SPEC.key("agent_observations"))
 
 replay_mining_dataset_job = define_asset_job(
     "replay_mining_dataset_job",
-    selection=AssetSelection.groups(SPEC.name),
-    description="Query, download, parse and publish the replays of one UTC day (or a range).",
+    selection=_daily,
+    description="Query, download, parse and publish the replays of one UTC day (or a range); "
+    "with REPLAY_OBSERVATIONS=1 also what each agent observed.",
 )
 
 # A schedule built from the partitioned job targets the newest complete partition: yesterday.
@@ -22,4 +32,4 @@ replay_mining_dataset_schedule = build_schedule_from_partitioned_job(
 
 jobs = [replay_mining_dataset_job]
 schedules = [replay_mining_dataset_schedule]
-sensors = []
+sensors = [run_failure_alert_sensor(SPEC.name)]

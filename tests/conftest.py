@@ -1,9 +1,16 @@
-"""Shared test infrastructure: a real PostgreSQL server, a real S3 API over HTTP, sandboxes.
+"""Shared test infrastructure: a real PostgreSQL server, a real S3 API over HTTP, whole stacks.
 
 - PostgreSQL: `POSTGRES_URL` when set (CI with a service), otherwise one embedded server for the
   session; every test that asks for `pg_url` gets a fresh database on it, dropped afterwards.
 - S3: moto's server mode on loopback; boto3 reaches it by endpoint URL exactly as it reaches
   B2, R2 or MinIO. `s3_bucket` gives each test its own bucket.
+- Whole stacks (tests/stack.py): `workspace` (`dagster dev`, every code location) and
+  `deployment` (deploy/local.py's production topology), each started once per session. A test
+  that uses one is marked `stack` and put in the stack's `xdist_group`, so under pytest-xdist
+  (`bin/test`) all of a stack's tests run on one worker and it still starts once.
+
+Under pytest-xdist every worker is its own session: its own PostgreSQL data folder, moto server,
+temporary folders and free ports; nothing here is fixed.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import pytest
 
 from resources.object_store import make_s3_client
 from resources.postgres import embedded_postgres_url, stop_embedded_postgres
+from tests.stack import Deployment, Workspace, deployment_stack, workspace_stack
 
 
 @pytest.fixture(scope="session")
@@ -111,3 +119,82 @@ def s3_bucket(s3_server) -> S3Bucket:
     name = f"test-{uuid.uuid4().hex[:12]}"
     s3_server.client().create_bucket(Bucket=name)
     return S3Bucket(s3_server, name)
+
+
+@pytest.fixture
+def instance():
+    """An ephemeral Dagster instance, closed after the test (one left to the garbage collector
+    logs "Cannot operate on a closed database" from its SQLite pool: dagster#21586)."""
+    from dagster import DagsterInstance
+
+    with DagsterInstance.ephemeral() as instance:
+        yield instance
+
+
+# The whole stacks running in this process, by fixture name. Each is stopped after the last test
+# that uses it (pytest_runtest_teardown below) rather than at the end of the session: an idle
+# stack (daemon, webserver and code servers polling) takes about a tenth of a core from the tests
+# that run after it.
+_running_stacks: dict[str, contextlib.ExitStack] = {}
+
+
+@pytest.fixture(scope="session")
+def workspace(tmp_path_factory, pg_server_url, s3_server) -> Iterator[Workspace]:
+    """The whole workspace under `dagster dev`, loaded (tests/stack.py), once per session."""
+    started_once(tmp_path_factory, "workspace")
+    with contextlib.ExitStack() as stop:
+        _running_stacks["workspace"] = stop
+        pg_url = stop.enter_context(fresh_database(pg_server_url))
+        root = tmp_path_factory.mktemp("workspace")
+        yield stop.enter_context(workspace_stack(root, pg_url, s3_server))
+
+
+@pytest.fixture(scope="session")
+def deployment(tmp_path_factory, pg_server_url) -> Iterator[Deployment]:
+    """The production topology of deploy/local.py, loaded (tests/stack.py), once per session."""
+    started_once(tmp_path_factory, "deployment")
+    with contextlib.ExitStack() as stop:
+        _running_stacks["deployment"] = stop
+        pg_url = stop.enter_context(fresh_database(pg_server_url))
+        yield stop.enter_context(deployment_stack(pg_url))
+
+
+STACK_FIXTURES = ("workspace", "deployment")
+
+
+@pytest.hookimpl(trylast=True)  # after the test's own and its module's fixtures are torn down
+def pytest_runtest_teardown(item, nextitem):
+    """Stop a whole stack once the last test of the session that uses it has run."""
+    for name in list(_running_stacks):
+        users = [i for i in item.session.items if name in i.fixturenames]
+        if users and item is users[-1]:
+            _running_stacks.pop(name).close()
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups
+def pytest_collection_modifyitems(config, items):
+    """A test that uses a whole stack is marked `stack` and joins the stack's xdist group."""
+    for item in items:
+        for name in STACK_FIXTURES:
+            if name in item.fixturenames:
+                item.add_marker(pytest.mark.stack)
+                item.add_marker(pytest.mark.xdist_group(name))
+
+
+def started_once(tmp_path_factory, stack: str) -> None:
+    """Under pytest-xdist, fail rather than start a whole stack on a second worker of the run: its
+    tests are one xdist group, which only `--dist loadgroup` keeps on one worker (and which
+    pytest 9.2 breaks with pytest-xdist 3.8: pytest-xdist issue 1386, hence pytest<9.2)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    mark = tmp_path_factory.getbasetemp().parent / f"{stack}-stack-started-by"  # the run's
+    try:
+        with mark.open("x") as out:
+            out.write(worker)
+    except FileExistsError:
+        pytest.fail(
+            f"the {stack} stack was started by {mark.read_text()} already and now by {worker}: "
+            "run the suite with --dist loadgroup (bin/test does), so each stack's tests share "
+            "one worker"
+        )

@@ -56,6 +56,7 @@ def test_the_rule_covers_user_info_query_strings_headers_and_conninfo():
     assert "pw6secret" not in str(cause) and "ValueError" in str(cause)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "module, selection",
     [

@@ -29,13 +29,13 @@ from resources.instance.run_worker import (
     this_host,
     worker_health,
 )
-from tests.pipeline_sandboxes import Gate
 from tests.replay_mining.test_schedule_and_cli import (
     cli_environment,
     finish,
     start_cli_runs,
     step_intervals,
 )
+from tests.stack import Gate
 
 ROOT = Path(__file__).resolve().parents[1]
 DAY = "2026-11-10"

@@ -731,13 +731,40 @@ def _row_maps(offsets, items, counts, row_change, null, key_names: list[str]) ->
     )
 
 
-def _configured_inventories(config: dict, agent_ids: list[int]) -> list:
-    """The initial inventory each agent is configured with (name -> count), or None."""
-    game = config.get("game") if isinstance(config, dict) else None
-    if not isinstance(game, dict):
-        return [None] * len(agent_ids)
+def _agent_configurations(game: dict, agent_ids: list[int], groups: list) -> list:
+    """The configuration each agent was built from, as the simulator assigns them, or None where
+    the replay cannot tell.
+
+    With no `game.agents` every agent is `game.agent`. Otherwise the simulator groups
+    `game.agents` by `team_id` in order of first appearance (the team's index is the agents'
+    `group_id`) and gives the k-th agent of a group, by agent_id, the k-th configuration of its
+    team: `game.agents[agent_id]` is another agent's configuration as soon as two teams
+    interleave. Teams not numbered 0, 1, ... in that order make the simulator's map cell names
+    collide (the configuration an agent gets then depends on the map's cell names, not in the
+    replay), as does a group with more agents than its team has configurations: None.
+    """
     per_agent = game.get("agents") if isinstance(game.get("agents"), list) else []
     default = game.get("agent") if isinstance(game.get("agent"), dict) else {}
+    if not per_agent:
+        return [default] * len(agent_ids)
+    teams: dict = {}
+    for agent_config in per_agent:
+        team = agent_config.get("team_id", 0) if isinstance(agent_config, dict) else None
+        teams.setdefault(team, []).append(agent_config)
+    if list(teams) != list(range(len(teams))):
+        return [None] * len(agent_ids)
+    rank: dict = {}
+    out = []
+    for group in groups:  # agent_ids are sorted: the k-th agent of a group is its k-th here
+        k = rank[group] = rank.get(group, -1) + 1
+        team = teams.get(group, [])
+        found = team[k] if group is not None and k < len(team) else None
+        out.append(found if isinstance(found, dict) else None)
+    return out
+
+
+def _configured_inventories(configs: list, default: dict) -> list:
+    """The initial inventory each agent is configured with (name -> count), or None."""
 
     def initial(agent_config: dict):
         inventory = agent_config.get("inventory")
@@ -748,24 +775,20 @@ def _configured_inventories(config: dict, agent_ids: list[int]) -> list:
         return None
 
     out = []
-    for agent_id in agent_ids:
-        agent_config = per_agent[agent_id] if 0 <= agent_id < len(per_agent) else None
-        found = initial(agent_config) if isinstance(agent_config, dict) else None
-        out.append(found if found is not None else initial(default))
+    for agent_config in configs:
+        found = initial(agent_config) if agent_config is not None else None
+        # An older per-agent configuration without the key: the default agent's.
+        out.append(found if found is not None or agent_config is None else initial(default))
     return out
 
 
-def _configured_vibes(config: dict, agent_ids: list[int], vibe_names: list[str]) -> np.ndarray:
+def _configured_vibes(configs: list, default: dict, vibe_names: list[str]) -> np.ndarray:
     """Each agent's configured vibe id, -1 when the configuration does not say."""
-    game = config.get("game") if isinstance(config, dict) else None
-    out = np.full(len(agent_ids), -1, dtype=np.int64)
-    if not isinstance(game, dict):
-        return out
-    per_agent = game.get("agents") if isinstance(game.get("agents"), list) else []
-    default = game.get("agent") if isinstance(game.get("agent"), dict) else {}
-    for i, agent_id in enumerate(agent_ids):
-        agent_config = per_agent[agent_id] if 0 <= agent_id < len(per_agent) else {}
-        vibe = agent_config.get("vibe") if isinstance(agent_config, dict) else None
+    out = np.full(len(configs), -1, dtype=np.int64)
+    for i, agent_config in enumerate(configs):
+        if agent_config is None:
+            continue
+        vibe = agent_config.get("vibe")
         if vibe is None:
             vibe = default.get("vibe")
         if isinstance(vibe, bool):
@@ -1054,7 +1077,18 @@ def _columns_v2_to_v4(
         _field(agents, "inventory"), item_names
     )
     inventory_at = grid.before(grid.index(inv_steps, inv_starts))
-    configured = _configured_inventories(config, agent_ids)
+    group_id = _scalar_column(grid, _field(agents, "group_id"), "group_id", 0)
+    # Each agent's group as first recorded while it is in the game (a late joiner's step-0 value
+    # is a placeholder), which decides its configuration.
+    present = ~absent.reshape(grid.agents, grid.steps)
+    first_present = present.argmax(axis=1)
+    groups = [
+        int(group_id[a * grid.steps + first_present[a]]) if present[a].any() else None
+        for a in range(grid.agents)
+    ]
+    default_agent = game.get("agent") if isinstance(game.get("agent"), dict) else {}
+    agent_configs = _agent_configurations(game, agent_ids, groups)
+    configured = _configured_inventories(agent_configs, default_agent)
     has_config = np.array([c is not None for c in configured])
     key_names = list(item_names)
     position = {name: i for i, name in enumerate(item_names)}
@@ -1077,7 +1111,7 @@ def _columns_v2_to_v4(
     inventory = _row_maps(offsets, items, counts, inventory_at, no_inventory, key_names)
 
     vibe_id = _scalar_column(grid, _field(agents, "vibe_id", "vibe"), "vibe_id", -1, at_before=True)
-    configured_vibes = _configured_vibes(config, agent_ids, vibe_names)
+    configured_vibes = _configured_vibes(agent_configs, default_agent, vibe_names)
     vibe_id[grid.first_step] = configured_vibes
     vibe_int = vibe_id.astype(np.int64)
     has_config |= configured_vibes >= 0
@@ -1090,7 +1124,7 @@ def _columns_v2_to_v4(
         _field(agents, "policy_infos"), episode_policy
     )
     return {
-        "group_id": _scalar_column(grid, _field(agents, "group_id"), "group_id", 0),
+        "group_id": group_id,
         "x": x,
         "y": y,
         "orientation": _scalar_column(grid, _field(agents, "orientation"), "orientation", 0, True),

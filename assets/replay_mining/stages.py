@@ -9,6 +9,8 @@ tests) and return plain results that the assets turn into metadata. Layout in th
     parsed/replays/date=YYYY-MM-DD/<episode>.arrow     one part per parsed replay (stage 3)
     parsed/replays/date=YYYY-MM-DD/_manifest.json      which parts make the day, and the skips
     datasets/replays/replays_YYYYMMDD.parquet          the published dataset (stage 4)
+    datasets/agent_observations/agent_observations_YYYYMMDD.parquet
+                                                       what each agent saw (stage 5, opt-in)
 """
 
 from __future__ import annotations
@@ -33,11 +35,14 @@ from assets.replay_mining.mettagrid import (
     ReplayError,
     parse_replay,
 )
+from assets.replay_mining.observations import OBSERVATION_SCHEMA, rebuild_observations
 from resources.lake import Lake
+from resources.lake_tables import lake_key
+from resources.replay_mining.settings import DATASET_KEY, INDEX_KEY, OBSERVATIONS_KEY
 from resources.replay_mining.stats_api import EpisodeRecord, ReplayFetchError, md5_hex
 
 # Bump when parsing changes what a part holds: parts written by another version are re-parsed.
-PARSER_VERSION = "3"  # 3: format versions 3 and 4, columns alive ... state_source
+PARSER_VERSION = "4"  # 3: versions 3 and 4, alive ... state_source; 4: step 0 by the simulator's configuration rule
 # Parts are intermediate: Arrow IPC with LZ4 writes and reads at memory speed, unlike parquet.
 PART_SUFFIX = ".arrow"
 PART_OPTIONS = pa.ipc.IpcWriteOptions(compression=None)
@@ -68,7 +73,7 @@ log = logging.getLogger(__name__)
 
 
 def index_key(day: dt.date) -> str:
-    return f"replay_mining/index/date={day.isoformat()}.parquet"
+    return lake_key(INDEX_KEY, day.isoformat())
 
 
 def raw_prefix(day: dt.date) -> str:
@@ -80,7 +85,7 @@ def parsed_prefix(day: dt.date) -> str:
 
 
 def dataset_key(day: dt.date) -> str:
-    return f"datasets/replays/replays_{day:%Y%m%d}.parquet"
+    return lake_key(DATASET_KEY, day.isoformat())
 
 
 def _write_json(lake: Lake, key: str, value) -> None:
@@ -483,3 +488,102 @@ class DatasetCheckFailed(RuntimeError):
             f"The replay dataset for {day} failed its checks ({', '.join(checks.failed())}) and was not "
             f"published; any earlier file is unchanged. Problems: {'; '.join(checks.problems[:5])}"
         )
+
+
+# --- stage 5 (opt-in): what each agent observed -------------------------------------------------
+
+# Observation rows are about 50 tokens (150 bytes) each: smaller row groups than the dataset's
+# keep one group's buffers to a few tens of MB.
+OBSERVATION_ROW_GROUP_ROWS = 65_536
+OBSERVATION_DICTIONARY_COLUMNS = [
+    "episode_id", "action_id", "action_name", "obs_source", "obs_width", "obs_height",
+    "obs_features",
+]  # fmt: skip
+
+
+def observations_key(day: dt.date) -> str:
+    return lake_key(OBSERVATIONS_KEY, day.isoformat())
+
+
+@dataclass
+class ObservationsResult:
+    key: str
+    rows: int = 0
+    rows_rebuilt: int = 0
+    episodes: int = 0
+    tokens: int = 0
+    bytes: int = 0
+    skipped: dict[str, str] = field(default_factory=dict)  # episode id -> reason
+    not_rebuilt: dict[str, int] = field(default_factory=dict)  # feature -> episodes using it
+    duplicate_keys: int = 0
+
+
+def write_observations(
+    lake: Lake, day: dt.date, progress: Callable[[str], None] = log.info
+) -> ObservationsResult:
+    """Rebuild the observations of every replay the parse stage read, one replay in memory at a
+    time, stream them in episode order into one parquet file and publish it atomically.
+
+    A replay that cannot give them (an older version, a configuration this rebuild does not
+    follow) is skipped with its reason; its rows stay in replay_dataset."""
+    manifest = _read_json(
+        lake, f"{parsed_prefix(day)}/_manifest.json", f"the parse manifest for {day}",
+        "parsed_replays",
+    )  # fmt: skip
+    result = ObservationsResult(key=observations_key(day))
+    with lake.publish(result.key) as path:
+        with pq.ParquetWriter(
+            path,
+            OBSERVATION_SCHEMA,
+            compression="zstd",
+            use_dictionary=OBSERVATION_DICTIONARY_COLUMNS,
+            write_statistics=["episode_id", "agent_id", "step", "obs_source"],
+        ) as writer:
+            pending: list[pa.Table] = []
+            pending_rows = 0
+            episode_ids = sorted(manifest["parts"])
+            for done, episode_id in enumerate(episode_ids, 1):
+                raw_key = f"{raw_prefix(day)}/{episode_id}.json.z"
+                if not lake.exists(raw_key):
+                    raise MissingUpstream(
+                        f"the raw replay {lake.uri(raw_key)} listed in the parse manifest for "
+                        f"{day} is missing: re-run raw_replays and parsed_replays for this day."
+                    )
+                try:
+                    rebuilt = rebuild_observations(lake.read_bytes(raw_key), episode_id)
+                except ReplayError as exc:
+                    result.skipped[episode_id] = str(exc)
+                    continue
+                table = rebuilt.table
+                for feature in rebuilt.not_rebuilt:
+                    result.not_rebuilt[feature] = result.not_rebuilt.get(feature, 0) + 1
+                keys = table.column("agent_id").to_numpy().astype(np.int64) * (1 << 32)
+                keys += table.column("step").to_numpy()
+                result.duplicate_keys += int((np.diff(keys) <= 0).sum())
+                source = table.column("obs_source")
+                result.rows_rebuilt += int(pc.sum(pc.equal(source, "rebuilt")).as_py() or 0)
+                result.tokens += (
+                    int(pc.sum(pc.binary_length(table.column("observation"))).as_py() or 0) // 3
+                )
+                result.rows += table.num_rows
+                result.episodes += 1
+                pending.append(table)
+                pending_rows += table.num_rows
+                if pending_rows >= OBSERVATION_ROW_GROUP_ROWS:
+                    writer.write_table(
+                        pa.concat_tables(pending), row_group_size=OBSERVATION_ROW_GROUP_ROWS
+                    )
+                    pending, pending_rows = [], 0
+                if done % 100 == 0:
+                    progress(f"{day}: {done}/{len(episode_ids)} replays' observations rebuilt")
+            if pending:
+                writer.write_table(
+                    pa.concat_tables(pending), row_group_size=OBSERVATION_ROW_GROUP_ROWS
+                )
+        if result.duplicate_keys:
+            raise RuntimeError(
+                f"the observations of {day} repeat {result.duplicate_keys} (episode, agent, step) "
+                "keys and were not published; any earlier file is unchanged"
+            )
+        result.bytes = path.stat().st_size
+    return result

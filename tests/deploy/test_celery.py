@@ -36,14 +36,8 @@ from dagster_celery.make_app import make_app
 
 import assets.replay_mining
 from assets.replay_mining.stages import dataset_key
-from deploy.local import (
-    REPO,
-    Process,
-    free_port,
-    start_celery_workers,
-    start_redis,
-    stop_processes,
-)
+from deploy.local import REPO, start_celery_workers, start_redis
+from deploy.processes import Process, free_port, stop_processes
 from resources.instance.celery_executor import CeleryUnavailable, check_celery
 from resources.instance.executors import heavy_job_executor
 from resources.lake import LocalLake
@@ -54,7 +48,8 @@ from tests.conftest import fresh_database
 from tests.replay_mining.conftest import TOKEN, make_resources, small_config
 from tests.replay_mining.test_schedule_and_cli import Rendezvous
 
-pytestmark = pytest.mark.slow
+# One pytest-xdist worker runs the tests of the Celery cluster (a module fixture): it starts once.
+pytestmark = pytest.mark.xdist_group("celery")
 
 MATERIALIZE = [sys.executable, "-m", "dagster", "asset", "materialize"]
 MATERIALIZE += ["-m", "pipelines.replay_mining", "--select", "group:replay_mining"]
@@ -218,6 +213,7 @@ def test_heavy_jobs_run_in_process_unless_celery_is_configured():
         heavy_job_executor({"DAGSTER_EXECUTOR": "dask"})
 
 
+@pytest.mark.slow
 def test_two_multi_day_runs_spread_their_steps_over_both_workers(cluster, tmp_path):
     """Each run's replay_index step waits in the sandbox for the other's: they meet only if two
     workers run them at once (each worker takes one step at a time)."""
@@ -266,28 +262,31 @@ def test_two_multi_day_runs_spread_their_steps_over_both_workers(cluster, tmp_pa
         assert celery_table.equals(pq.read_table(alone.path(dataset_key(day)))), day
 
 
-def start_held_run(cluster: Cluster, hold: HoldReplays, first: str, last: str):
-    """A run whose raw_replays step is held mid-download: (the run, the node running the step)."""
+@contextlib.contextmanager
+def held_run(cluster: Cluster, first: str, last: str) -> Iterator[tuple[subprocess.Popen, str]]:
+    """A run whose raw_replays step is held mid-download: (the run, the node running the step).
+    When the block ends the downloads are let go and the sandbox is served as before."""
+    hold = HoldReplays(cluster.front.app)
     cluster.front.front = hold
-    run = materialize(cluster.env, first, last)
-    assert hold.arrived.wait(180), "the raw_replays step never downloaded"
-    with instance_of(cluster) as instance:
-        steps = workers_of_steps(instance, run_of(instance, first).run_id)
-    return run, steps["replay_mining__raw_replays"][0]
+    try:
+        run = materialize(cluster.env, first, last)
+        assert hold.arrived.wait(180), "the raw_replays step never downloaded"
+        with instance_of(cluster) as instance:
+            steps = workers_of_steps(instance, run_of(instance, first).run_id)
+        yield run, steps["replay_mining__raw_replays"][0]
+    finally:
+        hold.released.set()
+        cluster.front.front = cluster.front.app
 
 
+@pytest.mark.slow
 def test_a_killed_pool_process_fails_the_step_at_once_and_its_worker_goes_on(cluster):
     first, last = "2026-11-05", "2026-11-06"
-    hold = HoldReplays(cluster.front.app)
-    try:
-        run, node = start_held_run(cluster, hold, first, last)
+    with held_run(cluster, first, last) as (run, node):
         worker = cluster.workers[node]
         (child,) = psutil.Process(worker.popen.pid).children()  # --concurrency 1
         child.send_signal(signal.SIGKILL)
         output = finished(run, timeout=120)
-    finally:
-        hold.released.set()
-        cluster.front.front = cluster.front.app
     assert run.returncode != 0
     died = "The Celery worker process running step replay_mining__raw_replays died: Worker exited"
     assert died in output
@@ -304,19 +303,15 @@ def test_a_killed_pool_process_fails_the_step_at_once_and_its_worker_goes_on(clu
         time.sleep(0.5)
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_step_fails_the_run_says_what_to_do_and_publishes_nothing(cluster):
     first, last = "2026-11-14", "2026-11-15"
-    hold = HoldReplays(cluster.front.app)
-    try:
-        run, node = start_held_run(cluster, hold, first, last)
+    with held_run(cluster, first, last) as (run, node):
         victim = cluster.workers[node]
         os.killpg(victim.popen.pid, signal.SIGKILL)  # the whole worker: nobody reports the step
         victim.popen.wait()
         killed_at = time.monotonic()
         output = finished(run, timeout=120)
-    finally:
-        hold.released.set()
-        cluster.front.front = cluster.front.app
     assert run.returncode != 0
     # ended within the bound: detection after CELERY_WORKER_LOST_SECONDS plus a few pings
     assert time.monotonic() - killed_at < 120
@@ -338,6 +333,7 @@ def test_a_worker_killed_mid_step_fails_the_run_says_what_to_do_and_publishes_no
     assert not [n for n in written if any(d.strftime("%Y%m%d") in n for d in days(first, 2))]
 
 
+@pytest.mark.slow
 def test_the_broker_down_at_launch_names_celery_broker_url_and_writes_nothing(cluster, tmp_path):
     closed = free_port()  # nothing listens here
     env = {
@@ -360,6 +356,7 @@ def test_the_broker_down_at_launch_names_celery_broker_url_and_writes_nothing(cl
     assert not [p for p in (tmp_path / "lake").rglob("*") if p.is_file()]  # nothing written
 
 
+@pytest.mark.slow
 def test_a_broker_no_worker_listens_on_fails_the_run_instead_of_queueing_it_forever(tmp_path):
     """The executor's check before the first step (the run then fails as with the broker down)."""
     env: dict[str, str] = {}

@@ -10,14 +10,10 @@ import datetime as dt
 import hashlib
 import io
 import os
-import random
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,93 +27,21 @@ from deploy.local import (
     REPO,
     Topology,
     code_locations,
-    free_port,
     grpc_workspace,
-    port_in_use,
     revive_code_servers,
-    topology,
     with_psycopg2_driver,
 )
+from deploy.processes import free_port
 from resources.object_store import make_s3_client
 from resources.riot.store import RiotStore
-from sandboxes.stats_server import SandboxConfig
-from tests.pipeline_sandboxes import Sandboxes, pipeline_sandboxes
-from tests.workspace.graphql import DagsterGraphQL, GraphQLError, tags_of, wait_until_loaded
+from tests.graphql import DagsterGraphQL, GraphQLError, tags_of
+from tests.stack import STATS_END, TEST_INSTANCE, free_port_block
 
-pytestmark = pytest.mark.slow
-
-STATS_END = dt.date(2026, 11, 20)
+# `deployment` (tests/conftest.py): the topology, started once per session (tests/stack.py)
 BACKFILL_DAYS = [(STATS_END - dt.timedelta(days=d)).isoformat() for d in (2, 1)]
 KILLED_DAY = BACKFILL_DAYS[0]  # killed after the backfill published it cleanly
 OTHER_DAY = (STATS_END - dt.timedelta(days=4)).isoformat()
 SCHEDULE = "riot_refresh_schedule"  # every minute here (RIOT_REFRESH_CRON)
-
-
-def free_port_block(count: int) -> int:
-    """The first of `count` consecutive free ports (the code servers take consecutive ports)."""
-    for _ in range(100):
-        first = random.randrange(20000, 32000)  # below the ephemeral range
-        if not any(port_in_use(p) for p in range(first, first + count)):
-            return first
-    raise RuntimeError(f"no {count} consecutive free ports")
-
-
-# deploy/dagster.yaml with the daemon's waits shortened, so a test sees a fault handled in
-# seconds (production: 15 s polls; queued runs wait 3 x 60 s for a code server to come back, here
-# up to 40 x 3 s: longer than a restart takes on a loaded machine)
-TEST_INSTANCE = {
-    "run_monitoring": {"poll_interval_seconds": 2, "free_slots_after_run_end_seconds": 2},
-    "run_coordinator": {
-        "config": {
-            "dequeue_interval_seconds": 1,
-            "max_user_code_failure_retries": 40,
-            "user_code_failure_retry_delay": 3,
-        }
-    },
-}
-
-
-@dataclass
-class Deployment:
-    running: Topology
-    api: DagsterGraphQL
-    sandboxes: Sandboxes
-
-
-@pytest.fixture(scope="module")
-def deployment(pg_server_url) -> Iterator[Deployment]:
-    # Not under pytest's basetemp: its top folder is private to this user (0700), which the
-    # embedded PostgreSQL's own user cannot enter (as in tests/conftest.py).
-    root = Path(tempfile.mkdtemp(prefix="asset-graph-deploy-"))
-    stats_config = SandboxConfig(
-        episodes_per_day=(3, 4),
-        days=5,
-        end_date=STATS_END,
-        min_agents=2,
-        max_agents=3,
-        min_steps=20,
-        max_steps=40,
-    )
-    with pipeline_sandboxes(root, pg_server_url, stats_config) as sandboxes:
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in ("DAGSTER_PG_URL", "COMPUTE_LOGS_BUCKET", "DAGSTER_HOME")
-        }
-        # the pipelines' own database is the sandboxes'; Dagster's is the embedded server
-        # deploy/local starts
-        env.update(sandboxes.env, BACKFILL_MAX_PARTITIONS_PER_RUN="1")
-        with topology(
-            root,
-            env,
-            first_code_server_port=free_port_block(len(code_locations())),
-            webserver_port=free_port(),
-            instance_overrides=TEST_INSTANCE,
-        ) as running:
-            api = DagsterGraphQL(running.webserver_url)
-            wait_until_loaded(api, timeout=240)
-            yield Deployment(running, api, sandboxes)
-    shutil.rmtree(root, ignore_errors=True)
 
 
 def test_the_deploy_workspace_serves_every_code_location_on_its_port():
@@ -361,6 +285,7 @@ def server_port(running: Topology, name: str) -> int:
     return next(loc.port for loc in running.locations if loc.name == name)
 
 
+@pytest.mark.slow
 def test_unreachable_postgres_at_start_up_says_what_to_do(tmp_path):
     closed = free_port()  # nothing listens here
     env = {

@@ -66,7 +66,11 @@ def v4_replay(**agent_overrides) -> dict:
         "game": {
             "vibe_names": ["default", "heart", "miner"],
             "agent": {"vibe": 0, "inventory": {"initial": {}}},
-            "agents": [{"vibe": 2, "inventory": {"initial": {"battery": 3, "ore_red": 0}}}],
+            # The agent is of group 1: team 1's first configuration is its own, not agents[0].
+            "agents": [
+                {"team_id": 0, "vibe": 1, "inventory": {"initial": {"ore_red": 9}}},
+                {"team_id": 1, "vibe": 2, "inventory": {"initial": {"battery": 3, "ore_red": 0}}},
+            ],
         }
     }
     defaults = {"alive": True, "vibe_id": [[0, 2], [2, 1]], "vibe": [[0, 2], [2, 1]]}
@@ -135,13 +139,62 @@ def test_step_0_takes_the_configured_initial_inventory_and_vibe():
     rows = rows_of(v4_replay())
     first = rows[0]
     assert first["state_source"] == "configured"
-    assert dict(first["inventory"]) == {"battery": 3}  # agents[0].inventory.initial, zeros dropped
-    assert (first["vibe_id"], first["vibe_name"]) == (2, "miner")  # agents[0].vibe
+    assert dict(first["inventory"]) == {"battery": 3}  # its team's initial inventory, zeros dropped
+    assert (first["vibe_id"], first["vibe_name"]) == (2, "miner")  # its team's configured vibe
     assert (first["position_x"], first["orientation"]) == (None, None)  # not configured
     # From step 1 on, the record of the step before.
     assert column(rows, "vibe_id") == [2, 2, 2, 1, 1, 1]
     assert column(rows, "vibe_name")[1:] == ["miner", "miner", "heart", "heart", "heart"]
     assert column(rows, "state_source")[1:] == ["recorded"] * 5
+
+
+def team_replay(teams: list[int], groups: list[int]) -> dict:
+    """A version-4 replay of agents 0..n-1 in `groups`, configured by `game.agents` whose
+    team ids are `teams` (each configuration's initial ore is its index)."""
+    replay = v4_replay()
+    agent = replay["objects"][1]
+    replay["objects"][1:] = [
+        agent | {"id": 10 + i, "agent_id": i, "group_id": g} for i, g in enumerate(groups)
+    ]
+    replay["num_agents"] = len(groups)
+    replay["mg_config"]["game"]["agents"] = [
+        {"team_id": t, "vibe": i % 3, "inventory": {"initial": {"ore_red": 1 + i}}}
+        for i, t in enumerate(teams)
+    ]
+    return replay
+
+
+def step_0(replay: dict) -> list:
+    rows = [r for r in rows_of(replay) if r["step"] == 0]
+    return [
+        (r["state_source"], None if r["inventory"] is None else r["inventory"][0][1], r["vibe_id"])
+        for r in sorted(rows, key=lambda r: r["agent_id"])
+    ]
+
+
+def test_step_0_gives_the_kth_agent_of_a_group_the_kth_configuration_of_its_team():
+    # As the simulator does (mettagrid 0.26's convert_to_cpp_game_config): game.agents grouped
+    # by team in order of first appearance; agents 0, 1, 3 are group 0, agents 2, 4 group 1.
+    replay = team_replay(teams=[0, 1, 0, 1, 0], groups=[0, 0, 1, 0, 1])
+    assert step_0(replay) == [
+        ("configured", 1, 0),  # agents[0]: team 0's first
+        ("configured", 3, 2),  # agents[2]: team 0's second (agents[1] is team 1's)
+        ("configured", 2, 1),  # agents[1]: team 1's first
+        ("configured", 5, 1),  # agents[4]
+        ("configured", 4, 0),  # agents[3]
+    ]
+
+
+def test_step_0_is_unrecorded_where_the_simulator_could_not_have_assigned_configurations():
+    # Teams not numbered 0, 1, ... in order of first appearance: the simulator's cell names for
+    # them collide, and which configuration an agent got is not in the replay.
+    assert {s for s, _, _ in step_0(team_replay([1, 0, 1], [0, 1, 0]))} == {"unrecorded"}
+    # A group with more agents than its team has configurations.
+    assert step_0(team_replay([0, 1], [0, 0, 1])) == [
+        ("configured", 1, 0),
+        ("unrecorded", None, None),
+        ("configured", 2, 1),
+    ]
 
 
 def test_older_configurations_and_vibe_names_missing():
@@ -335,7 +388,8 @@ def without(replay: dict, key: str) -> dict:
     return replay
 
 
-GZIP = gzip.compress(json.dumps(v4_replay()).encode())
+# mtime=0: the same bytes, so the same test id, in every process (pytest-xdist compares them)
+GZIP = gzip.compress(json.dumps(v4_replay()).encode(), mtime=0)
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,7 @@ from assets.replay_mining.stages import (
 from resources.lake import LocalLake, open_lake
 from sandboxes.serving import serve_in_background
 from sandboxes.stats_server import StatsServerSandbox
+from schedules.replay_mining import replay_mining_dataset_job
 from tests.metadata import table_rows, table_text
 from tests.replay_mining.conftest import (
     BUSY_DAY,
@@ -45,8 +46,10 @@ REPLAY_MINING_ASSETS = load_assets_from_package_module(assets.replay_mining)
 
 
 def run(resources: dict, day: dt.date, raise_on_error: bool = True):
+    # What the daily job selects (agent_observations is opt-in: test_observations_pipeline.py).
     return materialize(
         REPLAY_MINING_ASSETS,
+        selection=replay_mining_dataset_job.selection,
         partition_key=day.isoformat(),
         resources=resources,
         raise_on_error=raise_on_error,

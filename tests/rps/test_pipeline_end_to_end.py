@@ -55,6 +55,7 @@ def s3_lake(s3_bucket) -> LakeResource:
     )
 
 
+@pytest.mark.slow
 def test_full_graph_trains_promotes_serves_and_caches(
     rps_resources, mlflow_store, sqlite_store, s3_lake, s3_bucket, tmp_path
 ):

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from dagster import DefaultScheduleStatus, DefaultSensorStatus, Definitions
 
-from tests.workspace.conftest import DAGSTER, REPO
+from tests.stack import DAGSTER, REPO
 
 # Dependencies that cross code locations on purpose, with the reason (none today).
 CROSS_LOCATION_DEPS: dict[tuple[str, str], str] = {}

@@ -9,86 +9,43 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 
-import pytest
 from dagster import DagsterInstance, DagsterRunStatus
 from dagster._core.events import EngineEventData
 from dagster._core.launcher import WorkerStatus
 from dagster._core.test_utils import create_run_for_test
 
 from resources.instance.run_launcher import run_worker_started
-from sandboxes.serving import serve_in_background
-from sandboxes.stats_server import SandboxConfig, StatsServerSandbox
-from tests.workspace.conftest import REPO, dagster_dev
+from tests.stack import REPO, STATS_END
 
-DAY = "2026-11-18"
-
-
-class HoldFirstQuery:
-    """Holds the first stats query (run A's, from inside its replay_index step, where it holds
-    the day) until `release` is set."""
-
-    def __init__(self, app):
-        self.app, self.arrived, self.release = app, threading.Event(), threading.Event()
-
-    def __call__(self, environ, start_response):
-        if environ["PATH_INFO"] == "/sql/query" and not self.arrived.is_set():
-            self.arrived.set()
-            self.release.wait(300)
-        return self.app(environ, start_response)
+# A day no other test of the workspace runs (tests/workspace/test_ui_graphql.py: 1 to 6 back).
+DAY = (STATS_END - dt.timedelta(days=7)).isoformat()
 
 
-@pytest.mark.slow
-def test_a_killed_run_does_not_block_the_next_run_of_its_day(tmp_path):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(REPO / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
-    workspace_file = tmp_path / "workspace.yaml"
-    workspace_file.write_text(
-        "load_from:\n  - python_module:\n      module_name: pipelines.replay_mining\n"
-        "      location_name: replay_mining\n"
-    )
-    stats = StatsServerSandbox(
-        SandboxConfig(
-            episodes_per_day=(3, 4),
-            days=5,
-            end_date=dt.date(2026, 11, 20),
-            min_agents=2,
-            max_agents=3,
-            min_steps=20,
-            max_steps=40,
-        )
-    )
-    held = HoldFirstQuery(stats)
-    with serve_in_background(held) as server:
-        stats.base_url = server.url
-        env = {
-            **os.environ,
-            "DAGSTER_HOME": str(home),
-            "STATS_API_URL": server.url,
-            "LAKE_ROOT": str(tmp_path / "lake"),
-        }
-        with dagster_dev(workspace_file, tmp_path, env) as (api, log):
+def test_a_killed_run_does_not_block_the_next_run_of_its_day(workspace):
+    """On the whole workspace (`dagster dev`, tests/stack.py): run A is SIGKILLed inside its
+    replay_index step, holding replay_mining/<DAY>, while its first stats query is held; the
+    next run of the day gets the slot and succeeds."""
+    api, home = workspace.api, workspace.home
+    dataset = workspace.data / "lake/datasets/replays" / f"replays_{DAY.replace('-', '')}.parquet"
+    assert not dataset.exists()  # nothing else writes the day
+    with DagsterInstance.from_config(str(home)) as instance:
+        with workspace.stats_gate.holding("/sql/query") as arrived:
             killed = api.launch_run(
                 "replay_mining", "replay_mining_dataset_job", tags={"dagster/partition": DAY}
             )
-            assert held.arrived.wait(180), log.read_text()[-3000:]
-            with DagsterInstance.from_config(str(home)) as instance:
-                pid, _ = run_worker_started(instance, killed)
-                os.kill(pid, signal.SIGKILL)  # mid-step, holding replay_mining/<DAY>
-                held.release.set()
-                following = api.launch_run(
-                    "replay_mining", "replay_mining_dataset_job", tags={"dagster/partition": DAY}
-                )
-                run = api.wait_for_run(following, timeout=240)
-                assert run["status"] == "SUCCESS", api.run_errors(following)
-                assert api.run(killed)["status"] == "FAILURE"
-                info = instance.event_log_storage.get_concurrency_info(f"replay_mining/{DAY}")
-                assert killed not in info.active_run_ids
-    assert (
-        tmp_path / "lake" / "datasets" / "replays" / f"replays_{DAY.replace('-', '')}.parquet"
-    ).is_file()
+            assert arrived.wait(180), workspace.log.read_text()[-3000:]
+            pid, _ = run_worker_started(instance, killed)
+            os.kill(pid, signal.SIGKILL)  # mid-step, holding replay_mining/<DAY>
+        following = api.launch_run(
+            "replay_mining", "replay_mining_dataset_job", tags={"dagster/partition": DAY}
+        )
+        run = api.wait_for_run(following, timeout=240)
+        assert run["status"] == "SUCCESS", api.run_errors(following)
+        assert api.run(killed)["status"] == "FAILURE"
+        info = instance.event_log_storage.get_concurrency_info(f"replay_mining/{DAY}")
+        assert killed not in info.active_run_ids
+    assert dataset.is_file()
 
 
 def test_the_run_launcher_tells_a_killed_worker_from_a_live_one(tmp_path):
@@ -123,4 +80,4 @@ def test_the_run_launcher_tells_a_killed_worker_from_a_live_one(tmp_path):
         # a run whose process no executor recorded (a notebook's materialize()) is never failed
         # by monitoring, only bounded by max_runtime_seconds
         assert instance.run_launcher.check_run_worker_health(cli_run).status == WorkerStatus.RUNNING
-        assert instance.run_monitoring_max_runtime_seconds > 0
+        assert instance.run_monitoring_max_runtime_seconds > 0  # CLI runs: bounded instead

@@ -14,14 +14,16 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 from dagster import DagsterInstance
 
 from resources.instance.run_launcher import run_worker_started
 from resources.riot.store import RiotStore
-from tests.workspace.conftest import CHARACTERS, STATS_END
-from tests.workspace.graphql import tags_of
+from tests.graphql import tags_of
+from tests.stack import CHARACTERS, STATS_END
 
 pytestmark = pytest.mark.slow
 
@@ -120,14 +122,36 @@ def test_every_partitioned_group_has_a_backfill_case(nodes):
     assert partitioned == set(_backfill_cases(nodes))
 
 
-@pytest.mark.parametrize("group", ["replay_mining", "analytics", "replay_sync"])
-def test_a_partition_range_backfill_of_each_group_succeeds(
-    workspace, nodes, analytics_traffic, group
-):
+GROUPS = ["replay_mining", "analytics", "replay_sync"]
+
+
+@pytest.fixture(scope="module")
+def backfills(request, workspace, nodes, analytics_traffic) -> Iterator[dict[str, Future]]:
+    """Every selected group's backfills, launched at once as a user can (the runs of different
+    pipelines do not wait for each other), each group's in turn as the UI launches them: group ->
+    a future of its finished backfills, one per case of `_backfill_cases`."""
+    api, cases = workspace.api, _backfill_cases(nodes)
+    selected = [
+        item.callspec.params["group"]
+        for item in request.session.items
+        if item.originalname == "test_a_partition_range_backfill_of_each_group_succeeds"
+    ]
+
+    def launch_in_turn(group: str) -> list[dict]:
+        return [
+            api.wait_for_backfill(api.launch_asset_backfill(assets, partitions), timeout=420)
+            for assets, partitions in cases[group]
+        ]
+
+    with ThreadPoolExecutor(max_workers=len(GROUPS)) as pool:
+        yield {group: pool.submit(launch_in_turn, group) for group in selected}
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_a_partition_range_backfill_of_each_group_succeeds(workspace, nodes, backfills, group):
     api = workspace.api
-    for assets, partitions in _backfill_cases(nodes)[group]:
-        backfill_id = api.launch_asset_backfill(assets, partitions)
-        backfill = api.wait_for_backfill(backfill_id, timeout=420)
+    finished = backfills[group].result()
+    for (_, partitions), backfill in zip(_backfill_cases(nodes)[group], finished, strict=True):
         _assert_succeeded(api, backfill)
         if group == "replay_mining":
             # single_run: the whole range is one run, tagged with its bounds
