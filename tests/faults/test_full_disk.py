@@ -18,6 +18,7 @@ from assets.replay_mining.stages import dataset_key
 from resources.lake import TEMP_MARK, LocalLake
 from sandboxes.serving import serve_in_background
 from sandboxes.stats_server import StatsServerSandbox
+from schedules.replay_mining import replay_mining_dataset_job
 from tests.replay_mining.conftest import DAY, make_resources, small_config
 
 ASSETS = load_assets_from_package_module(assets.replay_mining)
@@ -75,6 +76,7 @@ def lake_files(root: Path) -> dict[str, str]:
 def run_day(url: str, lake_root: Path, day: dt.date):
     return materialize(
         ASSETS,
+        selection=replay_mining_dataset_job.selection,  # the daily job's stages
         partition_key=day.isoformat(),
         resources=make_resources(url, str(lake_root)),
         raise_on_error=False,

@@ -26,8 +26,8 @@ from resources.lake import TEMP_MARK
 from resources.postgres import stop_embedded_postgres
 from sandboxes.serving import serve_in_background
 from sandboxes.stats_server import StatsServerSandbox
-from tests.pipeline_sandboxes import Gate
 from tests.replay_mining.conftest import DAY, small_config
+from tests.stack import Gate
 from tests.test_run_monitoring import _daemon, _wait
 
 pytestmark = pytest.mark.slow
