@@ -28,7 +28,7 @@ from deploy.local import (
     launch_celery_worker,
     start_redis,
 )
-from deploy.processes import Supervisor, stop_processes
+from deploy.processes import Supervisor, start_process, stop_processes
 from resources.lake import TEMP_MARK
 from resources.riot.store import RiotStore
 from sandboxes.serving import serve_in_background
@@ -152,3 +152,31 @@ def test_a_killed_celery_worker_is_restarted_its_run_fails_saying_so_and_the_nex
             assert (lake / dataset_key(DAY)).exists()
         finally:
             stop_processes(supervisor.all_started() + started)
+
+
+def test_a_process_that_keeps_dying_is_reported_and_left_down_and_the_others_keep_running(
+    tmp_path,
+):
+    env = dict(os.environ)
+    supervisor = Supervisor(limit=3, window_seconds=600)
+    dying = ["-c", "import sys; sys.exit(3)"]
+    sleeping = ["-c", "import time; time.sleep(300)"]
+    start_dying = lambda: start_process("dying", [sys.executable, *dying], env, tmp_path)  # noqa: E731
+    calm = start_process("calm", [sys.executable, *sleeping], env, tmp_path)
+    supervisor.add(start_dying(), start_dying, what="the dying one", lost="It did nothing.")
+    supervisor.add(calm, lambda: pytest.fail("calm was restarted"), what="calm", lost="")
+    said = io.StringIO()
+    try:
+        revived = []
+        for _ in range(6):
+            supervisor.processes["dying"].popen.wait(30)
+            revived += supervisor.revive(out=said)
+        assert revived == ["dying"] * 3
+        text = said.getvalue()
+        assert text.count("the dying one exited with 3 (log ") == 3
+        assert "It did nothing." in text
+        assert text.count("not restarting it; the other processes keep running") == 1
+        assert calm.popen.poll() is None and supervisor.processes["calm"] is calm
+        assert len(list(tmp_path.glob("dying.*.log"))) == 3  # each dead one's log kept
+    finally:
+        stop_processes(supervisor.all_started())
