@@ -12,6 +12,10 @@
    each in a fresh process. Target: at most 1.5x.
 3. backfill: a 30-day `dagster asset materialize --partition-range` (one run) of version-4 days vs
    30 single-partition CLI runs of the same days. Target: at least 10x faster.
+4. bombs: peak RSS of the whole pipeline on a day served with the hostile replays (a 2 GiB zlib
+   bomb, an int64-overflow agent_id, JSON nested 200,000 deep, in every block of 100) vs the same
+   day without them, each in a fresh process. Target: no higher (at most 1.05x, the noise of
+   two runs).
 """
 
 from __future__ import annotations
@@ -41,13 +45,13 @@ if not FIXTURES.is_dir():
     FIXTURES = ROOT.parent / "shared" / "fixtures" / "mettagrid"
 
 
-def sandbox(overrides: dict[str, int], **kwargs) -> StatsServerSandbox:
+def sandbox(overrides: dict[str, int], broken: bool = False, **kwargs) -> StatsServerSandbox:
     config = SandboxConfig(
         days=1,
         end_date=BENCH_DAY,
         overrides=overrides,
         versions={day: 4 for day in overrides},  # today's format
-        broken=False,
+        broken=broken,
         # The generator's replays alone, so the figures compare with the earlier runs'.
         **{"min_agents": 4, "max_agents": 12, "min_steps": 200, "max_steps": 600,
            "simulator_share": 0.0, **kwargs},
@@ -161,22 +165,29 @@ import assets.replay_mining
 from resources.lake import LakeResource
 from resources.replay_mining.settings import build_resources
 from schedules.replay_mining import replay_mining_dataset_job
-url, lake_root, day = sys.argv[1:4]
+url, lake_root, day, max_failed_percent = sys.argv[1:5]
 result = materialize(
     load_assets_from_package_module(assets.replay_mining),
     selection=replay_mining_dataset_job.selection,  # the daily job: the four stages
     partition_key=day,
-    resources=build_resources(lake=LakeResource(root=lake_root), stats_api_url=url),
+    resources=build_resources(
+        lake=LakeResource(root=lake_root), stats_api_url=url,
+        max_failed_percent=int(max_failed_percent),
+    ),
 )
-rows = result.asset_materializations_for_node("replay_mining__replay_dataset")[0].metadata["dagster/row_count"].value
-print(json.dumps({"rows": rows, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+metadata = result.asset_materializations_for_node("replay_mining__replay_dataset")[0].metadata
+print(json.dumps({"rows": metadata["dagster/row_count"].value,
+                  "skipped_replays": metadata["skipped_replays"].value,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 
-def pipeline_peak_rss(replays: int) -> dict:
+def pipeline_peak_rss(replays: int, max_failed_percent: int = 5, **trouble) -> dict:
+    """`trouble`: the sandbox's `broken` and `hostile` switches (off: only healthy replays)."""
     app = sandbox(
-        {BENCH_DAY.isoformat(): replays}, min_agents=4, max_agents=8, min_steps=200, max_steps=400
-    )
+        {BENCH_DAY.isoformat(): replays},
+        min_agents=4, max_agents=8, min_steps=200, max_steps=400, **trouble,
+    )  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp, serve_in_background(app) as server:
         app.base_url = server.url
         start = time.perf_counter()
@@ -188,6 +199,7 @@ def pipeline_peak_rss(replays: int) -> dict:
                 server.url,
                 str(Path(tmp) / "lake"),
                 BENCH_DAY.isoformat(),
+                str(max_failed_percent),
             ],
             check=True,
             capture_output=True,
@@ -208,6 +220,27 @@ def bench_memory(small: int, large: int) -> dict:
         f"{large}_replays": big,
         "peak_rss_ratio": round(big["peak_rss_mb"] / base["peak_rss_mb"], 2),
         "target": "<= 1.5",
+    }
+
+
+def bench_bombs(replays: int) -> dict:
+    """The same day with and without the hostile replays (both with the broken ones, so the only
+    difference is the hostile three in every 100), in alternated fresh processes; the best of
+    two each."""
+    runs: dict[str, list[dict]] = {"without_hostile": [], "with_hostile": []}
+    for _ in range(2):
+        for name, hostile in (("without_hostile", False), ("with_hostile", True)):
+            runs[name].append(
+                pipeline_peak_rss(replays, max_failed_percent=20, broken=True, hostile=hostile)
+            )
+    best = {name: min(r, key=lambda f: f["peak_rss_mb"]) for name, r in runs.items()}
+    return {
+        **best,
+        "peak_rss_runs_mb": {n: [round(f["peak_rss_mb"]) for f in r] for n, r in runs.items()},
+        "peak_rss_ratio": round(
+            best["with_hostile"]["peak_rss_mb"] / best["without_hostile"]["peak_rss_mb"], 3
+        ),
+        "target": "<= 1.05 (no higher than the day without)",
     }
 
 
@@ -287,10 +320,12 @@ def bench_backfill(days: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description="replay_mining benchmarks")
     parser.add_argument("--quick", action="store_true", help="smaller sizes for a smoke run")
-    parser.add_argument("--only", choices=["throughput", "memory", "backfill"], action="append")
+    parser.add_argument(
+        "--only", choices=["throughput", "memory", "backfill", "bombs"], action="append"
+    )
     parser.add_argument("--fixtures", type=Path, default=FIXTURES, help="real replays to measure")
     args = parser.parse_args()
-    only = set(args.only or ["throughput", "memory", "backfill"])
+    only = set(args.only or ["throughput", "memory", "backfill", "bombs"])
     report = {}
     if "throughput" in only:
         report["throughput"] = bench_throughput(20 if args.quick else 150)
@@ -303,6 +338,9 @@ def main() -> None:
     if "memory" in only:
         report["memory"] = bench_memory(20, 200) if args.quick else bench_memory(200, 2000)
         print(json.dumps({"memory": report["memory"]}, indent=1), flush=True)
+    if "bombs" in only:
+        report["bombs"] = bench_bombs(100 if args.quick else 300)
+        print(json.dumps({"bombs": report["bombs"]}, indent=1), flush=True)
     if "backfill" in only:
         report["backfill"] = bench_backfill(5 if args.quick else 30)
         print(json.dumps({"backfill": report["backfill"]}, indent=1), flush=True)

@@ -17,8 +17,11 @@
   named celery-1@host, ...), and `DAGSTER_EXECUTOR=celery` for the code servers: the steps of the
   heavy jobs run on the workers (resources/instance/executors.py).
 
-A code server that exits is started again, with a message saying which (as compose and Kubernetes
-restart theirs); any other process that exits stops the deployment.
+Every process is kept running (deploy/processes.py's `Supervisor`, as compose's `restart:` and
+Kubernetes restart theirs): one that exits (a code server, the daemon, a Celery worker, the
+webserver, Redis, the step-log S3) is started again with a message saying which and what it
+meant for the runs; one that keeps dying (5 restarts in 10 minutes) is reported and left down.
+Losing one never stops the others; only Ctrl-C stops the deployment.
 
 The same functions bring the topology up in the tests (tests/stack.py); the processes
 themselves are started, watched and stopped by deploy/processes.py.
@@ -36,7 +39,6 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
 
 import psycopg
 import yaml
@@ -45,9 +47,9 @@ from deploy.processes import (
     REPO,
     DeployError,
     Process,
+    Supervisor,
     free_port,
     port_in_use,
-    processes_by_name,
     start_process,
     stop_processes,
     wait_for_output,
@@ -63,6 +65,19 @@ FIRST_CODE_SERVER_PORT = 4000
 DAGSTER_DATABASE = "dagster"
 LOCAL_COMPUTE_LOGS_BUCKET = "dagster-compute-logs"
 BIN = Path(sys.executable).parent  # dagster, dagster-daemon, dagster-webserver of this env
+# What losing each kind of process means, said when it is restarted.
+LOST = {
+    "code-server": "Its runs in progress are marked failed by run monitoring (re-execute them "
+    "from failure); its queued runs wait for it.",
+    "daemon": "While it was down no schedule or sensor ticked, no queued run started and no run "
+    "was monitored; runs in progress kept running.",
+    "celery": "The step it ran fails once it has not answered for CELERY_WORKER_LOST_SECONDS "
+    "(its run fails: re-execute it from failure); the other workers take the queued steps.",
+    "webserver": "The UI and its GraphQL API are back in a few seconds; runs were not affected.",
+    "redis": "The steps it held are lost: their runs fail once their workers have not answered "
+    "for CELERY_WORKER_LOST_SECONDS; re-execute them from failure.",
+    "compute-logs-s3": "It keeps its bucket in memory: the step logs uploaded before are gone.",
+}
 
 
 @dataclass(frozen=True)
@@ -129,8 +144,12 @@ class Topology:
     pg_url: str
     env: dict[str, str]
     locations: list[CodeLocation]
-    processes: dict[str, Process] = field(default_factory=dict)
-    restarted: list[Process] = field(default_factory=list)
+    supervisor: Supervisor = field(default_factory=Supervisor)
+
+    @property
+    def processes(self) -> dict[str, Process]:
+        """Each process by name (the one running now, after any restart)."""
+        return self.supervisor.processes
 
 
 def with_psycopg2_driver(url: str) -> str:
@@ -167,13 +186,17 @@ def redis_server_binary() -> str:
                       "running broker.")  # fmt: skip
 
 
+def launch_redis(env: Mapping[str, str], log_dir: Path, port: int) -> Process:
+    argv = [redis_server_binary(), "--bind", "127.0.0.1", "--port", str(port),
+            "--save", "", "--appendonly", "no", "--dir", str(log_dir)]  # fmt: skip
+    return start_process("redis", argv, env, log_dir)
+
+
 def start_redis(env: dict[str, str], log_dir: Path, port: int | None = None) -> Process:
     """A Redis on loopback for the Celery broker and results, in memory (nothing saved): sets
     CELERY_BROKER_URL."""
     port = port or free_port()
-    argv = [redis_server_binary(), "--bind", "127.0.0.1", "--port", str(port),
-            "--save", "", "--appendonly", "no", "--dir", str(log_dir)]  # fmt: skip
-    process = start_process("redis", argv, env, log_dir)
+    process = launch_redis(env, log_dir, port)
     wait_for_port(process, port, timeout_seconds=30)
     env["CELERY_BROKER_URL"] = f"redis://127.0.0.1:{port}/0"
     return process
@@ -183,44 +206,49 @@ def celery_worker_name(index: int) -> str:
     return f"celery-{index}"
 
 
+def launch_celery_worker(env: Mapping[str, str], log_dir: Path, index: int) -> Process:
+    """Celery worker `index`, one step at a time, named celery-<index>@host."""
+    name = celery_worker_name(index)
+    argv = [str(BIN / "celery"), "-A", "resources.instance.celery_app", "worker", "-n", f"{name}@%h",
+            "--concurrency", "1", "--prefetch-multiplier", "1", "--loglevel", "INFO",
+            "--without-gossip", "--without-mingle"]  # fmt: skip
+    return start_process(name, argv, env, log_dir)
+
+
+def celery_worker_ready(process: Process) -> None:
+    wait_for_output(process, " ready.", timeout_seconds=120)
+
+
 def start_celery_workers(env: Mapping[str, str], log_dir: Path, count: int) -> list[Process]:
     """`count` Celery workers of one step at a time each, named celery-1@host, celery-2@host..."""
     processes: list[Process] = []
     try:
         for index in range(1, count + 1):
-            name = celery_worker_name(index)
-            argv = [str(BIN / "celery"), "-A", "resources.instance.celery_app", "worker", "-n", f"{name}@%h",
-                    "--concurrency", "1", "--prefetch-multiplier", "1", "--loglevel", "INFO",
-                    "--without-gossip", "--without-mingle"]  # fmt: skip
-            processes.append(start_process(name, argv, env, log_dir))
+            processes.append(launch_celery_worker(env, log_dir, index))
         for process in processes:
-            wait_for_output(process, " ready.", timeout_seconds=120)
+            celery_worker_ready(process)
     except BaseException:
         stop_processes(processes)
         raise
     return processes
 
 
-def start_celery(env: dict[str, str], log_dir: Path, workers: int) -> list[Process]:
-    """Redis (unless CELERY_BROKER_URL names a broker) and the workers; the code servers started
-    after this send the heavy jobs' steps to them (DAGSTER_EXECUTOR=celery)."""
-    processes = [] if env.get("CELERY_BROKER_URL") else [start_redis(env, log_dir)]
-    env["DAGSTER_EXECUTOR"] = "celery"
-    try:
-        return processes + start_celery_workers(env, log_dir, workers)
-    except BaseException:
-        stop_processes(processes)
-        raise
-
-
-def start_local_s3(env: dict[str, str], log_dir: Path) -> Process:
-    """moto's S3 API on a free port for the compute logs; sets the COMPUTE_LOGS_* and AWS_*
-    variables deploy/dagster.yaml reads."""
-    port = free_port()
+def launch_local_s3(env: Mapping[str, str], log_dir: Path, port: int) -> Process:
     argv = [sys.executable, "-m", "sandboxes.replay_sync_demo", "serve",
             "--port", str(port), "--bucket", LOCAL_COMPUTE_LOGS_BUCKET]  # fmt: skip
-    process = start_process("compute-logs-s3", argv, env, log_dir)
+    return start_process("compute-logs-s3", argv, env, log_dir)
+
+
+def local_s3_ready(process: Process) -> None:
     wait_for_output(process, "S3 API on")
+
+
+def start_local_s3(env: dict[str, str], log_dir: Path, port: int | None = None) -> Process:
+    """moto's S3 API on a free port for the compute logs; sets the COMPUTE_LOGS_* and AWS_*
+    variables deploy/dagster.yaml reads."""
+    port = port or free_port()
+    process = launch_local_s3(env, log_dir, port)
+    local_s3_ready(process)
     env.update(
         COMPUTE_LOGS_BUCKET=LOCAL_COMPUTE_LOGS_BUCKET,
         COMPUTE_LOGS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
@@ -243,22 +271,6 @@ def start_code_server(location: CodeLocation, env: Mapping[str, str], log_dir: P
     argv = [str(BIN / "dagster"), "code-server", "start", "-h", "127.0.0.1",
             "-p", str(location.port), "-m", location.module, "--location-name", location.name]  # fmt: skip
     return start_process(f"code-server-{location.name}", argv, env, log_dir)
-
-
-def restart_code_server(running: Topology, location_name: str) -> Process:
-    """Start a location's code server again, on its port, after it died; the webserver and the
-    daemon reconnect to it by themselves."""
-    location = next(loc for loc in running.locations if loc.name == location_name)
-    name = f"code-server-{location.name}"
-    old = running.processes[name]
-    if old.popen.poll() is None:
-        raise DeployError(f"{name} (pid {old.popen.pid}) is still running")
-    old.log.replace(old.log.with_suffix(f".{old.popen.pid}.log"))  # keep the dead one's log
-    process = start_code_server(location, running.env, old.log.parent)
-    running.processes[name] = process
-    running.restarted.append(process)  # stopped with the others
-    wait_for_port(process, location.port)
-    return process
 
 
 @contextlib.contextmanager
@@ -285,8 +297,16 @@ def topology(
         raise DeployError(f"ports {busy} are in use: is another deployment running? Stop it or "
                           "choose other ports (--port, --first-code-server-port).")  # fmt: skip
     pg_url, embedded = dagster_postgres_url(env, root)
-    processes: list[Process] = []
-    restarted: list[Process] = []  # code servers started again (restart_code_server)
+    supervisor = Supervisor()
+    logs = root / "logs"
+
+    def supervised(start, ready, what: str, lost: str) -> Process:
+        """Start a process, kept running by the supervisor (`ready` is waited for by the caller
+        the first time, so that processes start side by side)."""
+        process = start()
+        supervisor.add(process, start, ready=ready, what=what, lost=lost)
+        return process
+
     try:
         check_postgres(pg_url)
         home = root / "dagster_home"
@@ -297,26 +317,49 @@ def topology(
         workspace_file = root / "workspace.yaml"
         workspace_file.write_text(yaml.safe_dump(grpc_workspace(locations), sort_keys=False))
         env.update(DAGSTER_HOME=str(home), DAGSTER_PG_URL=pg_url)
-        logs = root / "logs"
         if not env.get("COMPUTE_LOGS_BUCKET"):
-            processes.append(start_local_s3(env, logs))
+            s3 = start_local_s3(env, logs)
+            port = int(env["COMPUTE_LOGS_ENDPOINT_URL"].rsplit(":", 1)[1])
+            supervisor.add(s3, lambda: launch_local_s3(env, logs, port), ready=local_s3_ready,
+                           what="the local S3 API of the step logs", lost=LOST["compute-logs-s3"])  # fmt: skip
         env.setdefault("COMPUTE_LOGS_PREFIX", "compute-logs")
-        if celery_workers:
-            processes.extend(start_celery(env, logs, celery_workers))
+        if celery_workers:  # Redis unless CELERY_BROKER_URL names a broker, then the workers
+            if not env.get("CELERY_BROKER_URL"):
+                redis = start_redis(env, logs)
+                port = int(env["CELERY_BROKER_URL"].rsplit(":", 1)[1].split("/")[0])
+                supervisor.add(redis, lambda: launch_redis(env, logs, port),
+                               ready=lambda p: wait_for_port(p, port, timeout_seconds=30),
+                               what="Redis (the Celery broker)", lost=LOST["redis"])  # fmt: skip
+            env["DAGSTER_EXECUTOR"] = "celery"  # the code servers send heavy steps to the workers
+            workers = [
+                supervised(lambda i=i: launch_celery_worker(env, logs, i), celery_worker_ready,
+                           f"Celery worker {celery_worker_name(i)}", LOST["celery"])
+                for i in range(1, celery_workers + 1)
+            ]  # fmt: skip
+            for worker in workers:
+                celery_worker_ready(worker)
+        servers = {
+            loc.name: supervised(
+                lambda loc=loc: start_code_server(loc, env, logs),
+                lambda process, loc=loc: wait_for_port(process, loc.port),
+                f"code server of location {loc.name}",
+                LOST["code-server"],
+            )
+            for loc in locations
+        }
         for loc in locations:
-            processes.append(start_code_server(loc, env, logs))
-        for loc in locations:
-            wait_for_port(processes_by_name(processes)[f"code-server-{loc.name}"], loc.port)
-        processes.append(start_process(
-            "daemon", [str(BIN / "dagster-daemon"), "run", "-w", str(workspace_file)], env, logs
-        ))  # fmt: skip
-        webserver = start_process(
-            "webserver",
-            [str(BIN / "dagster-webserver"), "-w", str(workspace_file),
-             "-h", webserver_host, "-p", str(webserver_port)],
-            env, logs,
-        )  # fmt: skip
-        processes.append(webserver)
+            wait_for_port(servers[loc.name], loc.port)
+        daemon_argv = [str(BIN / "dagster-daemon"), "run", "-w", str(workspace_file)]
+        supervised(lambda: start_process("daemon", daemon_argv, env, logs), lambda _: None,
+                   "dagster-daemon", LOST["daemon"])  # fmt: skip
+        webserver_argv = [str(BIN / "dagster-webserver"), "-w", str(workspace_file),
+                          "-h", webserver_host, "-p", str(webserver_port)]  # fmt: skip
+        webserver = supervised(
+            lambda: start_process("webserver", webserver_argv, env, logs),
+            lambda process: wait_for_port(process, webserver_port),
+            "dagster-webserver",
+            LOST["webserver"],
+        )
         wait_for_port(webserver, webserver_port)
         yield Topology(
             root=root,
@@ -326,36 +369,12 @@ def topology(
             pg_url=pg_url,
             env=env,
             locations=locations,
-            processes=processes_by_name(processes),
-            restarted=restarted,
+            supervisor=supervisor,
         )
     finally:
-        stop_processes(processes + restarted)
+        stop_processes(supervisor.all_started())
         if embedded:
             stop_embedded_postgres(root / "postgres")
-
-
-def revive_code_servers(running: Topology, out: TextIO = sys.stdout) -> list[str]:
-    """Restart each code server that exited, saying so (as compose's `restart:` and Kubernetes do
-    for theirs); any other process that exited stops the deployment. The restarted locations."""
-    revived = []
-    for name, process in list(running.processes.items()):
-        if process.popen.poll() is None:
-            continue
-        location = name.removeprefix("code-server-")
-        if location == name:
-            raise DeployError(f"{name} exited with {process.popen.returncode}; "
-                              f"its log ends:\n{process.tail()}")  # fmt: skip
-        print(
-            f"code server of location {location} exited with {process.popen.returncode} (log "
-            f"{process.log}); restarting it. Its runs in progress are marked failed by run "
-            "monitoring (re-execute them from failure); its queued runs wait for it.",
-            file=out,
-            flush=True,
-        )
-        restart_code_server(running, location)
-        revived.append(location)
-    return revived
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -381,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name:28} pid {process.popen.pid:<7} log {process.log}")
             print(f"Dagster UI: {running.webserver_url} (Ctrl-C stops every process)")
             while not stop:
-                revive_code_servers(running)
+                running.supervisor.revive()  # a lost process is started again, never the end
                 time.sleep(1)
     except DeployError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,6 +1,7 @@
 """The process toolkit of the deployment on one machine (deploy/local.py) and of the tests that
 bring services up: free ports, a process in its own group with its output in a log, waiting for
-it to listen or to say it is ready, and stopping a set of them as Ctrl-C does.
+it to listen or to say it is ready, stopping a set of them as Ctrl-C does, and keeping a set of
+them running (`Supervisor`: one that exits is started again and reported, never stops the rest).
 
 Every process runs from the repository root (`REPO`); a process that exits before it is ready
 raises `DeployError` with the end of its log.
@@ -13,10 +14,12 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -105,3 +108,86 @@ def wait_for_output(process: Process, text: str, timeout_seconds: float = 60) ->
 
 def processes_by_name(processes: Sequence[Process]) -> dict[str, Process]:
     return {p.name: p for p in processes}
+
+
+@dataclass
+class Supervised:
+    """A process kept running: how to start it again and to wait until it is ready, what it is
+    and what losing it meant, said when it is restarted."""
+
+    process: Process
+    start: Callable[[], Process]
+    ready: Callable[[Process], None]
+    what: str
+    lost: str
+    restarts: list[float] = field(default_factory=list)  # when it was restarted (monotonic)
+    given_up: bool = False
+
+
+class Supervisor:
+    """Keeps a set of processes running, as compose's `restart:` and Kubernetes do: `revive()`
+    starts again each one that exited, saying which and what that meant; one that keeps dying
+    (more than `limit` restarts in `window_seconds`) is reported once and left down. A lost
+    process never stops the others."""
+
+    def __init__(self, out: TextIO | None = None, limit: int = 5, window_seconds: float = 600):
+        self.out, self.limit, self.window = out, limit, window_seconds
+        self.services: dict[str, Supervised] = {}
+        self.replaced: list[Process] = []  # every process started, for stopping them all
+
+    def add(
+        self,
+        process: Process,
+        start: Callable[[], Process],
+        *,
+        ready: Callable[[Process], None] = lambda _: None,
+        what: str,
+        lost: str,
+    ) -> None:
+        self.services[process.name] = Supervised(process, start, ready, what, lost)
+
+    @property
+    def processes(self) -> dict[str, Process]:
+        return {name: s.process for name, s in self.services.items()}
+
+    def all_started(self) -> list[Process]:
+        return [s.process for s in self.services.values()] + self.replaced
+
+    def revive(self, out: TextIO | None = None) -> list[str]:
+        """Restart what exited, saying so (to `out`, else the supervisor's, else stdout); the
+        names restarted."""
+
+        def say(text: str) -> None:
+            print(text, file=out or self.out or sys.stdout, flush=True)
+
+        revived = []
+        for name, service in self.services.items():
+            old = service.process
+            if old.popen.poll() is None or service.given_up:
+                continue
+            now = time.monotonic()
+            service.restarts = [t for t in service.restarts if now - t < self.window]
+            if len(service.restarts) >= self.limit:
+                service.given_up = True
+                say(
+                    f"{service.what} exited with {old.popen.returncode} again, "
+                    f"{len(service.restarts)} restarts in {self.window / 60:.0f} min: not "
+                    f"restarting it; the other processes keep running. Its log: {old.log}. "
+                    "Fix the cause, then restart bin/deploy-local."
+                )
+                continue
+            service.restarts.append(now)
+            kept = old.log.with_suffix(f".{old.popen.pid}.log")  # the dead one's, beside the new
+            if old.log.exists():
+                old.log.replace(kept)
+            say(f"{service.what} exited with {old.popen.returncode} (log {kept}); restarting it. "
+                f"{service.lost}")  # fmt: skip
+            self.replaced.append(old)
+            service.process = service.start()
+            try:
+                service.ready(service.process)
+            except DeployError as exc:  # dead again: the next revive() tries again
+                say(f"{service.what} did not start again: {exc}")
+                continue
+            revived.append(name)
+        return revived

@@ -15,6 +15,7 @@ the bucket's `AbortIncompleteMultipartUpload` lifecycle rule removes: README, De
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import logging
 import os
@@ -51,6 +52,30 @@ def _fresh_partial(target: Path) -> Path:
     for path, size in remove_stale_partials(target, TEMP_MARK):
         log.warning("removed %s (%d bytes), left half-written by a killed writer", path, size)
     return partial_path(target, TEMP_MARK)
+
+
+class LakeFull(OSError):
+    """A write to the lake found its disk full (ENOSPC, or a quota): the message says where and
+    what to do. Nothing half-written is left; what was published before is unchanged."""
+
+
+@contextlib.contextmanager
+def _disk_full_explained(key: str, where: Path, what: str, variable: str) -> Iterator[None]:
+    try:
+        yield
+    except LakeFull:
+        raise
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT) and "No space left" not in str(exc):
+            raise
+        free = shutil.disk_usage(where).free if where.exists() else 0
+        raise LakeFull(
+            exc.errno or errno.ENOSPC,
+            f"No space left on device writing lake key {key!r}: {what} {where} is full "
+            f"({free:,} bytes free). Free space there (or point {variable} at a "
+            "larger disk), then re-run the partition: nothing half-written was kept and what "
+            "was published before is unchanged.",
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -154,14 +179,15 @@ class LocalLake(Lake):
     @contextlib.contextmanager
     def publish(self, key: str) -> Iterator[Path]:
         target = self.path(key)
-        tmp = _fresh_partial(target)
-        try:
-            yield tmp
-            if not tmp.exists():
-                raise FileNotFoundError(f"nothing was written for lake key {key!r}")
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with _disk_full_explained(key, self.root, "the lake's disk", "LAKE_ROOT"):
+            tmp = _fresh_partial(target)
+            try:
+                yield tmp
+                if not tmp.exists():
+                    raise FileNotFoundError(f"nothing was written for lake key {key!r}")
+                os.replace(tmp, target)
+            finally:
+                tmp.unlink(missing_ok=True)
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         base = self.root / prefix.strip("/") if prefix.strip("/") else self.root
@@ -231,7 +257,8 @@ class S3Lake(Lake):
         object_key = self.location.key(_check_key(key))
         path = _fresh_partial(SPOOL / Path(key).name)
         try:
-            yield path
+            with _disk_full_explained(key, SPOOL, "the spool folder of S3 writes", "TMPDIR"):
+                yield path
             try:
                 # upload_file streams from disk and switches to multipart above the threshold,
                 # so memory stays at a few parts whatever the file size.

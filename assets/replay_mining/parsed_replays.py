@@ -43,7 +43,11 @@ def parsed_replays(
     def publish(day: dt.date) -> Published:
         with stage_errors():
             result = parse_day(
-                lake.lake, day, read_index(lake.lake, day), progress=context.log.info
+                lake.lake,
+                day,
+                read_index(lake.lake, day),
+                progress=context.log.info,
+                max_decompressed_bytes=replay_mining_settings.max_decompressed_bytes,
             )
         ledger = SkipLedger(what="replays", max_share=max_share)
         for episode_id, reason in result.failed.items():

@@ -42,14 +42,14 @@ def raw_replays(
     def publish(day: dt.date) -> Published:
         with stage_errors():
             episodes = read_index(lake.lake, day)
-        result = download_day(
-            lake.lake,
-            replay_files,
-            day,
-            episodes,
-            concurrency=replay_mining_settings.download_concurrency,
-            progress=context.log.info,
-        )
+            result = download_day(
+                lake.lake,
+                replay_files,
+                day,
+                episodes,
+                concurrency=replay_mining_settings.download_concurrency,
+                progress=context.log.info,
+            )
         failed = SkipLedger(what="replays")  # not fatal here: the parse stage holds the threshold
         for episode_id, reason in result.failed.items():
             failed.skip(episode_id, reason)

@@ -8,7 +8,7 @@ from dagster import AssetExecutionContext, MetadataValue, asset, asset_check
 from assets.catalog import arrow_columns, lake_metadata
 from assets.partition_records import Published
 from assets.pools import one_writer_per_partition
-from assets.replay_mining.spec import SPEC, audit_days, each_day
+from assets.replay_mining.spec import SPEC, audit_days, each_day, stage_errors
 from assets.replay_mining.stage_audits import index_problems
 from assets.replay_mining.stages import INDEX_SCHEMA, index_key, write_index
 from resources.lake import LakeResource
@@ -34,7 +34,9 @@ def replay_index(
     """
 
     def publish(day: dt.date) -> Published:
-        table = write_index(lake.lake, day, stats_api.episodes_on(day))
+        episodes = stats_api.episodes_on(day)
+        with stage_errors():
+            table = write_index(lake.lake, day, episodes)
         key = index_key(day)
         return Published(
             {

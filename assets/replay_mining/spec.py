@@ -19,7 +19,7 @@ from dagster import (
 from assets.common import PipelineSpec, deployment_backfill_policy, metadata_table
 from assets.partition_records import Published, record_each_partition
 from assets.replay_mining.stages import CorruptIntermediate, MissingUpstream
-from resources.lake import Lake
+from resources.lake import Lake, LakeFull
 
 # The stats server's history starts in 2025; the newest partition is yesterday (a complete day).
 daily_partitions = DailyPartitionsDefinition(start_date="2025-01-01", timezone="UTC", end_offset=0)
@@ -62,11 +62,11 @@ def partition_days(context: AssetExecutionContext) -> list[dt.date]:
 
 @contextlib.contextmanager
 def stage_errors() -> Iterator[None]:
-    """A missing or damaged upstream file fails the step with the stage's own message (which
-    names the file and what to re-run), not a wrapped traceback."""
+    """A missing or damaged upstream file, or a full disk under the lake, fails the step with its
+    own message (which names the file or the disk and what to do), not a wrapped traceback."""
     try:
         yield
-    except (MissingUpstream, CorruptIntermediate) as exc:
+    except (MissingUpstream, CorruptIntermediate, LakeFull) as exc:
         raise Failure(description=str(exc)) from exc
 
 

@@ -28,7 +28,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from assets.replay_mining.mettagrid import DATASET_SCHEMA, Episode, ReplayError, parse_replay
+from assets.replay_mining.mettagrid import (
+    DATASET_SCHEMA,
+    MAX_DECOMPRESSED_BYTES,
+    Episode,
+    ReplayError,
+    parse_replay,
+)
 from assets.replay_mining.observations import OBSERVATION_SCHEMA, rebuild_observations
 from resources.lake import Lake
 from resources.lake_tables import lake_key
@@ -276,9 +282,14 @@ def write_part(lake: Lake, key: str, table: pa.Table) -> None:
 
 
 def parse_day(
-    lake: Lake, day: dt.date, episodes: list[dict], progress: Callable[[str], None] = log.info
+    lake: Lake,
+    day: dt.date,
+    episodes: list[dict],
+    progress: Callable[[str], None] = log.info,
+    max_decompressed_bytes: int = MAX_DECOMPRESSED_BYTES,
 ) -> ParseResult:
-    """Parse each downloaded replay into its own part; a crashed day resumes at the first missing part."""
+    """Parse each downloaded replay into its own part; a crashed day resumes at the first missing
+    part. A replay decompressing to more than `max_decompressed_bytes` is skipped as a bomb."""
     manifest = _read_json(
         lake, f"{raw_prefix(day)}/_manifest.json", f"the download manifest for {day}", "raw_replays"
     )
@@ -305,6 +316,7 @@ def parse_day(
                         environment=episode["environment"],
                         created_at=_timestamp(episode["created_at"]),
                     ),
+                    max_decompressed_bytes,
                 )
             except ReplayError as exc:
                 result.failed[episode_id] = str(exc)

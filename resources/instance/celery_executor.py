@@ -123,16 +123,29 @@ class WatchedResult:
         answered = self._app.control.ping(
             destination=[worker] if worker else None, timeout=PING_SECONDS
         )
-        if answered:
+        # A worker restarted under the same name (compose, Kubernetes, bin/deploy-local) answers
+        # for the one that died with the step: it counts only while it still runs the step.
+        restarted = bool(answered and worker and not self._runs_the_step(worker))
+        if answered and not restarted:
             self._silent_since = None
             return False
         self._silent_since = self._silent_since or now
         if now - self._silent_since >= self._lost_after:
-            who = f"Celery worker {worker} has" if worker else "No Celery worker has"
-            doing = "while running" if worker else "to take"
-            self._lost = (f"{who} not answered for {self._lost_after:.0f} s {doing} step "
-                          f"{self._step_key}")  # fmt: skip
+            if restarted:
+                self._lost = (f"Celery worker {worker} no longer runs step {self._step_key} for "
+                              f"{self._lost_after:.0f} s: it was restarted, and the step died "
+                              "with its old process")  # fmt: skip
+            else:
+                who = f"Celery worker {worker} has" if worker else "No Celery worker has"
+                doing = "while running" if worker else "to take"
+                self._lost = (f"{who} not answered for {self._lost_after:.0f} s {doing} step "
+                              f"{self._step_key}")  # fmt: skip
         return bool(self._lost)
+
+    def _runs_the_step(self, worker: str) -> bool:
+        active = self._app.control.inspect(destination=[worker], timeout=PING_SECONDS).active()
+        running = {task.get("id") for task in (active or {}).get(worker, [])}
+        return self._result.id in running or self._result.ready()
 
     def get(self):
         if self._lost:

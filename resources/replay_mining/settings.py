@@ -20,6 +20,7 @@ from resources.replay_mining.stats_api import ReplayFilesResource, StatsApiResou
 
 DEFAULT_MAX_FAILED_PERCENT = 5
 DEFAULT_DOWNLOAD_CONCURRENCY = 8
+DEFAULT_MAX_DECOMPRESSED_MB = 512  # real replays decompress to 0.2-30 MB
 # Where the published tables live in the lake, one file a day (resources/lake_tables.py's
 # `lake_key`): the stages write there (assets/replay_mining/stages.py) and the IO manager reads.
 INDEX_KEY = "replay_mining/index/date={partition}.parquet"
@@ -29,10 +30,17 @@ OBSERVATIONS_KEY = "datasets/agent_observations/agent_observations_{day:%Y%m%d}.
 
 class ReplayMiningSettings(ConfigurableResource):
     """`REPLAY_MAX_FAILED_PERCENT` (default 5): a day fails when more of its replays fail.
-    `REPLAY_DOWNLOAD_CONCURRENCY` (default 8): replays downloaded at once."""
+    `REPLAY_DOWNLOAD_CONCURRENCY` (default 8): replays downloaded at once.
+    `REPLAY_MAX_DECOMPRESSED_MB` (default 512): a replay that decompresses to more is skipped as
+    a decompression bomb, with its reason, like any bad replay."""
 
     max_failed_percent: int = DEFAULT_MAX_FAILED_PERCENT
     download_concurrency: int = DEFAULT_DOWNLOAD_CONCURRENCY
+    max_decompressed_mb: int = DEFAULT_MAX_DECOMPRESSED_MB
+
+    @property
+    def max_decompressed_bytes(self) -> int:
+        return self.max_decompressed_mb * 2**20
 
 
 def build_resources(
@@ -47,6 +55,7 @@ def build_resources(
     replay_s3_secret_access_key: str | EnvVar | None = None,
     max_failed_percent: int | EnvVar = DEFAULT_MAX_FAILED_PERCENT,
     download_concurrency: int | EnvVar = DEFAULT_DOWNLOAD_CONCURRENCY,
+    max_decompressed_mb: int | EnvVar = DEFAULT_MAX_DECOMPRESSED_MB,
     retries: int | None = None,
     backoff_seconds: float | None = None,
 ) -> dict[str, object]:
@@ -77,6 +86,7 @@ def build_resources(
         "replay_mining_settings": ReplayMiningSettings(
             max_failed_percent=max_failed_percent,
             download_concurrency=download_concurrency,
+            max_decompressed_mb=max_decompressed_mb,
         ),
         # `defs.load_asset_value(...)` and an `AssetIn` read the published index and dataset.
         "io_manager": LakeTablesIOManager(
@@ -93,7 +103,7 @@ def build_resources(
 def resources_from_env() -> dict[str, object]:
     """The resources as the environment configures them: `STATS_API_URL` (required at run
     launch), `STATS_API_TOKEN`, `STATS_API_ENV_NAME`, `REPLAY_S3_*`, `REPLAY_MAX_FAILED_PERCENT`,
-    `REPLAY_DOWNLOAD_CONCURRENCY`, and the lake's `LAKE_*`."""
+    `REPLAY_DOWNLOAD_CONCURRENCY`, `REPLAY_MAX_DECOMPRESSED_MB`, and the lake's `LAKE_*`."""
     return build_resources(
         lake=lake_from_env(),
         stats_api_url=EnvVar("STATS_API_URL"),
@@ -107,4 +117,5 @@ def resources_from_env() -> dict[str, object]:
         download_concurrency=env_int_or(
             "REPLAY_DOWNLOAD_CONCURRENCY", DEFAULT_DOWNLOAD_CONCURRENCY
         ),
+        max_decompressed_mb=env_int_or("REPLAY_MAX_DECOMPRESSED_MB", DEFAULT_MAX_DECOMPRESSED_MB),
     )

@@ -28,7 +28,6 @@ from deploy.local import (
     Topology,
     code_locations,
     grpc_workspace,
-    revive_code_servers,
     with_psycopg2_driver,
 )
 from deploy.processes import free_port
@@ -275,7 +274,7 @@ def test_a_code_server_that_dies_is_reported_and_its_queued_run_waits_for_it(dep
     # bin/deploy-local restarts it (the same function); the webserver and the daemon reconnect by
     # themselves, and the queued run runs
     said = io.StringIO()
-    assert revive_code_servers(running, out=said) == ["riot"]
+    assert running.supervisor.revive(out=said) == ["code-server-riot"]
     assert "code server of location riot exited with -9" in said.getvalue()
     wait_for("riot loaded again", lambda: location_state(api, "riot")[0] == "RepositoryLocation")
     assert api.wait_for_run(queued, timeout=240)["status"] == "SUCCESS", api.run_errors(queued)

@@ -372,11 +372,11 @@ def test_a_crashed_parse_resumes_where_it_stopped(stats_sandbox, tmp_path, monke
     real_parse = stages.parse_replay
     calls = {"n": 0}
 
-    def dying_parse(data, episode):
+    def dying_parse(data, episode, *limits):
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt("simulated crash")
-        return real_parse(data, episode)
+        return real_parse(data, episode, *limits)
 
     monkeypatch.setattr(stages, "parse_replay", dying_parse)
     with pytest.raises(KeyboardInterrupt):

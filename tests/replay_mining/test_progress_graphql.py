@@ -14,9 +14,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from deploy.local import free_port
-from tests.stack import Gate
-from tests.replay_mining.test_schedule_and_cli import MATERIALIZE, ROOT, cli_environment
 from tests.graphql import DagsterGraphQL, wait_until_loaded
+from tests.replay_mining.test_schedule_and_cli import MATERIALIZE, ROOT, cli_environment
+from tests.stack import Gate
 
 DAYS = ["2026-11-08", "2026-11-09", "2026-11-10"]
 WEBSERVER = str(Path(sys.executable).with_name("dagster-webserver"))
