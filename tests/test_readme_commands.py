@@ -1,0 +1,173 @@
+"""Every command of the README and docs/ works as a user pastes it (issue 21): on a clean copy of
+this checkout, after the set-up, in an environment with nothing but HOME and PATH, on the
+instance the UI shows, with no warning a user cannot act on (tests/readme_commands.py runs them).
+
+The whole run happens in a private network namespace when the machine allows one (`unshare`),
+so the ports the documents name (8701, 8702, 9000, 3000) are free whatever else runs here, and
+nothing reaches past loopback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.readme_commands import ROOT, all_commands, clean_environment, unexplained_warnings
+
+PIPELINES = ["replay_mining", "analytics", "rps", "riot", "replay_sync"]
+
+
+def test_every_command_of_the_documents_is_run_or_says_why_not():
+    commands = all_commands()
+    assert len(commands) >= 60, "the documents lost their command blocks?"
+    kinds = {c.kind for c in commands}
+    assert {"run", "ui", "background"} <= kinds
+    not_here = [c for c in commands if c.kind == "not here"]
+    # only the suite itself, benchmarks and the Celery worker line, each with its reason
+    assert len(not_here) <= 4, [c.where for c in not_here]
+    for command in commands:
+        if command.kind in ("ui", "background"):
+            assert command.port, f"{command.where}: which port does it listen on?"
+    # the forms the README calls deprecated or noisy are gone from every command
+    for command in commands:
+        assert not re.search(r"\bgroup:", command.text), f"{command.where}: BetaWarning"
+        assert "DAGSTER_HOME=" not in command.text, f"{command.where}: bin/ sets DAGSTER_HOME"
+        assert not re.match(r"(uv run (--locked )?)?dagster ", command.head), (
+            f"{command.where}: `dagster` without bin/ runs on a temporary instance"
+        )
+
+
+def test_dg_and_dagster_name_the_same_five_locations():
+    workspace = {
+        e["python_module"]["location_name"]: e["python_module"]["module_name"]
+        for e in yaml.safe_load((ROOT / "workspace.yaml").read_text())["load_from"]
+    }
+    assert workspace == {p: f"pipelines.{p}" for p in PIPELINES}
+    projects = tomllib.loads((ROOT / "dg.toml").read_text())["workspace"]["projects"]
+    assert [p["path"] for p in projects] == [f"locations/{p}" for p in PIPELINES]
+    for pipeline in PIPELINES:
+        folder = ROOT / "locations" / pipeline
+        project = tomllib.loads((folder / "dg.toml").read_text())["project"]
+        assert project["code_location_name"] == pipeline
+        module = project["code_location_target_module"]
+        assert f"from pipelines.{pipeline} import defs" in (folder / f"{module}.py").read_text()
+        alone = yaml.safe_load((folder / "workspace.yaml").read_text())["load_from"]
+        assert alone == [
+            {"python_module": {"module_name": f"pipelines.{pipeline}", "location_name": pipeline}}
+        ]
+
+
+def test_bin_dagster_uses_the_project_instance_unless_dagster_home_is_set(tmp_path):
+    env = clean_environment()
+    shown = subprocess.run(
+        ["bin/dagster", "instance", "info"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert f"$DAGSTER_HOME: {ROOT}/dagster_home\n" in shown.stdout
+    assert unexplained_warnings(shown.stderr) == []
+    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    other = subprocess.run(
+        ["bin/dagster", "instance", "info"],
+        cwd=ROOT,
+        env={**env, "DAGSTER_HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+    )
+    assert f"$DAGSTER_HOME: {tmp_path}\n" in other.stdout, other.stderr
+
+
+def _checkout(target: Path) -> None:
+    """A clean copy of this checkout: the files git knows (committed or not), no data, no .venv."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
+    for name in filter(None, (n.decode() for n in listed)):
+        source = ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+
+
+def _private_network() -> list[str]:
+    """The command prefix that gives a process its own loopback, or [] when the machine won't."""
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        return []
+    for prefix in (["unshare", "-n"], ["unshare", "-rn"]):
+        probe = subprocess.run([*prefix, "ip", "link", "set", "lo", "up"], capture_output=True)
+        if probe.returncode == 0:
+            return prefix
+    return []
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(7200)
+def test_every_command_runs_as_pasted_on_a_clean_checkout(tmp_path):
+    checkout = tmp_path / "asset-graph"
+    _checkout(checkout)
+    env = clean_environment()
+    # the README's set-up command (uv links the packages from its cache: seconds, not a download)
+    setup = subprocess.run(
+        ["uv", "sync", "--locked", "--quiet"], cwd=checkout, env=env, capture_output=True, text=True
+    )
+    assert setup.returncode == 0, setup.stderr
+    report = tmp_path / "report.json"
+    driver = f"exec .venv/bin/python -m tests.readme_commands {report}"
+    prefix = _private_network()
+    if prefix:
+        driver = f"ip link set lo up && {driver}"
+    done = subprocess.run(
+        [*prefix, "bash", "-c", driver],
+        cwd=checkout,
+        env={**env, "PYTHONUNBUFFERED": "1"},
+        capture_output=True,
+        text=True,
+    )
+    assert report.exists(), done.stdout[-4000:] + done.stderr[-4000:]
+    results = json.loads(report.read_text())
+    failed = [
+        f"{r['where']} ({r['kind']}, rc {r['returncode']}): {r['text']}\n{r['stderr_tail'][-1500:]}"
+        f"\n{r['ui'].get('error', '') if r['ui'] else ''}"
+        for r in results
+        if not r["skipped"] and r["returncode"] != 0
+    ]
+    assert not failed, "\n\n".join(failed)
+    warned = [f"{r['where']}: {r['warnings']}" for r in results if r["warnings"]]
+    assert not warned, "\n".join(warned)
+
+    ran = [r for r in results if not r["skipped"]]
+    # Each materialise/launch command recorded its run, a successful one, in dagster_home/.
+    for result in ran:
+        if re.search(r"\b(dg launch|asset materialize|job execute)\b", result["text"]):
+            assert result["new_runs"], f"{result['where']}: no run in dagster_home/"
+            assert set(result["new_runs"].values()) == {"SUCCESS"}, result
+    launched = {
+        run_id
+        for r in ran
+        if re.search(r"\b(dg launch|asset materialize|job execute|bin/riot)\b", r["text"])
+        for run_id in r["new_runs"]
+    }
+    assert len(launched) >= 25
+    # ... and the UI the README starts shows every one of them, and every location loaded.
+    final = results[-1]
+    assert final["where"] == "final check"
+    assert final["ui"]["locations"] == {p: "RepositoryLocation" for p in PIPELINES}
+    missing = launched - set(final["ui"]["runs"])
+    assert not missing, f"runs the UI does not show: {sorted(missing)}"
+    assert {final["ui"]["runs"][run_id] for run_id in launched} == {"SUCCESS"}
+    for result in ran:
+        if result["kind"] == "ui":
+            assert set(result["ui"]["locations"]) == set(PIPELINES), result["where"]
+    # the schedule commands acted on the locations the UI runs (their ticks need its daemon)
+    assert any("schedule start" in r["text"] for r in ran)
+    assert os.path.isdir(checkout / "dagster_home" / "schedules")
