@@ -165,6 +165,7 @@ def test_every_command_runs_as_pasted_on_a_clean_checkout(tmp_path):
     missing = launched - set(final["ui"]["runs"])
     assert not missing, f"runs the UI does not show: {sorted(missing)}"
     assert {final["ui"]["runs"][run_id] for run_id in launched} == {"SUCCESS"}
+    assert final["ui"]["schedule"] == "RUNNING"  # started on locations/replay_mining alone
     for result in ran:
         if result["kind"] == "ui":
             assert set(result["ui"]["locations"]) == set(PIPELINES), result["where"]
