@@ -110,29 +110,64 @@ def _private_network() -> list[str]:
     return []
 
 
+def _set_up(checkout: Path) -> None:
+    """A clean copy, then the README's set-up command (uv links the packages from its cache)."""
+    _checkout(checkout)
+    setup = subprocess.run(
+        ["uv", "sync", "--locked", "--quiet"],
+        cwd=checkout,
+        env=clean_environment(),
+        capture_output=True,
+        text=True,
+    )
+    assert setup.returncode == 0, setup.stderr
+
+
+def _in_private_network(script: str, checkout: Path) -> subprocess.CompletedProcess:
+    """`script` under bash in the checkout, on its own loopback when the machine allows it."""
+    prefix = _private_network()
+    if prefix:
+        script = f"ip link set lo up && {script}"
+    return subprocess.run(
+        [*prefix, "bash", "-c", script],
+        cwd=checkout,
+        env={**clean_environment(), "PYTHONUNBUFFERED": "1"},
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_bin_demo_takes_a_free_port_when_its_own_is_taken(tmp_path):
+    checkout = tmp_path / "asset-graph"
+    _set_up(checkout)
+    # something else listens on the stats sandbox's port; STATS_SANDBOX_PORT names another one
+    holder = (
+        "python3 -c 'import socket, time; s = socket.socket(); "
+        's.bind(("127.0.0.1", 8701)); s.listen(); time.sleep(900)\' >/dev/null 2>&1 & H=$!'
+    )
+    done = _in_private_network(
+        f"{holder}; sleep 1; STATS_SANDBOX_PORT=8701 ./bin/demo --main --no-ui; rc=$?; "
+        "kill $H; exit $rc",
+        checkout,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    moved = re.search(
+        r"port 8701 \(STATS_SANDBOX_PORT\) is taken: using (\d+) instead", done.stderr
+    )
+    assert moved, done.stderr[-3000:]
+    assert int(moved.group(1)) != 8701
+    assert list((checkout / "data/lake/datasets/replays").glob("replays_*.parquet"))
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(7200)
 def test_every_command_runs_as_pasted_on_a_clean_checkout(tmp_path):
     checkout = tmp_path / "asset-graph"
-    _checkout(checkout)
-    env = clean_environment()
-    # the README's set-up command (uv links the packages from its cache: seconds, not a download)
-    setup = subprocess.run(
-        ["uv", "sync", "--locked", "--quiet"], cwd=checkout, env=env, capture_output=True, text=True
-    )
-    assert setup.returncode == 0, setup.stderr
+    _set_up(checkout)
     report = tmp_path / "report.json"
-    driver = f"exec .venv/bin/python -m tests.readme_commands {report}"
-    prefix = _private_network()
-    if prefix:
-        driver = f"ip link set lo up && {driver}"
-    done = subprocess.run(
-        [*prefix, "bash", "-c", driver],
-        cwd=checkout,
-        env={**env, "PYTHONUNBUFFERED": "1"},
-        capture_output=True,
-        text=True,
-    )
+    done = _in_private_network(f"exec .venv/bin/python -m tests.readme_commands {report}", checkout)
     assert report.exists(), done.stdout[-4000:] + done.stderr[-4000:]
     results = json.loads(report.read_text())
     failed = [
