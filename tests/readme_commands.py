@@ -299,7 +299,7 @@ class Shell:
         self.proc.wait(timeout=30)
 
 
-def stop_group(pid: int, grace: float = 60) -> None:
+def stop_group(pid: int, grace: float = 30) -> None:
     """Ctrl-C to a job's process group, as a terminal does, then SIGKILL if it lingers."""
     try:
         os.killpg(pid, signal.SIGINT)
