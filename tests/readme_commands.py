@@ -55,6 +55,10 @@ ACCEPTED_WARNINGS = {
     r"EventLogConsumerDaemon - WARNING - No cursor for event type \S+, ignoring older events": (
         "dagster-daemon, first start on an instance: it reads run events from now on"
     ),
+    r" - dagster - WARNING - \S+ - [0-9a-f-]{36} - \S+ - ": (
+        "a step's own warning in its run's log: the pipelines' messages say what happened and"
+        " what to do (each pipeline's tests check them)"
+    ),
 }
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
