@@ -358,6 +358,7 @@ def run_all(root: Path, logs: Path) -> list[Result]:
                         command.port, timeout=1800 if "demo" in command.head else 600
                     )
                     shell.stop(pid)
+                    ui_seen[command.head] = command.where
                     result.returncode = 0 if "error" not in result.ui else 1
                     stderr = err.read_text()
                 result.seconds = round(time.monotonic() - started, 1)
