@@ -15,6 +15,7 @@ from dagster import (
     AssetSpec,
     BackfillPolicy,
     Failure,
+    FreshnessPolicy,
     MetadataValue,
     PartitionsDefinition,
     TableColumn,
@@ -40,7 +41,8 @@ def deployment_backfill_policy() -> BackfillPolicy:
 @dataclass(frozen=True)
 class PipelineSpec:
     """What every asset of one pipeline declares alike, declared once in `assets/<p>/spec.py`:
-    the pipeline's name as key prefix and group, its owners, its partitions and backfill policy.
+    the pipeline's name as key prefix and group, its owners, its partitions and backfill policy,
+    and the freshness policy of a pipeline whose one schedule keeps all of it up to date.
 
         REPLAY_MINING = PipelineSpec("replay_mining", partitions_def=..., backfill_policy=...)
 
@@ -55,6 +57,8 @@ class PipelineSpec:
     name: str
     partitions_def: PartitionsDefinition | None = None
     backfill_policy: BackfillPolicy | None = None
+    # when the schedule that keeps every asset of the pipeline fresh is late (the UI's freshness)
+    freshness_policy: FreshnessPolicy | None = None
 
     @property
     def owners(self) -> list[str]:
@@ -75,6 +79,8 @@ class PipelineSpec:
             shared["partitions_def"] = self.partitions_def
         if self.backfill_policy is not None:
             shared["backfill_policy"] = self.backfill_policy
+        if self.freshness_policy is not None:
+            shared["freshness_policy"] = self.freshness_policy
         return shared | own
 
     def asset_spec(self, name: str, **own: Any) -> AssetSpec:

@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(players)} tracked player(s)")
     for p in players:
         rank = f"{p['tier']} {p['division']} {p['league_points']} LP" if p["tier"] else "unranked"
-        print(f"  {p['game_name']}#{p['tag_line']:<6} {p['platform']:<5} {rank:<22} {p['puuid']}")
+        # riot_id: Name#TAG, or Name alone for a player without a tag line
+        print(f"  {p['riot_id']:<24} {p['platform']:<5} {rank:<22} {p['puuid']}")
     return 0
 
 

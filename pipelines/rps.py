@@ -4,15 +4,18 @@ auto-promotion and the 12-model cache. The only location that imports mlflow/xgb
 import dagster as dg
 
 import assets.rps
+from assets.catalog import with_code_references
+from resources.env import alert_webhook_from_env
 from resources.instance.executors import monitored_in_process_executor
 from resources.rps.settings import resources_from_env
 from schedules.rps import jobs, schedules, sensors
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_package_module(assets.rps),
+    assets=with_code_references(dg.load_assets_from_package_module(assets.rps)),
+    asset_checks=dg.load_asset_checks_from_package_module(assets.rps),
     jobs=jobs,
     schedules=schedules,
     sensors=sensors,
-    resources=resources_from_env(),
+    resources={**resources_from_env(), "alert_webhook": alert_webhook_from_env()},
     executor=monitored_in_process_executor,
 )

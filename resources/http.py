@@ -2,13 +2,18 @@
 
 Retries: connection errors, read timeouts, 429 and 5xx, with exponential backoff plus jitter,
 honouring `Retry-After`. Other 4xx answers are returned at once: retrying a 401/403/404 never helps.
+The one outgoing call we make ourselves, the run-failure alert, goes through the same setup
+(`AlertWebhookResource`).
 """
 
 from __future__ import annotations
 
 import requests
+from dagster import ConfigurableResource
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
+
+from resources.redaction import redact
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -74,3 +79,40 @@ def describe_failure(exc: Exception) -> str:
     if "Name or service not known" in text or "nodename nor servname" in text:
         return "host name not found"
     return type(reason).__name__
+
+
+class AlertNotDelivered(RuntimeError):
+    """The alert webhook refused the alert or could not be reached (after the retries)."""
+
+
+class AlertWebhookResource(ConfigurableResource):
+    """Where run-failure alerts go: a JSON POST to `url` (`ALERT_WEBHOOK_URL`: Slack, Teams, or
+    any receiver that takes JSON); without one, alerts are only logged by the sensor.
+    `ui_url` (`DAGSTER_UI_URL`) is this deployment's Dagster UI, for a link to the failed run."""
+
+    url: str | None = None
+    ui_url: str | None = None
+    timeout_seconds: float = 10.0
+
+    def run_link(self, run_id: str) -> str | None:
+        return f"{self.ui_url.rstrip('/')}/runs/{run_id}" if self.ui_url else None
+
+    def post(self, payload: dict) -> int:
+        """POST `payload` as JSON; the status code, or AlertNotDelivered (redacted) when the
+        receiver cannot be reached or answers with an error."""
+        if not self.url:
+            raise AlertNotDelivered("no alert webhook is configured (set ALERT_WEBHOOK_URL)")
+        with make_session(timeout=self.timeout_seconds, retries=3) as session:
+            try:
+                answer = session.post(self.url, json=payload)
+            except requests.RequestException as exc:
+                raise AlertNotDelivered(
+                    f"the alert webhook {redact(self.url)} did not answer "
+                    f"({describe_failure(exc)}); check ALERT_WEBHOOK_URL"
+                ) from None
+        if answer.status_code >= 400:
+            raise AlertNotDelivered(
+                f"the alert webhook {redact(self.url)} answered {answer.status_code}: "
+                f"{redact(answer.text[:200])}"
+            )
+        return answer.status_code

@@ -2,8 +2,9 @@
 
     uv run python -m sandboxes.analytics_demo --days 3 --spans-per-day 200000
 
-Writes spans in the workflow platform's `execution_spans` layout (creating the table if the
-database has none) for the last N days up to now, then brings the analytics schema up to date.
+Writes spans as the workflow platform's writers write them (sandboxes/analytics_traffic.py;
+creating the table if the database has none) for the last N days up to now (the runs still going
+now are `started`), then brings the analytics schema up to date.
 Uses the same configuration as the code location (ANALYTICS_SOURCE_DATABASE_URL, POSTGRES_URL,
 else the embedded server in data/postgres).
 """
@@ -42,9 +43,8 @@ def main(argv: list[str] | None = None) -> None:
         db.migrate()
     print(
         f"loaded {spans:,} spans ({start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M} UTC) in "
-        f"{time.perf_counter() - began:.1f} s; now materialize the analytics assets, e.g.\n"
-        f"  dagster asset materialize -m pipelines.analytics --select analytics/daily_analytics "
-        f"--partition {(end - timedelta(days=1)):%Y-%m-%d}"
+        f"{time.perf_counter() - began:.1f} s; now roll a day up (its hours, the daily rollups "
+        f"and the view), e.g.\n  bin/analytics-day {(end - timedelta(days=1)):%Y-%m-%d}"
     )
 
 

@@ -15,6 +15,7 @@ from assets.analytics.recent_activity_summary import recent_activity_summary
 from assets.analytics.spec import DAILY_PARTITIONS, HOURLY_PARTITIONS
 from resources.analytics.database import AnalyticsDatabase
 from resources.analytics.rollup_queries import DAILY, HOURLY
+from schedules.alerts import run_failure_alert_sensor
 
 # Every analytics run carries this tag; dagster.yaml queues runs with the same value one at a
 # time (the database's advisory locks make an overlap safe anyway).
@@ -100,6 +101,19 @@ def analytics_late_spans_sensor(
     return requests
 
 
+# Evaluates the assets' automation conditions (recent_activity_summary follows daily_analytics).
+# Declared here so that, like every sensor, it ships stopped (Dagster's default one would not).
+analytics_automation_condition_sensor = dg.AutomationConditionSensorDefinition(
+    "analytics_automation_condition_sensor",
+    target=dg.AssetSelection.assets(recent_activity_summary),
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Refreshes recent_activity_summary after any run that changed daily_analytics.",
+)
+
 jobs = [analytics_hourly_job, analytics_daily_job, analytics_observe_spans_job]
 schedules = [analytics_hourly_schedule, analytics_daily_schedule, analytics_observe_spans_schedule]
-sensors = [analytics_late_spans_sensor]
+sensors = [
+    analytics_late_spans_sensor,
+    analytics_automation_condition_sensor,
+    run_failure_alert_sensor("analytics"),
+]

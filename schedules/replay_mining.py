@@ -5,6 +5,7 @@ from __future__ import annotations
 from dagster import AssetSelection, build_schedule_from_partitioned_job, define_asset_job
 
 from assets.replay_mining.spec import SPEC
+from schedules.alerts import run_failure_alert_sensor
 
 replay_mining_dataset_job = define_asset_job(
     "replay_mining_dataset_job",
@@ -22,4 +23,4 @@ replay_mining_dataset_schedule = build_schedule_from_partitioned_job(
 
 jobs = [replay_mining_dataset_job]
 schedules = [replay_mining_dataset_schedule]
-sensors = []
+sensors = [run_failure_alert_sensor(SPEC.name)]

@@ -24,6 +24,7 @@ from assets.replay_sync.training_replays import training_replays
 from assets.replay_sync.workspace_checkpoints import workspace_checkpoints
 from resources.replay_sync.folders import ReplayFoldersResource, folder_fingerprint
 from resources.replay_sync.settings import LOAD_TIME
+from schedules.alerts import run_failure_alert_sensor
 
 # Runs of this pipeline queue behind one another (dagster_home/dagster.yaml's tag limit), so two
 # syncs never write the same prefix at once.
@@ -152,5 +153,9 @@ jobs = [
     replay_sync_checkpoint_pull_job,
     replay_sync_storage_report_job,
 ]
-sensors = [replay_sync_local_replays_sensor, replay_sync_checkpoints_sensor]
+sensors = [
+    replay_sync_local_replays_sensor,
+    replay_sync_checkpoints_sensor,
+    run_failure_alert_sensor("replay_sync"),
+]
 schedules = [replay_sync_training_pull_schedule, replay_sync_storage_report_schedule]

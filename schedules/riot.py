@@ -20,6 +20,7 @@ from dagster import (
 )
 
 from assets.riot.player_tracking import riot_player_tracking
+from schedules.alerts import run_failure_alert_sensor
 
 RUN_TAGS = {
     # run monitoring (dagster_home/dagster.yaml) fails a run still going after 90 s, so none is
@@ -68,4 +69,4 @@ def riot_player_tracking_job():
 
 jobs = [riot_refresh_job, riot_player_tracking_job]
 schedules = [riot_refresh_schedule]
-sensors = []
+sensors = [run_failure_alert_sensor("riot")]

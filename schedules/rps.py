@@ -21,6 +21,7 @@ from dagster import (
 )
 
 from assets.rps.spec import SPEC
+from schedules.alerts import run_failure_alert_sensor
 
 SERIAL_TAG = {"pipeline/serial": "rps"}  # dagster.yaml runs one rps run at a time
 GAMEPLAY_PERIOD_MINUTES = 150
@@ -80,4 +81,4 @@ def rps_training_schedule(context: ScheduleEvaluationContext) -> RunRequest:
 
 jobs = [rps_legacy_gameplay_job, rps_training_job]
 schedules = [rps_legacy_gameplay_schedule, rps_training_schedule]
-sensors = []
+sensors = [run_failure_alert_sensor(SPEC.name)]

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from assets.analytics.spec import EXECUTION_SPANS, SPEC
+from assets.analytics.spec import EXECUTION_SPANS, SPEC, catalog_metadata
 from resources.analytics.database import AnalyticsDatabase
 
 SPANS_DESCRIPTION = """The workflow platform's raw spans (one row per workflow run, agent run,
@@ -16,7 +16,14 @@ SPANS_STALE_AFTER = timedelta(hours=2)
 
 
 @dg.multi_observable_source_asset(
-    specs=[SPEC.asset_spec("execution_spans", description=SPANS_DESCRIPTION)],
+    specs=[
+        SPEC.asset_spec(
+            "execution_spans",
+            description=SPANS_DESCRIPTION,
+            kinds={"postgres"},
+            metadata=catalog_metadata("execution_spans"),
+        )
+    ],
     check_specs=[
         dg.AssetCheckSpec(
             "spans_arriving",

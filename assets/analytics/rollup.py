@@ -8,16 +8,24 @@ Thin wiring: the SQL lives in `resources.analytics.rollup_queries`, the I/O in
 
 import dagster as dg
 
-from assets.analytics.report import counted_items, quality, reasons_table, spans_read, top_table
-from assets.analytics.spec import CODE_VERSION, EXECUTION_SPANS, SPEC
+from assets.analytics.report import (
+    counted_items,
+    quality,
+    reasons_table,
+    spans_read,
+    top_table,
+    unpriced_table,
+)
+from assets.analytics.spec import CODE_VERSION, EXECUTION_SPANS, SPEC, catalog_metadata
 from resources.analytics.database import AnalyticsDatabase, RollupRejected, RollupReport
 from resources.analytics.rollup_queries import MODEL_USAGE, Rollup
 
 
 class RollupConfig(dg.Config):
     max_bad_share: float = 0.05
-    """Largest share of spans read that may be defaulted or excluded before the quality check
-    fails (blocking: downstream stops)."""
+    """Largest share of spans read that may be malformed (defaulted or excluded) before the
+    quality check fails (blocking: downstream stops). Calls to models without a price are
+    counted (cost 0) and never in this share."""
 
 
 def _check_specs(name: str) -> list[dg.AssetCheckSpec]:
@@ -39,7 +47,10 @@ def _check_specs(name: str) -> list[dg.AssetCheckSpec]:
             "span_quality",
             asset=asset,
             blocking=True,
-            description="Share of spans defaulted or excluded for bad data within max_bad_share.",
+            description=(
+                "Share of malformed spans (defaulted or excluded) within max_bad_share; calls "
+                "to unpriced models are counted with cost 0, not malformed."
+            ),
         ),
     ]
 
@@ -64,7 +75,11 @@ def _check_results(report: RollupReport, config: RollupConfig) -> list[dg.AssetC
             passed=verdict.passed,
             severity=dg.AssetCheckSeverity.ERROR,
             description=verdict.describe(),
-            metadata={"bad_spans": verdict.bad, "share": verdict.share},
+            metadata={
+                "malformed_spans": verdict.bad,
+                "share": verdict.share,
+                "unpriced_calls": verdict.unpriced,
+            },
         ),
     ]
 
@@ -100,7 +115,7 @@ def _materialize_rollup(
                 f"{rollup.table} {window.start.isoformat()} .. {window.end.isoformat()} was not "
                 f"published: {rejected.reason}. The previous rows of the window are unchanged."
             ),
-            metadata={"bad_input": reasons_table(rejected.report.stats)},
+            metadata={"span_classes": reasons_table(rejected.report.stats)},
         ) from None
     context.log.info(
         f"{rollup.table} {window.start:%Y-%m-%d %H:%M}..{window.end:%Y-%m-%d %H:%M} UTC: "
@@ -117,7 +132,11 @@ def _materialize_rollup(
         "window_utc": f"{window.start.isoformat()} .. {window.end.isoformat()}",
         "partitions": len(context.partition_keys),
         "still_running_spans": int(total.stats.get("still_running", 0)),
-        "bad_input": reasons_table(total.stats),
+        "malformed_spans": int(total.stats.get("malformed_spans", 0)),
+        # Counted with cost 0: the platform's writer records no cost for a model it has no price for.
+        "unpriced_calls": int(total.stats.get("unpriced", 0)),
+        "unpriced_calls_by_model": unpriced_table(total.unpriced),
+        "span_classes": reasons_table(total.stats),
         "top_by_cost": top_table(key_names, total.top),
     }
     yield dg.MaterializeResult(metadata=metadata, check_results=_check_results(total, config))
@@ -139,6 +158,7 @@ def rollup_asset(
             partitions_def=partitions,
             backfill_policy=dg.BackfillPolicy.single_run(),
             freshness_policy=freshness,
+            metadata=catalog_metadata(rollup.table),
         ),
         name=rollup.table,
         deps=[EXECUTION_SPANS],

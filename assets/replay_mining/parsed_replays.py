@@ -1,17 +1,32 @@
 """Stage 3, parsed replays: one Arrow IPC part per replay, one row per agent per step."""
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset, asset_check
 
+from assets.catalog import arrow_columns, lake_metadata
 from assets.common import SkipLedger
 from assets.pools import one_writer_per_partition
-from assets.replay_mining.spec import SPEC, partition_days, stage_errors
+from assets.replay_mining.mettagrid import DATASET_SCHEMA
+from assets.replay_mining.spec import (
+    SPEC,
+    audit_days,
+    partition_days,
+    stage_errors,
+)
+from assets.replay_mining.stage_audits import parse_problems
 from assets.replay_mining.stages import parse_day, parsed_prefix, read_index
 from resources.lake import LakeResource
 from resources.replay_mining.settings import ReplayMiningSettings
 
 
 @asset(
-    **SPEC.asset_args(kinds={"python", "parquet"}, code_version="3"),
+    # Arrow IPC parts (not parquet): each row as the dataset will hold it.
+    **SPEC.asset_args(
+        kinds={"python", "arrow"},
+        code_version="3",
+        metadata=lake_metadata(
+            arrow_columns(DATASET_SCHEMA), "parsed/replays/date=<YYYY-MM-DD>/<episode_id>.arrow"
+        ),
+    ),
     deps=[SPEC.key("raw_replays")],
 )
 @one_writer_per_partition(SPEC.name)
@@ -51,3 +66,12 @@ def parsed_replays(
             **ledger.as_metadata(),
         }
     )
+
+
+@asset_check(
+    asset=parsed_replays,
+    description="Every episode of the day's index has a parsed part or a skip reason in the parse "
+    "manifest, and every part the manifest lists exists.",
+)
+def every_replay_parsed_or_skipped(context, lake: LakeResource):
+    return audit_days(context, lake.lake, parse_problems)

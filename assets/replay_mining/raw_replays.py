@@ -1,10 +1,17 @@
 """Stage 2, raw replays: each replay file copied into the lake, concurrently, skipping copies
 already present and identical."""
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset, asset_check
 
+from assets.catalog import lake_metadata
 from assets.pools import one_writer_per_partition
-from assets.replay_mining.spec import SPEC, partition_days, stage_errors
+from assets.replay_mining.spec import (
+    SPEC,
+    audit_days,
+    partition_days,
+    stage_errors,
+)
+from assets.replay_mining.stage_audits import download_problems
 from assets.replay_mining.stages import download_day, raw_prefix, read_index
 from resources.lake import LakeResource
 from resources.replay_mining.settings import ReplayMiningSettings
@@ -12,7 +19,11 @@ from resources.replay_mining.stats_api import ReplayFilesResource
 
 
 @asset(
-    **SPEC.asset_args(kinds={"s3", "file"}, code_version="1"),
+    **SPEC.asset_args(
+        kinds={"s3", "file"},
+        code_version="1",
+        metadata=lake_metadata(None, "raw/replays/date=<YYYY-MM-DD>/<episode_id>.json.z"),
+    ),
     deps=[SPEC.key("replay_index")],
 )
 @one_writer_per_partition(SPEC.name)
@@ -55,3 +66,12 @@ def raw_replays(
             "path": MetadataValue.path(lake.lake.uri(raw_prefix(partition_days(context)[-1]))),
         }
     )
+
+
+@asset_check(
+    asset=raw_replays,
+    description="Every episode of the day's index is downloaded (its file in the lake) or failed "
+    "with a reason in the download manifest.",
+)
+def every_replay_downloaded_or_failed(context, lake: LakeResource):
+    return audit_days(context, lake.lake, download_problems)

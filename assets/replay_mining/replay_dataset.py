@@ -10,8 +10,10 @@ from dagster import (
     asset,
 )
 
+from assets.catalog import arrow_columns, lake_metadata
 from assets.common import SkipLedger, metadata_table
 from assets.pools import one_writer_per_partition
+from assets.replay_mining.mettagrid import DATASET_SCHEMA
 from assets.replay_mining.spec import SPEC, partition_days, stage_errors
 from assets.replay_mining.stages import DatasetCheckFailed, DatasetChecks, write_dataset
 from resources.lake import LakeResource
@@ -60,6 +62,9 @@ def _check_results(checks: DatasetChecks) -> list[AssetCheckResult]:
     **SPEC.asset_args(
         kinds={"parquet", "s3"},
         code_version="3",
+        metadata=lake_metadata(
+            arrow_columns(DATASET_SCHEMA), "datasets/replays/replays_<YYYYMMDD>.parquet"
+        ),
         check_specs=[
             AssetCheckSpec(name, asset=SPEC.key("replay_dataset"), description=text, blocking=True)
             for name, text in CHECKS.items()

@@ -11,7 +11,14 @@ from resources.replay_sync.store import ReplayStoreResource
 
 @asset(
     **SPEC.asset_args(kinds={"s3", "python"}, code_version="1", partitions_def=None),
-    check_specs=[AssetCheckSpec("bucket_has_checkpoints", asset=SPEC.key("bucket_checkpoints"))],
+    check_specs=[
+        AssetCheckSpec(
+            "bucket_has_checkpoints",
+            asset=SPEC.key("bucket_checkpoints"),
+            description="After the push, every checkpoint of the workspace is in the bucket "
+            "with the same size.",
+        )
+    ],
 )
 def bucket_checkpoints(
     context: AssetExecutionContext,

@@ -19,7 +19,13 @@ from resources.replay_sync.store import ReplayStoreResource
 @asset(
     **SPEC.asset_args(kinds={"s3", "python"}, code_version="1"),
     check_specs=[
-        AssetCheckSpec("bucket_matches_local", asset=SPEC.key("bucket_replays"), blocking=True)
+        AssetCheckSpec(
+            "bucket_matches_local",
+            asset=SPEC.key("bucket_replays"),
+            blocking=True,
+            description="After the push, every local replay is in the bucket with the same size "
+            "(and, with delete, nothing else is); warns after a dry run.",
+        )
     ],
 )
 def bucket_replays(

@@ -14,9 +14,16 @@ from dagster import (
 )
 from pydantic import Field
 
+from assets.catalog import arrow_columns, lake_metadata, uri_metadata
 from assets.common import SkipLedger, metadata_table
 from assets.replay_sync.characters import SLUG_TO_EXTERNAL
-from assets.replay_sync.slp_index import COLUMNS, find_replays, index_rows, write_index
+from assets.replay_sync.slp_index import (
+    COLUMNS,
+    INDEX_SCHEMA,
+    find_replays,
+    index_rows,
+    write_index,
+)
 from assets.replay_sync.spec import SPEC
 from resources.lake import LakeResource
 from resources.replay_sync.folders import ReplayFoldersResource
@@ -40,12 +47,33 @@ class IndexConfig(Config):
 
 
 @asset(
-    **SPEC.asset_args(kinds={"parquet", "python"}, code_version="1"),
+    **SPEC.asset_args(
+        kinds={"parquet", "python"},
+        code_version="1",
+        metadata=lake_metadata(
+            arrow_columns(INDEX_SCHEMA), "datasets/slp_index/<character>.parquet"
+        ),
+    ),
     deps=[SPEC.key("bucket_replays")],
     check_specs=[
-        AssetCheckSpec("index_schema_and_keys", asset=SPEC.key("replay_index"), blocking=True),
-        AssetCheckSpec("valid_replay_share", asset=SPEC.key("replay_index"), blocking=True),
-        AssetCheckSpec("replays_feature_their_character", asset=SPEC.key("replay_index")),
+        AssetCheckSpec(
+            "index_schema_and_keys",
+            asset=SPEC.key("replay_index"),
+            blocking=True,
+            description="One row per replay file (paths unique), every row written.",
+        ),
+        AssetCheckSpec(
+            "valid_replay_share",
+            asset=SPEC.key("replay_index"),
+            blocking=True,
+            description="At most max_invalid_share of the replays are unreadable.",
+        ),
+        AssetCheckSpec(
+            "replays_feature_their_character",
+            asset=SPEC.key("replay_index"),
+            description="Every readable replay in a character's folder has that character "
+            "playing (warns otherwise: a file in the wrong folder).",
+        ),
     ],
 )
 def replay_index(
@@ -79,7 +107,8 @@ def replay_index(
     ]
     return MaterializeResult(
         metadata={
-            "path": lake.lake.uri(key),
+            "path": MetadataValue.path(lake.lake.uri(key)),
+            **uri_metadata(lake.lake.uri(key)),
             "dagster/row_count": stats["rows"],
             "valid_replays": stats["valid"],
             "bytes": MetadataValue.int(size),

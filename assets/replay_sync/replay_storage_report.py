@@ -3,14 +3,26 @@ over `storage_cost` (plain code)."""
 
 import json
 
-from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 from pydantic import Field
 
+from assets.catalog import lake_metadata, uri_metadata
 from assets.common import metadata_table
-from assets.replay_sync.spec import SPEC
+from assets.replay_sync.spec import SPEC, STORAGE_REPORT_FRESHNESS, character_partitions
 from assets.replay_sync.storage_cost import monthly_costs, usage_table
 from resources.lake import LakeResource
 from resources.replay_sync.store import ReplayStoreResource
+
+STORAGE_REPORT_KEY = "reports/replay_storage.json"
 
 
 class StorageReportConfig(Config):
@@ -20,7 +32,21 @@ class StorageReportConfig(Config):
 
 
 @asset(
-    **SPEC.asset_args(kinds={"s3", "json"}, code_version="1", partitions_def=None),
+    **SPEC.asset_args(
+        kinds={"s3", "json"},
+        code_version="1",
+        partitions_def=None,
+        metadata=lake_metadata(None, STORAGE_REPORT_KEY),
+        freshness_policy=STORAGE_REPORT_FRESHNESS,
+        check_specs=[
+            AssetCheckSpec(
+                "every_character_in_bucket",
+                asset=SPEC.key("replay_storage_report"),
+                description="Every configured character's folder in the bucket holds replays "
+                "(warns: a character whose uploads never ran or went elsewhere).",
+            )
+        ],
+    ),
     deps=[SPEC.key("bucket_replays"), SPEC.key("bucket_checkpoints")],
 )
 def replay_storage_report(
@@ -35,7 +61,7 @@ def replay_storage_report(
     usage = replay_store.top_level_usage()
     table = usage_table(usage)
     costs = monthly_costs(table[-1]["bytes"], config.pulls_per_month)
-    key = "reports/replay_storage.json"
+    key = STORAGE_REPORT_KEY
     lake.lake.write_bytes(
         key,
         json.dumps(
@@ -44,13 +70,26 @@ def replay_storage_report(
         ).encode(),
     )
     context.log.info(f"bucket holds {table[-1]['objects']} objects, {table[-1]['bytes']} bytes")
+    held = {row["folder"] for row in table[:-1] if row["objects"]}
+    absent = [c for c in character_partitions.get_partition_keys() if c not in held]
     return MaterializeResult(
+        check_results=[
+            AssetCheckResult(
+                check_name="every_character_in_bucket",
+                passed=not absent,
+                severity=AssetCheckSeverity.WARN,
+                description=f"no replays in the bucket for {', '.join(absent)}"
+                if absent
+                else "every character has replays in the bucket",
+            )
+        ],
         metadata={
-            "path": lake.lake.uri(key),
+            "path": MetadataValue.path(lake.lake.uri(key)),
+            **uri_metadata(lake.lake.uri(key)),
             "objects": table[-1]["objects"],
             "bytes": MetadataValue.int(table[-1]["bytes"]),
             "usage": metadata_table(table, limit=len(table)),  # every folder and the total
             "monthly_cost": metadata_table(costs),
             **{f"monthly_usd_{c['provider'].split()[-1].lower()}": c["total_usd"] for c in costs},
-        }
+        },
     )

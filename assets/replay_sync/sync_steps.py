@@ -29,8 +29,8 @@ def sync_metadata(report: SyncReport) -> dict:
     for path, reason in report.skipped_symlinks:
         symlinks.skip(path, reason)
     return {
-        "source": report.source,
-        "destination": report.destination,
+        "source": MetadataValue.path(report.source),
+        "destination": MetadataValue.path(report.destination),
         "dry_run": report.dry_run,
         "new_files": report.new,
         "changed_files": report.changed,

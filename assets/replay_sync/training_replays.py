@@ -3,7 +3,7 @@ training machine."""
 
 from dagster import AssetCheckSpec, AssetExecutionContext, MaterializeResult, asset
 
-from assets.replay_sync.spec import SPEC, SyncConfig
+from assets.replay_sync.spec import SPEC, TRAINING_PULL_FRESHNESS, SyncConfig
 from assets.replay_sync.sync_steps import pull, sync_metadata
 from resources.replay_sync.engine import LocalTree
 from resources.replay_sync.folders import ReplayFoldersResource
@@ -11,9 +11,18 @@ from resources.replay_sync.store import ReplayStoreResource
 
 
 @asset(
-    **SPEC.asset_args(kinds={"s3", "python"}, code_version="1"),
+    **SPEC.asset_args(
+        kinds={"s3", "python"}, code_version="1", freshness_policy=TRAINING_PULL_FRESHNESS
+    ),
     deps=[SPEC.key("bucket_replays")],
-    check_specs=[AssetCheckSpec("workspace_matches_bucket", asset=SPEC.key("training_replays"))],
+    check_specs=[
+        AssetCheckSpec(
+            "workspace_matches_bucket",
+            asset=SPEC.key("training_replays"),
+            description="After the pull, every replay in the bucket is in the workspace with the "
+            "same size (refused keys and local symlinks left out, named in the metadata).",
+        )
+    ],
 )
 def training_replays(
     context: AssetExecutionContext,

@@ -13,7 +13,12 @@ from resources.replay_sync.store import ReplayStoreResource
     **SPEC.asset_args(kinds={"s3", "python"}, code_version="1", partitions_def=None),
     deps=[SPEC.key("bucket_checkpoints")],
     check_specs=[
-        AssetCheckSpec("workspace_has_checkpoints", asset=SPEC.key("workspace_checkpoints"))
+        AssetCheckSpec(
+            "workspace_has_checkpoints",
+            asset=SPEC.key("workspace_checkpoints"),
+            description="After the pull, every checkpoint in the bucket is in the workspace "
+            "with the same size.",
+        )
     ],
 )
 def workspace_checkpoints(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from assets.riot.detection import GameStats, PlayerProfile, RankPoint, detect
 from assets.riot.matches import MalformedMatch, parse_match
 from resources.riot.rate_limit import RateBudgetExhausted
+from resources.riot.riot_id import format_riot_id, split_riot_id
 from resources.riot.routing import region_of
 from resources.riot.settings import RiotJobSettings
 
@@ -94,7 +95,7 @@ def update_tracked_players(store, client, settings: RiotJobSettings, skips) -> S
             report.players += 1
             report.details.append(
                 {
-                    "player": f"{player['game_name']}#{player['tag_line']}",
+                    "player": format_riot_id(player["game_name"], player["tag_line"]),
                     "platform": platform,
                     "new_matches": len(batch),
                     "waiting": len(new_ids) - len(batch),
@@ -109,7 +110,7 @@ def record_gone(store, player: dict, report: StageReport) -> None:
     """summoner-v4 404 for a stored player: the account is banned or deleted. That is the
     evidence a ban check looks for, so it is recorded (`gone_at`), never skipped as bad input."""
     store.mark_gone(player["puuid"])
-    report.gone_accounts.append(f"{player['game_name']}#{player['tag_line']}")
+    report.gone_accounts.append(format_riot_id(player["game_name"], player["tag_line"]))
 
 
 def build_profile(player: dict, games: list[dict], history: list[dict]) -> PlayerProfile:
@@ -174,7 +175,7 @@ def analyse_players(store, client, settings: RiotJobSettings, skips) -> StageRep
             report.detections += detected
             report.details.append(
                 {
-                    "player": f"{fresh['game_name']}#{fresh['tag_line']}",
+                    "player": format_riot_id(fresh["game_name"], fresh["tag_line"]),
                     "tier": fresh.get("tier") or "unranked",
                     "kind": result.kind,
                     "confidence": result.confidence,
@@ -229,9 +230,9 @@ def track_player(store, client, ref: str, platform: str = "na1") -> dict:
     """Track a player by Riot ID (`gameName#tagLine`) or PUUID; returns the stored player."""
     ref = ref.strip()
     region_of(platform)  # a clear error for an unknown platform before any request
-    if "#" in ref:
-        name, tag = ref.rsplit("#", 1)
-        account = client.account_by_riot_id(name, tag, platform)
+    riot_id = split_riot_id(ref)
+    if riot_id:
+        account = client.account_by_riot_id(*riot_id, platform)
     else:
         account = client.account_by_puuid(ref, platform)
     if account is None:

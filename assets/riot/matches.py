@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 REMAKE_SECONDS = 300  # games shorter than this are remakes and do not count toward win rates
+# individualPosition's word for "no position" (ARAM, Arena): stored as no position, ''
+NO_POSITION = "Invalid"
 
 
 class MalformedMatch(ValueError):
@@ -43,6 +45,7 @@ class ParsedMatch:
     start_ms: int
     duration_s: int
     remake: bool
+    game_mode: str  # CLASSIC, ARAM, CHERRY (Arena), ...
     participants: tuple[ParticipantRow, ...]
 
 
@@ -55,6 +58,13 @@ def _int(p: dict, name: str, required: bool = False) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise MalformedMatch(f"participant field {name} is not a non-negative number: {value!r}")
     return int(value)
+
+
+def _position(p: dict) -> str:
+    """teamPosition (TOP .. UTILITY, "" where the mode has none), else individualPosition,
+    which says "Invalid" in ARAM and Arena: those have no position."""
+    position = str(p.get("teamPosition") or p.get("individualPosition") or "")
+    return "" if position == NO_POSITION else position
 
 
 def parse_participant(p: dict) -> ParticipantRow:
@@ -77,7 +87,7 @@ def parse_participant(p: dict) -> ParticipantRow:
         team_id=team,
         champion_id=_int(p, "championId"),
         champion_name=str(p.get("championName") or ""),
-        position=str(p.get("teamPosition") or p.get("individualPosition") or ""),
+        position=_position(p),
         kills=_int(p, "kills", required=True),
         deaths=_int(p, "deaths", required=True),
         assists=_int(p, "assists", required=True),
@@ -123,5 +133,6 @@ def parse_match(raw: object, expected_id: str | None = None) -> ParsedMatch:
         start_ms=start_ms,
         duration_s=duration_s,
         remake=remake,
+        game_mode=str(info.get("gameMode") or ""),
         participants=rows,
     )

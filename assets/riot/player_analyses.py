@@ -11,7 +11,7 @@ from dagster import (
 from assets.common import metadata_table
 from assets.pools import holding_pool
 from assets.riot.flows import analyse_players
-from assets.riot.spec import ANALYSES, RIOT_API_POOL, SPEC, TRACKED
+from assets.riot.spec import ANALYSES, RIOT_API_POOL, SPEC, TRACKED, riot_table_metadata
 from assets.riot.stage import (
     TABLE_ROWS,
     api_metadata,
@@ -29,6 +29,7 @@ from resources.riot.settings import RiotSettingsResource
     **SPEC.asset_args(
         kinds={"python", "postgres"},
         code_version="1",
+        metadata=riot_table_metadata("riot_analyses"),
         check_specs=[
             AssetCheckSpec(
                 "analyses_explained",
@@ -70,6 +71,7 @@ def player_analyses(
         metadata={
             **api_metadata(client),
             **stage_metadata(report),
+            "dagster/row_count": store.scalar("SELECT count(*) FROM riot_analyses"),
             "players_analysed": report.analyses,
             "detections": report.detections,
             "min_smurf_confidence": settings.min_smurf_confidence,

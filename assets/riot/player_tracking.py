@@ -10,8 +10,10 @@ from assets.riot.flows import track_player, untrack_player
 from assets.riot.stage import open_store
 from resources.postgres import PostgresResource
 from resources.riot.api import RiotApiResource
+from resources.riot.riot_id import format_riot_id
 
-LIST_COLUMNS = ("game_name", "tag_line", "platform", "tier", "division", "league_points")
+# what the list shows of each player; `riot_id` is `Name#TAG`, or `Name` without a tag line
+LIST_COLUMNS = ("riot_id", "platform", "tier", "division", "league_points")
 
 
 class PlayerTrackingConfig(Config):
@@ -37,14 +39,16 @@ def riot_player_tracking(
             player = track_player(store, client, config.player, config.platform)
         finally:
             client.close()
-        context.log.info(
-            f"tracking {player['game_name']}#{player['tag_line']} ({player['platform']})"
-        )
+        riot_id = format_riot_id(player["game_name"], player["tag_line"])
+        context.log.info(f"tracking {riot_id} ({player['platform']})")
     elif config.action == "untrack":
         player = untrack_player(store, config.player)
-        context.log.info(f"no longer tracking {player['game_name']}#{player['tag_line']}")
+        context.log.info(
+            f"no longer tracking {format_riot_id(player['game_name'], player['tag_line'])}"
+        )
     tracked = [
-        {c: p[c] for c in (*LIST_COLUMNS, "puuid", "last_updated")} for p in store.list_players()
+        {"riot_id": format_riot_id(p["game_name"], p["tag_line"]), **p}
+        for p in store.list_players()
     ]
     yield Output(
         tracked,

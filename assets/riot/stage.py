@@ -10,7 +10,7 @@ discovered and analysed, detections, rate limiting).
 import time
 from collections.abc import Callable
 
-from dagster import AssetExecutionContext, MetadataValue
+from dagster import AssetExecutionContext
 
 from assets.common import SkipLedger, metadata_table
 from assets.riot.flows import StageReport
@@ -42,9 +42,15 @@ def stage_metadata(report: StageReport) -> dict:
         "rate_limited_reason": report.rate_limited or "",
         # answers, not failures: they never count toward RIOT_MAX_BAD_MATCH_SHARE
         "gone_accounts": len(report.gone_accounts),
-        "gone_accounts_list": MetadataValue.md(", ".join(report.gone_accounts) or "none"),
+        "gone_accounts_list": metadata_table(
+            [{"puuid": p} for p in report.gone_accounts], limit=TABLE_ROWS, columns=["puuid"]
+        ),
         "matches_not_found": len(report.missing_matches),
-        "matches_not_found_list": MetadataValue.md(", ".join(report.missing_matches) or "none"),
+        "matches_not_found_list": metadata_table(
+            [{"match_id": m} for m in report.missing_matches],
+            limit=TABLE_ROWS,
+            columns=["match_id"],
+        ),
     }
 
 

@@ -12,7 +12,7 @@ from dagster import (
 from assets.common import metadata_table
 from assets.pools import holding_pool
 from assets.riot.flows import update_tracked_players
-from assets.riot.spec import RIOT_API_POOL, SPEC, TRACKED
+from assets.riot.spec import RIOT_API_POOL, SPEC, TRACKED, riot_table_metadata
 from assets.riot.stage import (
     TABLE_ROWS,
     api_metadata,
@@ -30,6 +30,8 @@ from resources.riot.settings import RiotSettingsResource
     **SPEC.asset_args(
         kinds={"python", "postgres"},
         code_version="1",
+        # the players (matches, participants and rank history are stored beside them)
+        metadata=riot_table_metadata("riot_players"),
         check_specs=[
             AssetCheckSpec(
                 "matches_complete",
@@ -78,6 +80,7 @@ def tracked_player_updates(
             "records_created": report.matches_created
             + report.players_discovered
             + report.rank_changes,
+            "dagster/row_count": store.scalar("SELECT count(*) FROM riot_players"),
             "tracked_players": store.scalar("SELECT count(*) FROM riot_players WHERE tracked"),
             "matches_stored": store.scalar("SELECT count(*) FROM riot_matches"),
             "updates": metadata_table(report.details, limit=TABLE_ROWS),

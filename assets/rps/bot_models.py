@@ -6,7 +6,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-from dagster import AssetExecutionContext, Config, MaterializeResult, asset
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    Config,
+    MaterializeResult,
+    asset,
+)
 
 from assets.common import metadata_table
 from assets.rps.modeling import (
@@ -18,10 +25,12 @@ from assets.rps.modeling import (
     read_training_tail,
     trainability_problem,
 )
-from assets.rps.spec import SPEC, TRAINING_DATA_KEY
+from assets.rps.spec import SPEC, TRAINING_DATA_KEY, TRAINING_FRESHNESS
 from resources.lake import LakeResource, LocalLake
 from resources.rps.model_registry import MlflowRegistryResource, ModelRegistry
 from resources.rps.settings import RpsTrainingSettings
+
+ALIASES_CHECK = "aliases_on_new_versions"
 
 
 class ModelsConfig(Config):
@@ -130,7 +139,20 @@ def _shown(value: float | None) -> float | None:
 
 
 @asset(
-    **SPEC.asset_args(kinds={"xgboost", "scikitlearn", "mlflow"}, code_version="1"),
+    **SPEC.asset_args(
+        kinds={"xgboost", "scikitlearn", "mlflow"},
+        code_version="1",
+        freshness_policy=TRAINING_FRESHNESS,
+        check_specs=[
+            AssetCheckSpec(
+                ALIASES_CHECK,
+                asset=SPEC.key("bot_models"),
+                description="After training, each trained family's four aliases name the "
+                "versions this run registered (all moved together); with no usable data, "
+                "none moved.",
+            )
+        ],
+    ),
     deps=[SPEC.key("training_data")],
 )
 def bot_models(
@@ -153,7 +175,14 @@ def bot_models(
     if problem:
         context.log.warning(f"no model trained: {problem}; the aliases stay as they were")
         return MaterializeResult(
-            metadata={"registered_models": 0, "reason": problem, "rows": len(matrix.labels)}
+            metadata={"registered_models": 0, "reason": problem, "rows": len(matrix.labels)},
+            check_results=[
+                AssetCheckResult(
+                    check_name=ALIASES_CHECK,
+                    passed=True,
+                    description=f"no model trained ({problem}): no alias moved",
+                )
+            ],
         )
     tags = {"dagster_run_id": context.run_id}
     splits = prepare_splits(matrix)  # data-only: shared by every family and experiment
@@ -164,6 +193,14 @@ def bot_models(
         )
         results += family_results
     move_aliases(registry, assignments)
+    # what the registry says now, not what we asked for
+    wrong = [
+        f"{family}/{alias}: {held.get(alias)} instead of {version}"
+        for family, mapping in assignments.items()
+        for held in [{a: m.version for a, m in registry.aliases(family, ALIASES).items()}]
+        for alias, version in mapping.items()
+        if held.get(alias) != version
+    ]
     per_alias = {
         f"{key}/{r['family']}/{r['alias']}": r[key]
         for r in results
@@ -190,5 +227,12 @@ def bot_models(
                 ]
             ),
             **per_alias,
-        }
+        },
+        check_results=[
+            AssetCheckResult(
+                check_name=ALIASES_CHECK,
+                passed=not wrong,
+                description="; ".join(wrong) or f"{len(results)} aliases on their new versions",
+            )
+        ],
     )

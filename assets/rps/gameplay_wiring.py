@@ -21,7 +21,7 @@ from dagster import (
 from assets.common import metadata_table
 from assets.rps import gameplay
 from assets.rps.modeling import ALIASES, FAMILIES
-from assets.rps.spec import SPEC
+from assets.rps.spec import GAMES_STORE_ENGINE, SPEC
 from assets.rps.training_rows import timestamp_text
 from resources.rps.games_store import GamesStoreResource
 from resources.rps.model_registry import (
@@ -32,7 +32,7 @@ from resources.rps.model_registry import (
 )
 
 # What both gameplay assets are, besides their own key and description.
-KINDS = {"python", "sqlite"}
+KINDS = {"python", GAMES_STORE_ENGINE}
 
 
 class GameplayConfig(Config):
@@ -110,6 +110,7 @@ def play(
         replaced = store.delete_batch(conn, batch)
         for record in records:
             store.insert_game(conn, record.game, record.rounds)
+        stored = store.count_stored_games(conn, legacy=kind == "legacy")
     opponents, win_rates = gameplay.opponent_tally(records, served)
     serving = gameplay.summarise_serving(records)
     warning = serving.message(served)
@@ -117,6 +118,7 @@ def play(
         context.log.warning(warning)
     return MaterializeResult(
         metadata={
+            "dagster/row_count": stored,  # this kind's games in the store, this batch included
             "batch": batch,
             "games": len(records),
             "rounds": sum(len(r.rounds) for r in records),

@@ -9,13 +9,15 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     MaterializeResult,
+    MetadataValue,
     asset,
 )
 
+from assets.catalog import lake_metadata, uri_metadata
 from assets.common import metadata_table
 from assets.rps import cache as cache_logic
 from assets.rps.modeling import ALIASES, FAMILIES
-from assets.rps.spec import MODEL_CACHE_PREFIX, SPEC
+from assets.rps.spec import MODEL_CACHE_PREFIX, SPEC, TRAINING_FRESHNESS
 from resources.lake import LakeResource
 from resources.rps.model_registry import MlflowRegistryResource
 
@@ -24,7 +26,16 @@ from resources.rps.model_registry import MlflowRegistryResource
     **SPEC.asset_args(
         kinds={"s3", "mlflow"},
         code_version="1",
-        check_specs=[AssetCheckSpec("twelve_models", asset=SPEC.key("model_cache"))],
+        freshness_policy=TRAINING_FRESHNESS,
+        metadata=lake_metadata(None, f"{MODEL_CACHE_PREFIX}/<mlflow run id>/"),
+        check_specs=[
+            AssetCheckSpec(
+                "twelve_models",
+                asset=SPEC.key("model_cache"),
+                description="Exactly one complete directory per served (family, alias) model, "
+                "12 in all, each with its alias marker, and nothing else under the prefix.",
+            )
+        ],
     ),
     deps=[SPEC.key("model_promotion")],
 )
@@ -72,7 +83,8 @@ def model_cache(
         problems.append(f"the registry names {len(desired)} served models, expected {expected}")
     return MaterializeResult(
         metadata={
-            "prefix": store.uri(MODEL_CACHE_PREFIX),
+            "prefix": MetadataValue.path(store.uri(MODEL_CACHE_PREFIX)),
+            **uri_metadata(store.uri(MODEL_CACHE_PREFIX)),
             "model_directories": len({k.partition("/")[0] for k in final}),
             "uploaded_models": len(plan.upload_runs),
             "uploaded_bytes": uploaded_bytes,

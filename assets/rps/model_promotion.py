@@ -1,14 +1,22 @@
 """The asset `rps/model_promotion`: one promotion cycle per family after each training, stored,
 exported as Prometheus metrics and shown (`promote_family` is one family's cycle)."""
 
+from collections import Counter
 from datetime import UTC, datetime
 
-from dagster import AssetExecutionContext, MaterializeResult, asset
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 
 from assets.common import metadata_table
 from assets.rps import promotion
 from assets.rps.modeling import ALIASES, FAMILIES
-from assets.rps.spec import SPEC
+from assets.rps.spec import GAMES_STORE_ENGINE, SPEC, TRAINING_FRESHNESS, games_store_metadata
 from assets.rps.training_rows import timestamp_text
 from resources.rps.games_store import GamesStore, GamesStoreResource, PromotionState
 from resources.rps.metrics import RpsMetrics, RpsMetricsResource
@@ -58,7 +66,20 @@ def promote_family(store: GamesStore, registry: ModelRegistry, family: str, sour
 
 
 @asset(
-    **SPEC.asset_args(kinds={"mlflow", "sqlite", "prometheus"}, code_version="1"),
+    **SPEC.asset_args(
+        kinds={"mlflow", GAMES_STORE_ENGINE, "prometheus"},
+        code_version="1",
+        freshness_policy=TRAINING_FRESHNESS,
+        metadata=games_store_metadata("promotion_events"),  # one decision row per family and cycle
+        check_specs=[
+            AssetCheckSpec(
+                "aliases_distinct",
+                asset=SPEC.key("model_promotion"),
+                description="After the cycle, no two aliases of a family hold the same model "
+                "version (a swap exchanges Production and B, a re-rank reorders the challengers).",
+            )
+        ],
+    ),
     deps=[SPEC.key("bot_models"), SPEC.key("legacy_games"), SPEC.key("simulated_human_games")],
 )
 def model_promotion(
@@ -75,6 +96,13 @@ def model_promotion(
     registry = mlflow_registry.registry()
     registry.check()
     decisions = [promote_family(store, registry, f, f"dagster:{context.run_id}") for f in FAMILIES]
+    shared = [
+        f"{d.family}: {', '.join(sorted(a for a, h in d.after.items() if h.version == version))} "
+        f"all hold version {version}"
+        for d in decisions
+        for version, n in Counter(h.version for h in d.after.values()).items()
+        if n > 1
+    ]
     metrics = _metrics_snapshot(store, decisions)
     path = rps_metrics.publish(metrics)
     chart = {}
@@ -114,9 +142,17 @@ def model_promotion(
                 ]
             ),
             "swaps": sum(d.swapped for d in decisions),
-            "metrics_textfile": path,
+            "dagster/row_count": sum(metrics.promotion_events.values()),  # promotion_events
+            "metrics_textfile": MetadataValue.path(str(path)),
             **chart,
-        }
+        },
+        check_results=[
+            AssetCheckResult(
+                check_name="aliases_distinct",
+                passed=not shared,
+                description="; ".join(shared) or "every alias on its own version",
+            )
+        ],
     )
 
 

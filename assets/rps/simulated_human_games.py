@@ -5,14 +5,17 @@ from dagster import AssetExecutionContext, MaterializeResult, asset
 from assets.rps import gameplay
 from assets.rps.gameplay_wiring import KINDS, GameplayConfig, play, serving_check
 from assets.rps.players import simulated_human
-from assets.rps.spec import SPEC
+from assets.rps.spec import SPEC, games_store_metadata
 from resources.rps.games_store import GamesStoreResource
 from resources.rps.model_registry import MlflowRegistryResource
 
 
 @asset(
     **SPEC.asset_args(
-        kinds=KINDS, code_version="1", check_specs=serving_check("simulated_human_games")
+        kinds=KINDS,
+        code_version="1",
+        check_specs=serving_check("simulated_human_games"),
+        metadata=games_store_metadata("games"),  # with their rounds in `rounds`
     )
 )
 def simulated_human_games(

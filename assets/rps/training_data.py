@@ -13,9 +13,10 @@ from dagster import (
     asset,
 )
 
+from assets.catalog import arrow_columns, lake_metadata, uri_metadata
 from assets.common import SkipLedger, metadata_table
 from assets.rps.modeling import trainability_problem
-from assets.rps.spec import SPEC, TRAINING_DATA_KEY
+from assets.rps.spec import SPEC, TRAINING_DATA_KEY, TRAINING_FRESHNESS
 from assets.rps.training_rows import (
     SCHEMA,
     BuildStats,
@@ -37,9 +38,21 @@ class TrainingDataConfig(Config):
     **SPEC.asset_args(
         kinds={"python", "parquet"},
         code_version="1",
+        freshness_policy=TRAINING_FRESHNESS,
+        metadata=lake_metadata(arrow_columns(SCHEMA), TRAINING_DATA_KEY),
         check_specs=[
-            AssetCheckSpec("labels_in_range", asset=SPEC.key("training_data"), blocking=True),
-            AssetCheckSpec("trainable", asset=SPEC.key("training_data")),
+            AssetCheckSpec(
+                "labels_in_range",
+                asset=SPEC.key("training_data"),
+                blocking=True,
+                description="Every row's label is a move (rock, paper or scissors).",
+            ),
+            AssetCheckSpec(
+                "trainable",
+                asset=SPEC.key("training_data"),
+                description="Enough rows (RPS_MIN_TRAINING_ROWS) and all three moves among the "
+                "labels, so bot_models can train (warns otherwise).",
+            ),
         ],
     ),
     deps=[SPEC.key("legacy_games"), SPEC.key("simulated_human_games")],
@@ -80,7 +93,9 @@ def training_data(
         problem = "only test games in the window"
     return MaterializeResult(
         metadata={
-            "path": lake.lake.uri(TRAINING_DATA_KEY),
+            "path": MetadataValue.path(lake.lake.uri(TRAINING_DATA_KEY)),
+            **uri_metadata(lake.lake.uri(TRAINING_DATA_KEY)),
+            "dagster/row_count": stats.rows,
             "rows": stats.rows,
             "bytes": lake.lake.size(TRAINING_DATA_KEY) or 0,
             "since": since,

@@ -34,8 +34,9 @@ from resources.postgres import PostgresResource, _redact
 SOURCE_COMPONENT = "source"
 ROLLUP_COMPONENT = "rollup"
 # 2: covering window indexes (index-only scans); 3: `workflow_name` in the views, the typed
-# columns and the covering indexes (workflows are keyed by name)
-SOURCE_VERSION = 3
+# columns and the covering indexes (workflows are keyed by name); 4: `cost_recorded` (an unpriced
+# call is told from a malformed cost), in the views, the typed columns and the model index
+SOURCE_VERSION = 4
 ROLLUP_VERSION = 2  # 2: analytics_model_watermarks
 
 
@@ -65,10 +66,14 @@ class RollupReport:
     stats: dict[str, int] = field(default_factory=dict)
     invalid_rows: int = 0  # rows of the window breaking an invariant (values_in_range)
     top: list[tuple] = field(default_factory=list)  # the window's most expensive keys
+    # Calls to a model without a price (counted, cost 0), per (provider, model).
+    unpriced: dict[tuple[str, str], int] = field(default_factory=dict)
 
-    def add_stats(self, stats: dict[str, int]) -> None:
+    def add_stats(self, stats: dict[str, int], unpriced: Iterable[tuple] = ()) -> None:
         for key, value in stats.items():
             self.stats[key] = self.stats.get(key, 0) + value
+        for provider, model, calls in unpriced:
+            self.unpriced[provider, model] = self.unpriced.get((provider, model), 0) + int(calls)
 
 
 # An audit reads the written (not yet published) window's report: None publishes it, a reason
@@ -271,7 +276,7 @@ class AnalyticsDatabase(ConfigurableResource):
                 models = self.model_state(rollup, start, end, source)
                 self._record_model_watermarks(conn, rollup, start, end, models)
             for day_start, day_end in chunks(start, end, DAY):
-                report.add_stats(self._replace_day(conn, rollup, day_start, day_end))
+                report.add_stats(*self._replace_day(conn, rollup, day_start, day_end))
             rows, executions, tokens, cost = conn.execute(statements.totals, params).fetchone()
             report.rows_written, report.executions = rows, int(executions)
             report.tokens, report.cost = int(tokens), cost
@@ -298,24 +303,25 @@ class AnalyticsDatabase(ConfigurableResource):
                 [(rollup.table, bucket, *state) for bucket, state in models.items()],
             )
 
-    def _replace_day(self, conn, rollup: queries.Rollup, start: datetime, end: datetime) -> dict:
-        """One day of the window, inside the window's transaction (a savepoint of its own)."""
+    def _replace_day(self, conn, rollup: queries.Rollup, start: datetime, end: datetime):
+        """One day of the window, inside the window's transaction (a savepoint of its own):
+        its counters, and its unpriced calls per model."""
         params = {"start": start, "end": end}
         try:
             with conn.transaction():
                 fast = queries.rollup_sql(rollup, self.src, self.dst, source_schema.FAST_VIEW)
-                return self._replace_window(conn, rollup, fast, params) | {"bad_numbers_reread": 0}
+                stats, unpriced = self._replace_window(conn, rollup, fast, params)
+                return stats | {"bad_numbers_reread": 0}, unpriced
         except psycopg.DataError:
             # A token or cost that is not a JSON number: read the day again through the strict
             # view, where such values are NULL (counted as missing). The savepoint's rollback
             # also dropped the temporary table.
             with conn.transaction():
                 strict = queries.rollup_sql(rollup, self.src, self.dst, source_schema.STRICT_VIEW)
-                return self._replace_window(conn, rollup, strict, params) | {
-                    "bad_numbers_reread": 1
-                }
+                stats, unpriced = self._replace_window(conn, rollup, strict, params)
+                return stats | {"bad_numbers_reread": 1}, unpriced
 
-    def _replace_window(self, conn, rollup, statements, params) -> dict:
+    def _replace_window(self, conn, rollup, statements, params) -> tuple[dict, list[tuple]]:
         if self.same_database():
             _aggregate_settings(conn)
             conn.execute(statements.create_agg, params)
@@ -327,8 +333,9 @@ class AnalyticsDatabase(ConfigurableResource):
         if rollup.table != queries.MODEL_USAGE.table:  # re-run with the day's entity rollup
             conn.execute(statements.upsert_watermarks, params)
         stats = _row_dict(conn.execute(statements.stats))
+        unpriced = conn.execute(statements.unpriced_by_model).fetchall()
         conn.execute(f"DROP TABLE {queries.AGG_TABLE}")  # the next day of the window makes its own
-        return stats
+        return stats, unpriced
 
     def _copy_aggregate_from_source(self, conn, statements, params) -> None:
         """The aggregated rows (not the spans) from the source, streamed into the rollup

@@ -15,6 +15,12 @@ Rules every query here keeps (each one answers a defect of the system we replace
   (`"12"`, `"abc"`, `true`, null) is missing, on every path (fast view, strict view, columns).
 - One totals rule: `totalTokens` (`totalCost`) when present, else the sum of the parts present;
   missing only when the total and both parts are.
+- An unpriced call (completed, both token counts, provider and model, and no cost key at all: the
+  platform's writer found no price for the model) is counted with its tokens and cost 0, and
+  counted apart (`unpriced`, per model); it is not bad input. A cost key present but not a
+  number, or a part missing beside others, is (`missing_cost`).
+- Every span read is counted, counted with an unknown part (unpriced), malformed (defaulted or
+  excluded: `malformed_spans`, the quality share), or still running.
 - Averages are kept as sums and counts beside them, so any coarser average is exact.
 - Percentiles are `percentile_cont` (linear interpolation between the two nearest durations,
   like numpy's default), always computed from the raw spans of the bucket.
@@ -46,11 +52,21 @@ BYTEWISE = 'COLLATE "C"'
 
 # The rollup's entity of a run span: the workflow's name, or the agent's id.
 ENTITY_OF_RUN = "CASE r.span_type WHEN 'workflow_run' THEN r.workflow_name ELSE r.entity_id END"
-# A missing token or cost is bad input only on a completed call (a failed one produced none).
-_MISSING_ON = "m.status = 'completed'"
-# A part missing (or not a number) is bad input even when the total is recorded.
-_MISSING_TOKENS = "(m.prompt_tokens IS NULL OR m.completion_tokens IS NULL)"
-_MISSING_COST = "(m.input_cost IS NULL OR m.output_cost IS NULL)"
+# What a completed model call `m` holds (a failed one produced no tokens and no cost):
+_COMPLETED = "m.status = 'completed'"
+_TOKENS_KNOWN = "(m.prompt_tokens IS NOT NULL AND m.completion_tokens IS NOT NULL)"
+_MODEL_KNOWN = "(m.provider IS NOT NULL AND m.model IS NOT NULL)"
+# A token part missing (or not a number) is bad input even when the total is recorded.
+_MISSING_TOKENS = f"({_COMPLETED} AND NOT {_TOKENS_KNOWN})"
+# Unpriced: the writer's outcome when it has no price for the model (no cost key at all, its
+# tokens and model recorded). Counted with cost 0, apart from bad input.
+_UNPRICED = f"({_COMPLETED} AND NOT m.cost_recorded AND {_TOKENS_KNOWN} AND {_MODEL_KNOWN})"
+# A cost part missing or not a number is bad input, unless no cost was written because the
+# model has no price (unpriced) or the tokens are missing (counted as missing_tokens).
+_MISSING_COST = (
+    f"({_COMPLETED} AND (m.input_cost IS NULL OR m.output_cost IS NULL) "
+    f"AND (m.cost_recorded OR ({_TOKENS_KNOWN} AND NOT {_MODEL_KNOWN})))"
+)
 
 
 # -- the rollups ------------------------------------------------------------------------------
@@ -168,6 +184,9 @@ _ENTITY_BOOKKEEPING = (
     ("missing_entity", "bigint"),
     ("missing_cost", "bigint"),
     ("missing_tokens", "bigint"),
+    ("unpriced", "bigint"),
+    ("malformed_spans", "bigint"),
+    ("unpriced_by_model", "text"),
     ("last_ended_at", "timestamptz"),
 )
 _MODEL_BOOKKEEPING = (
@@ -180,6 +199,9 @@ _MODEL_BOOKKEEPING = (
     ("missing_tokens", "bigint"),
     ("user_from_run", "bigint"),
     ("missing_user", "bigint"),
+    ("unpriced", "bigint"),
+    ("malformed_spans", "bigint"),
+    ("unpriced_by_model", "text"),
     ("last_ended_at", "timestamptz"),
 )
 _DURATION_TYPES = {c: "double precision" for c in ("sum", "avg", "min", "max", "p50", "p95", "p99")}
@@ -190,7 +212,7 @@ def _column_type(name: str) -> str:
         return "timestamptz"
     if name == "date":
         return "date"
-    if name in ("user_id", "entity_type", "entity_id", "provider", "model"):
+    if name in ("user_id", "entity_type", "entity_id", "provider", "model", "unpriced_by_model"):
         return "text"
     if name.endswith("_cost") or name == "success_rate" or name == "avg_cost_per_call":
         return "numeric"
@@ -229,11 +251,16 @@ def _outcome_aggregates(noun: str) -> str:
 def _entity_query(rollup: Rollup, src: str, view: str) -> str:
     # Two hash aggregations into the few (bucket, user, entity) groups instead of a sort of every
     # run: the runs' own counts and durations (each group's durations kept as an array for its
-    # percentiles), and the tokens and cost of the model spans joined to their finished runs.
+    # percentiles), and the tokens and cost of the model spans joined to their finished runs
+    # (per group and model first, for the per-model count of unpriced calls).
     # A model span counts once per finished run of its trace, as a run's tokens are its trace's,
     # when it is finished itself (the status rule of model_usage_stats).
     f = "FILTER (WHERE finished)"
     fm = f"FILTER (WHERE m.status IN {TERMINAL_SQL})"
+    keys = "bucket_ts, user_id, entity_type, entity_id"
+    summed = ("prompt_tokens", "completion_tokens", "total_tokens", "input_cost", "output_cost",
+              "total_cost")  # fmt: skip
+    counted = ("model_spans_read", "missing_cost", "missing_tokens", "unpriced", "malformed")
     return f"""
 WITH runs AS MATERIALIZED (
     SELECT r.trace_id, r.status, r.ended_at, r.duration_ms,
@@ -249,33 +276,41 @@ WITH runs AS MATERIALIZED (
       AND r.started_at >= %(start)s AND r.started_at < %(end)s
 ),
 run_groups AS (
-    SELECT bucket_ts, user_id, entity_type, entity_id,
+    SELECT {keys},
            {_outcome_aggregates("executions")},
            min(duration_ms) {f} AS min_duration_ms,
            max(duration_ms) {f} AS max_duration_ms,
            count(*) AS run_spans_read,
            count(*) FILTER (WHERE finished AND missing_user) AS missing_user,
-           count(*) FILTER (WHERE finished AND missing_entity) AS missing_entity
+           count(*) FILTER (WHERE finished AND missing_entity) AS missing_entity,
+           count(*) FILTER (WHERE (NOT finished AND status <> '{RUNNING_STATUS}') OR (finished
+               AND (duration_ms IS NULL OR missing_user OR missing_entity))) AS malformed_runs
     FROM runs
-    GROUP BY bucket_ts, user_id, entity_type, entity_id
+    GROUP BY {keys}
 ),
-model_groups AS (
-    SELECT r.bucket_ts, r.user_id, r.entity_type, r.entity_id,
+model_calls AS (
+    SELECT r.bucket_ts, r.user_id, r.entity_type, r.entity_id, m.provider, m.model,
            count(*) AS model_spans_read,
-           sum(m.prompt_tokens) {fm} AS prompt_tokens,
-           sum(m.completion_tokens) {fm} AS completion_tokens,
-           sum(m.total_tokens) {fm} AS total_tokens,
-           sum(m.input_cost) {fm} AS input_cost,
-           sum(m.output_cost) {fm} AS output_cost,
-           sum(m.total_cost) {fm} AS total_cost,
-           count(*) FILTER (WHERE {_MISSING_ON} AND {_MISSING_COST}) AS missing_cost,
-           count(*) FILTER (WHERE {_MISSING_ON} AND {_MISSING_TOKENS}) AS missing_tokens
+           {", ".join(f"sum(m.{c}) {fm} AS {c}" for c in summed)},
+           count(*) FILTER (WHERE {_MISSING_COST}) AS missing_cost,
+           count(*) FILTER (WHERE {_MISSING_TOKENS}) AS missing_tokens,
+           count(*) FILTER (WHERE {_UNPRICED}) AS unpriced,
+           count(*) FILTER (WHERE {_MISSING_COST} OR {_MISSING_TOKENS}) AS malformed
     FROM {src}.{view} m JOIN runs r ON r.trace_id = m.trace_id AND r.finished
     WHERE m.span_type = '{MODEL_SPAN_TYPE}'
       AND m.started_at >= %(start)s::timestamptz - {CLOCK_SKEW}
       AND m.started_at <= (SELECT max(coalesce(ended_at, %(end)s)) FROM runs WHERE finished)
                           + {CLOCK_SKEW}
-    GROUP BY r.bucket_ts, r.user_id, r.entity_type, r.entity_id
+    GROUP BY r.bucket_ts, r.user_id, r.entity_type, r.entity_id, m.provider, m.model
+),
+model_groups AS (
+    SELECT {keys},
+           {", ".join(f"sum({c}) AS {c}" for c in summed)},
+           {", ".join(f"sum({c})::bigint AS {c}" for c in counted)},
+           (jsonb_agg(jsonb_build_array(provider, model, unpriced))
+               FILTER (WHERE unpriced > 0))::text AS unpriced_by_model
+    FROM model_calls
+    GROUP BY {keys}
 )
 SELECT {rollup.key_of("g.bucket_ts")} AS {rollup.key_column},
        g.user_id, g.entity_type, g.entity_id,
@@ -297,6 +332,9 @@ SELECT {rollup.key_of("g.bucket_ts")} AS {rollup.key_column},
        g.still_running, g.unknown_status, g.bad_duration, g.missing_user, g.missing_entity,
        coalesce(m.missing_cost, 0) AS missing_cost,
        coalesce(m.missing_tokens, 0) AS missing_tokens,
+       coalesce(m.unpriced, 0) AS unpriced,
+       g.malformed_runs + coalesce(m.malformed, 0) AS malformed_spans,
+       m.unpriced_by_model,
        g.last_ended_at
 FROM run_groups g
 CROSS JOIN LATERAL (SELECT {_percentiles((0.5, 0.95), "g.durations")} AS levels OFFSET 0) p
@@ -323,8 +361,9 @@ WITH model AS (
            coalesce(m.input_cost, 0) AS input_cost,
            coalesce(m.output_cost, 0) AS output_cost,
            coalesce(m.total_cost, 0) AS total_cost,
-           {_MISSING_ON} AND {_MISSING_COST} AS missing_cost,
-           {_MISSING_ON} AND {_MISSING_TOKENS} AS missing_tokens,
+           {_MISSING_COST} AS missing_cost,
+           {_MISSING_TOKENS} AS missing_tokens,
+           {_UNPRICED} AS unpriced,
            m.status IN {TERMINAL_SQL} AS finished
     FROM {src}.{view} m
     WHERE m.span_type = '{MODEL_SPAN_TYPE}'
@@ -366,7 +405,11 @@ groups AS (
            count(*) FILTER (WHERE finished AND missing_cost) AS missing_cost,
            count(*) FILTER (WHERE finished AND missing_tokens) AS missing_tokens,
            count(*) FILTER (WHERE finished AND run_user IS NOT NULL) AS user_from_run,
-           count(*) FILTER (WHERE finished AND user_id = '{UNKNOWN}') AS missing_user
+           count(*) FILTER (WHERE finished AND user_id = '{UNKNOWN}') AS missing_user,
+           count(*) FILTER (WHERE finished AND unpriced) AS unpriced,
+           count(*) FILTER (WHERE (NOT finished AND status <> '{RUNNING_STATUS}') OR (finished
+               AND (duration_ms IS NULL OR unknown_model OR missing_cost OR missing_tokens
+                    OR user_id = '{UNKNOWN}'))) AS malformed_spans
     FROM facts
     GROUP BY bucket_ts, user_id, provider, model
 )
@@ -380,6 +423,10 @@ SELECT {rollup.key_of("g.bucket_ts")} AS {rollup.key_column}, g.user_id, g.provi
        p.levels[3] AS p99_duration_ms,
        g.bucket_ts, g.model_spans_read, g.still_running, g.unknown_status, g.bad_duration,
        g.unknown_model, g.missing_cost, g.missing_tokens, g.user_from_run, g.missing_user,
+       g.unpriced, g.malformed_spans,
+       CASE WHEN g.unpriced > 0
+            THEN jsonb_build_array(jsonb_build_array(g.provider, g.model, g.unpriced))::text
+       END AS unpriced_by_model,
        g.last_ended_at
 FROM groups g
 CROSS JOIN LATERAL (SELECT {_percentiles((0.5, 0.95, 0.99), "g.durations")} AS levels OFFSET 0) p"""
@@ -405,6 +452,7 @@ class RollupSql:
     stats: str
     totals: str
     top_by_cost: str
+    unpriced_by_model: str
 
 
 def rollup_sql(rollup: Rollup, src: str, dst: str, view: str = FAST_VIEW) -> RollupSql:
@@ -456,6 +504,11 @@ ON CONFLICT (rollup, bucket) DO UPDATE SET finished_runs = EXCLUDED.finished_run
             f"SELECT {key_group}, sum(total_cost) AS cost, sum({count_column}) AS n "
             f"FROM {table} WHERE {in_window} GROUP BY {key_group} "
             f"ORDER BY cost DESC, {key_group} LIMIT %(limit)s"
+        ),
+        unpriced_by_model=(
+            "SELECT e->>0, e->>1, sum((e->>2)::bigint)::bigint "
+            f"FROM {AGG_TABLE}, jsonb_array_elements(unpriced_by_model::jsonb) AS e "
+            "WHERE unpriced_by_model IS NOT NULL GROUP BY 1, 2"
         ),
     )
 

@@ -38,6 +38,7 @@ RUN_TYPES_SQL = _in(RUN_SPAN_TYPES)
 TERMINAL_SQL = _in(TERMINAL_STATUSES)
 
 # -- the platform's layout (created only by the demo loader; a real platform has it already) ----
+# Column for column the platform's own migration: `duration_ms` integer, `attributes` nullable.
 
 SOURCE_TABLE_DDL = """
 CREATE TABLE IF NOT EXISTS {src}.execution_spans (
@@ -49,12 +50,12 @@ CREATE TABLE IF NOT EXISTS {src}.execution_spans (
     entity_id text,
     started_at timestamptz NOT NULL,
     ended_at timestamptz,
-    duration_ms bigint,
+    duration_ms integer,
     status text NOT NULL,
     input jsonb,
     output jsonb,
     error jsonb,
-    attributes jsonb NOT NULL DEFAULT '{{}}'::jsonb,
+    attributes jsonb DEFAULT '{{}}'::jsonb,
     created_at timestamptz NOT NULL DEFAULT now()
 )
 """
@@ -135,11 +136,15 @@ def typed_attributes(strict: bool, row: str = "s.") -> dict[str, str]:
         "total_cost": _total(num("totalCost"), input_cost, output_cost),
         # Last: a view may only gain columns at its end (CREATE OR REPLACE VIEW).
         "workflow_name": f"NULLIF({row}attributes->>'workflowName', '')",
+        # Whether the span holds any cost key: the platform's writer writes none when it has no
+        # price for the model (an unpriced call), and all three when it has one.
+        "cost_recorded": f"({row}attributes ?| ARRAY['inputCost', 'outputCost', 'totalCost'])",
     }
 
 
 GENERATED_PREFIX = "attr_"
 TEXT_ATTRIBUTES = ("user_id", "provider", "model", "workflow_name")
+BOOLEAN_ATTRIBUTES = ("cost_recorded",)
 
 
 def typed_columns() -> list[str]:
@@ -151,7 +156,7 @@ def typed_columns_sql(src: str) -> list[str]:
     """Stored generated columns holding the typed attributes (strict: they can never fail an
     insert). Optional on a real platform's table: adding them rewrites the table once; the
     rollups then read columns instead of parsing jsonb (several times faster)."""
-    types = dict.fromkeys(TEXT_ATTRIBUTES, "text")
+    types = dict.fromkeys(TEXT_ATTRIBUTES, "text") | dict.fromkeys(BOOLEAN_ATTRIBUTES, "boolean")
     return [
         f"ALTER TABLE {src}.execution_spans ADD COLUMN IF NOT EXISTS {GENERATED_PREFIX}{name} "
         f"{types.get(name, 'numeric')} GENERATED ALWAYS AS ({expr}) STORED"
@@ -194,7 +199,8 @@ SELECT s.span_id, s.trace_id, s.parent_span_id, s.span_type, s.entity_id, s.stat
        {attrs["input_cost"]} AS input_cost,
        {attrs["output_cost"]} AS output_cost,
        {attrs["total_cost"]} AS total_cost,
-       {attrs["workflow_name"]} AS workflow_name
+       {attrs["workflow_name"]} AS workflow_name,
+       coalesce({attrs["cost_recorded"]}, false) AS cost_recorded
 FROM {src}.execution_spans s
 """
 
@@ -225,6 +231,7 @@ _OLD_WINDOW_INDEXES = (
     "execution_spans_models_started_idx",
     "execution_spans_runs_covering_idx",
     "execution_spans_models_covering_idx",
+    "execution_spans_models_covering_v3_idx",  # before `cost_recorded` (version 4)
 )
 
 
@@ -237,7 +244,7 @@ def source_index_sql(src: str, naive_timestamps: bool, generated: bool = False) 
             f"CREATE INDEX IF NOT EXISTS execution_spans_runs_covering_v3_idx "
             f"ON {src}.execution_spans (started_at) INCLUDE ({', '.join(RUN_INDEX_COLUMNS)}) "
             f"WHERE span_type IN {RUN_TYPES_SQL}",
-            f"CREATE INDEX IF NOT EXISTS execution_spans_models_covering_v3_idx "
+            f"CREATE INDEX IF NOT EXISTS execution_spans_models_covering_v4_idx "
             f"ON {src}.execution_spans (started_at) INCLUDE ({', '.join(MODEL_INDEX_COLUMNS)}) "
             f"WHERE span_type = '{MODEL_SPAN_TYPE}'",
             *(f"DROP INDEX IF EXISTS {src}.{name}" for name in _OLD_WINDOW_INDEXES),

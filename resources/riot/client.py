@@ -206,7 +206,12 @@ def _region(region: str) -> str:
 
 
 def _message(answer: requests.Response) -> str:
+    """The answer's message: `{"status": {"message"}}` (the long-standing shape) or
+    `{"message"}` (match-v5's since 2025); else the text. Only for messages: what the answer
+    means is its status code, as the API's documentation says."""
     try:
-        return redact(str(answer.json()["status"]["message"])[:200])
+        body = answer.json()
+        message = body["status"]["message"] if "status" in body else body["message"]
+        return redact(str(message)[:200])
     except (ValueError, KeyError, TypeError):
         return redact(answer.text[:200])

@@ -16,6 +16,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from resources.postgres import connect
+from resources.riot.riot_id import split_riot_id
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS riot_players (
@@ -50,16 +51,18 @@ CREATE TABLE IF NOT EXISTS riot_matches (
     game_start  timestamptz NOT NULL,
     duration_s  integer NOT NULL,
     remake      boolean NOT NULL,
+    game_mode   text,            -- CLASSIC, ARAM, CHERRY (Arena: no positions, placements), ...
     raw         jsonb NOT NULL,
     fetched_at  timestamptz NOT NULL DEFAULT now()
 );
+ALTER TABLE riot_matches ADD COLUMN IF NOT EXISTS game_mode text;
 CREATE TABLE IF NOT EXISTS riot_participants (
     match_id       text NOT NULL REFERENCES riot_matches ON DELETE CASCADE,
     puuid          text NOT NULL,
     team_id        integer NOT NULL,
     champion_id    integer NOT NULL,
     champion_name  text NOT NULL,
-    position       text NOT NULL,
+    position       text NOT NULL,   -- TOP .. UTILITY; '' where the mode has none (ARAM, Arena)
     kills          integer NOT NULL,
     deaths         integer NOT NULL,
     assists        integer NOT NULL,
@@ -139,23 +142,36 @@ class RiotStore:
                 "INSERT INTO riot_players (puuid, game_name, tag_line, platform, tracked, tracked_at)"
                 " VALUES (%s, %s, %s, %s, true, now()) ON CONFLICT (puuid) DO UPDATE SET"
                 " tracked = true, tracked_at = coalesce(riot_players.tracked_at, now()),"
-                " game_name = EXCLUDED.game_name, tag_line = EXCLUDED.tag_line,"
+                # an account without a Riot ID keeps the name its old matches gave it
+                " game_name = coalesce(EXCLUDED.game_name, riot_players.game_name),"
+                " tag_line = coalesce(EXCLUDED.tag_line, riot_players.tag_line),"
                 " platform = EXCLUDED.platform",
                 (puuid, game_name, tag_line, platform),
             )
 
     def find_player(self, ref: str) -> dict | None:
-        """A stored player by PUUID or by Riot ID `gameName#tagLine` (case-insensitive)."""
+        """A stored player by PUUID or by Riot ID `gameName#tagLine` (case-insensitive); a bare
+        name finds a player stored without a tag line (known only from a pre-Riot-ID body)."""
         with self._conn() as conn:
             conn.row_factory = dict_row
-            if "#" in ref:
-                name, tag = ref.rsplit("#", 1)
+            riot_id = split_riot_id(ref)
+            if riot_id:
                 return conn.execute(
                     "SELECT * FROM riot_players WHERE lower(game_name) = lower(%s)"
                     " AND lower(tag_line) = lower(%s)",
-                    (name, tag),
+                    riot_id,
                 ).fetchone()
-            return conn.execute("SELECT * FROM riot_players WHERE puuid = %s", (ref,)).fetchone()
+            by_puuid = conn.execute(
+                "SELECT * FROM riot_players WHERE puuid = %s", (ref,)
+            ).fetchone()
+            return (
+                by_puuid
+                or conn.execute(
+                    "SELECT * FROM riot_players WHERE lower(game_name) = lower(%s)"
+                    " AND coalesce(tag_line, '') = '' ORDER BY discovered_at LIMIT 1",
+                    (ref,),
+                ).fetchone()
+            )
 
     def untrack(self, puuid: str) -> bool:
         with self._conn() as conn:
@@ -211,7 +227,8 @@ class RiotStore:
                     entry.get("wins"),
                     entry.get("losses"),
                 )
-                if None in values or not entry.get("queueType"):
+                # Arena's CHERRY entry has no tier and no division: nothing to rank
+                if None in values or not entry.get("tier") or not entry.get("queueType"):
                     continue
                 last = conn.execute(
                     "SELECT tier, division, league_points, wins, losses FROM riot_rank_history"
@@ -265,7 +282,8 @@ class RiotStore:
         with self._conn() as conn:
             created = conn.execute(
                 "INSERT INTO riot_matches (match_id, platform, queue_id, game_start, duration_s,"
-                " remake, raw) VALUES (%s, %s, %s, to_timestamp(%s / 1000.0), %s, %s, %s)"
+                " remake, game_mode, raw)"
+                " VALUES (%s, %s, %s, to_timestamp(%s / 1000.0), %s, %s, %s, %s)"
                 " ON CONFLICT (match_id) DO NOTHING RETURNING match_id",
                 (
                     match.match_id,
@@ -274,6 +292,7 @@ class RiotStore:
                     match.start_ms,
                     match.duration_s,
                     match.remake,
+                    match.game_mode,
                     Jsonb(raw),
                 ),
             ).fetchone()

@@ -13,7 +13,10 @@ summoner-v4 and league-v4 by PUUID (platform hosts), match-v5 ids by PUUID (star
 type, startTime, endTime in epoch seconds, newest first) and match by id (regional hosts), from
 the data world of `sandboxes/riot/world.py`, behind the rate windows of `sandboxes/riot/limits.py`.
 A missing key is 401, a wrong key 403 (no limit headers), an unknown player or match 404
-(counted, as on the real API).
+(counted, as on the real API): `{"status": {"message", "status_code"}}`, except match-v5's,
+which answers in the 2025-2026 shape `{"httpStatus", "errorCode": "RESOURCE_NOT_FOUND",
+"message"}`, also for matches it lists but no longer serves (`World(missing_every=...)`).
+The bodies of every era and shape are built by `sandboxes/riot/world.py` and `shapes.py`.
 
 Fault injection for tests: `sandbox.inject(path_part, status=503, times=1, delay=0.0)`.
 `/_sandbox/stats` reports requests and 429s per key and host; `/_sandbox/players` lists players.
@@ -39,6 +42,9 @@ from sandboxes.riot.world import Player, World
 from sandboxes.serving import serve_forever
 
 DEFAULT_KEY = "RGAPI-sandbox-key"
+# the standalone sandbox (the demo) lists some matches it then answers 404 for, as the real API
+# does for matches it has purged or not indexed yet
+MISSING_EVERY = 60
 
 
 class RiotSandbox:
@@ -229,44 +235,20 @@ class RiotSandbox:
                     404,
                     f"Data not found - No results found for player with riot id {groups[0]}#{groups[1]}",
                 )
-            return _json(_account(player))
+            return _json(world.account_json(player))
         player = world.by_puuid.get(groups[0]) if method != "match-v5.getMatch" else None
         if method == "account-v1.getByPuuid":
             if player is None or self.is_banned(player):
                 return _error(404, "Data not found - No results found for player with puuid")
-            return _json(_account(player))
+            return _json(world.account_json(player))
         if method == "summoner-v4.getByPUUID":
             if player is None or player.platform != host or self.is_banned(player):
                 return _error(404, "Data not found - summoner not found")
-            return _json(
-                {
-                    "puuid": player.puuid,
-                    "profileIconId": player.icon,
-                    "revisionDate": int(world.anchor * 1000),
-                    "summonerLevel": player.level,
-                }
-            )
+            return _json(world.summoner_json(player))
         if method == "league-v4.getLeagueEntriesByPUUID":
             if player is None or player.platform != host or self.is_banned(player):
                 return _json([])
-            return _json(
-                [
-                    {
-                        "leagueId": hashlib.md5(player.tier.encode()).hexdigest(),
-                        "queueType": "RANKED_SOLO_5x5",
-                        "tier": player.tier,
-                        "rank": player.division,
-                        "puuid": player.puuid,
-                        "leaguePoints": player.lp,
-                        "wins": player.wins,
-                        "losses": player.losses,
-                        "veteran": False,
-                        "inactive": False,
-                        "freshBlood": player.wins + player.losses < 60,
-                        "hotStreak": player.archetype == "smurf",
-                    }
-                ]
-            )
+            return _json(world.league_json(player))
         if method == "match-v5.getMatchIdsByPUUID":
             if player is None or PLATFORM_REGION[player.platform] != host:
                 return _json([])
@@ -277,10 +259,11 @@ class RiotSandbox:
         plan = world.matches.get(groups[0])
         if (
             plan is None
+            or plan.missing
             or PLATFORM_REGION[plan.platform] != host
             or not world.visible(plan, self.clock())
         ):
-            return _error(404, "Data not found - match file not found")
+            return _not_found_2026("match file not found")
         return _json(world.match_json(plan))
 
     def _admin(self, path: str) -> Response:
@@ -306,6 +289,7 @@ class RiotSandbox:
                     }
                     for players in self.world.players.values()
                     for p in players[:20]
+                    if not p.riot_id_less  # account-v1 knows no Riot ID for them
                 ]
             )
         return _error(404, "Not found")
@@ -313,10 +297,6 @@ class RiotSandbox:
     def count(self, what: str = "requests", host: str | None = None) -> int:
         with self._lock:
             return sum(n for (_, h, w), n in self.stats.items() if w == what and host in (None, h))
-
-
-def _account(player: Player) -> dict:
-    return {"puuid": player.puuid, "gameName": player.game_name, "tagLine": player.tag_line}
 
 
 def _json(body, status: int = 200) -> Response:
@@ -327,6 +307,12 @@ def _error(status: int, message: str) -> Response:
     return _json({"status": {"message": message, "status_code": status}}, status)
 
 
+def _not_found_2026(message: str) -> Response:
+    """match-v5's 404 as answered since 2025: no `status` object (the real API says bodies of
+    non-200 answers may change; a client must go by the status code)."""
+    return _json({"httpStatus": 404, "errorCode": "RESOURCE_NOT_FOUND", "message": message}, 404)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -335,7 +321,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--app-limits", default=DEV_APP_LIMITS)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
-    sandbox = RiotSandbox(World(seed=args.seed), api_keys=(args.key,), app_limits=args.app_limits)
+    sandbox = RiotSandbox(
+        World(seed=args.seed, missing_every=MISSING_EVERY),
+        api_keys=(args.key,),
+        app_limits=args.app_limits,
+    )
     print("players to track, e.g.:", flush=True)
     for p in sandbox.world.players["na1"][:5]:
         print(f"  {p.game_name}#{p.tag_line} (na1, {p.archetype})", flush=True)

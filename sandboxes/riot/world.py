@@ -1,63 +1,36 @@
 """The sandbox's data world: players and matches, deterministic for a seed.
 
 Players of several archetypes (normal, smurf, boosted; banned, i.e. smurfs whose account
-disappears `ban_delay` seconds after the sandbox starts, see `app.RiotSandbox`) and matches spread
-over the last weeks; matches dated in the future appear as time passes, so a schedule finds new
-matches. As on the real API, some participants of stored matches are already gone (every
-`gone_every`-th player: banned or deleted before the anchor, so account-v1 and summoner-v4 answer
-404 for them), and the oldest matches (`legacy_share`) are from before the Riot ID change: their
-participants carry `summonerName` and no `riotIdGameName`/`riotIdTagline`. A match's JSON has
-match-v5's real shape (`metadata`, `info.participants` with their real field names).
+disappears `ban_delay` seconds after the sandbox starts, see `app.RiotSandbox`) and matches: most
+over the last weeks, and matches dated in the future appear as time passes, so a schedule finds
+new matches. As on the real API:
+
+- Histories go back years. A share of the matches (`history_share`) is spread over every era
+  match-v5 still serves, from June 2021 on, and each answer has its era's shape
+  (`sandboxes/riot/shapes.py`: milliseconds before 11.20, no Riot ID before 2024, 146 keys now).
+  Some players stopped playing long ago (`dormant_share`): their newest matches are of one old
+  era, so tracking or analysing them meets those bodies.
+- The queues are ranked solo and flex, draft, ARAM and Arena (`CHERRY`, 8 or 16 players).
+- Some participants of stored matches are already gone (every `gone_every`-th player: banned or
+  deleted before the anchor, so account-v1 and summoner-v4 answer 404 for them), and some listed
+  matches answer 404 when fetched (every `missing_every`-th: purged or not indexed yet).
+- account-v1 answers some players who left before the Riot ID without `gameName`/`tagLine`
+  (`riot_id_less`); they are known by the summoner name of their old matches.
+- League entries and summoner answers of some players keep older shapes (`answer_shape`: with
+  `summonerId`/`accountId`, with `summonerName` and a `miniSeries` before 2024); players who play
+  flex have a `RANKED_FLEX_SR` entry and Arena players a `CHERRY` one (no tier, no rank).
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-TIERS = [
-    "IRON",
-    "BRONZE",
-    "SILVER",
-    "GOLD",
-    "PLATINUM",
-    "EMERALD",
-    "DIAMOND",
-    "MASTER",
-    "GRANDMASTER",
-    "CHALLENGER",
-]
-DIVISIONS = ["IV", "III", "II", "I"]
-POSITIONS = ["TOP", "JUNGLE", "MIDDLE", "BOTTOM", "UTILITY"]
-CHAMPIONS = [
-    (266, "Aatrox"),
-    (103, "Ahri"),
-    (84, "Akali"),
-    (22, "Ashe"),
-    (53, "Blitzcrank"),
-    (51, "Caitlyn"),
-    (122, "Darius"),
-    (81, "Ezreal"),
-    (114, "Fiora"),
-    (86, "Garen"),
-    (104, "Graves"),
-    (39, "Irelia"),
-    (202, "Jhin"),
-    (222, "Jinx"),
-    (145, "Kaisa"),
-    (64, "LeeSin"),
-    (99, "Lux"),
-    (21, "MissFortune"),
-    (25, "Morgana"),
-    (111, "Nautilus"),
-    (555, "Pyke"),
-    (412, "Thresh"),
-    (157, "Yasuo"),
-    (238, "Zed"),
-]
+from sandboxes.riot import shapes
+from sandboxes.riot.shapes import ARENA, DIVISIONS, TIERS, era_of
+
 NAME_WORDS = [
     "Silent",
     "Crimson",
@@ -84,8 +57,6 @@ NAME_WORDS = [
     "Ember",
     "Nova",
 ]
-# Typical CS per minute by tier, used to generate plausible stats.
-TIER_CS = [4.6, 5.1, 5.6, 6.1, 6.5, 6.8, 7.2, 7.8, 8.1, 8.4]
 
 
 @dataclass
@@ -105,6 +76,13 @@ class Player:
     losses: int
     skill: float  # performance relative to the tier's typical player
     icon: int
+    dormant_era: str | None = None  # stopped playing in this era (shapes.ERAS); None: active
+    answer_shape: str = "current"  # summoner-v4/league-v4 shape: current | pre2025 | pre2024
+    flex: bool = False  # has a RANKED_FLEX_SR entry
+    arena_games: list[bool] = field(default_factory=list)  # wins and losses in Arena
+    # account-v1 answers without gameName/tagLine (optional in its answers): a player who left
+    # before the Riot ID, known only by the summoner name of their old matches
+    riot_id_less: bool = False
 
 
 @dataclass
@@ -112,18 +90,24 @@ class MatchPlan:
     match_id: str
     platform: str
     index: int
-    players: list[int]  # indices into the platform's player list; first five are team 100
+    players: list[int]  # indices into the platform's player list (Rift: first five are team 100)
     start_ms: int
     duration_s: int
     queue: int
     remake: bool
     malformed: bool
-    legacy: bool = False  # from before the Riot ID change: summonerName only
+    missing: bool = False  # listed, but the match answers 404
 
 
 def _puuid(seed: int, platform: str, index: int) -> str:
     digest = hashlib.sha512(f"{seed}:{platform}:{index}".encode()).hexdigest()
     return (digest + digest)[:78]
+
+
+# queues of recent matches, with their shares; before Arena existed its share goes to the Rift
+QUEUES = {420: 62, 440: 12, 400: 9, 450: 8, ARENA: 9}
+# the first players stay live and current: the demo and the tests track them
+LIVE_PLAYERS = 5
 
 
 class World:
@@ -139,11 +123,14 @@ class World:
         future_days: float = 2.0,
         malformed_every: int = 0,
         gone_every: int = 25,
-        legacy_share: float = 0.1,
+        history_share: float = 0.25,
+        dormant_share: float = 0.15,
+        missing_every: int = 0,
     ):
         self.seed = seed
         self.gone_every = gone_every
-        self.legacy_share = legacy_share
+        self.history_share = history_share
+        self.dormant_share = dormant_share
         self.anchor = anchor if anchor is not None else time.time()
         players_per_platform = players_per_platform or {"na1": 200, "euw1": 80}
         matches_per_platform = matches_per_platform or {"na1": 600, "euw1": 240}
@@ -155,10 +142,13 @@ class World:
         for platform, n in players_per_platform.items():
             self._make_players(platform, n)
         for platform, n in matches_per_platform.items():
-            self._make_matches(platform, n, days, future_days, malformed_every)
+            self._make_matches(platform, n, days, future_days, malformed_every, missing_every)
 
     def _make_players(self, platform: str, n: int) -> None:
         rng = random.Random(f"{self.seed}:players:{platform}")
+        # a stream of its own, so the players' stats stay what they were before these existed
+        shape_rng = random.Random(f"{self.seed}:player-shapes:{platform}")
+        historic = shapes.ERA_ORDER[:-1]
         tag = {"na1": "NA1", "euw1": "EUW"}.get(platform, platform.upper())
         players = []
         for i in range(n):
@@ -185,6 +175,7 @@ class World:
                 skill = rng.gauss(1.0, 0.08)
             wins = round(games * win_rate)
             name = f"{rng.choice(NAME_WORDS)}{rng.choice(NAME_WORDS)}{i}"
+            dormant = i >= LIVE_PLAYERS and shape_rng.random() < self.dormant_share
             player = Player(
                 puuid=_puuid(self.seed, platform, i),
                 game_name=name,
@@ -192,7 +183,6 @@ class World:
                 platform=platform,
                 archetype=archetype,
                 banned=banned,
-                # the first players stay live: they are the ones the demo and tests track
                 gone=bool(self.gone_every) and i % self.gone_every == self.gone_every - 1,
                 level=level,
                 tier=tier,
@@ -202,37 +192,122 @@ class World:
                 losses=games - wins,
                 skill=max(0.3, skill),
                 icon=rng.randint(1, 5000),
+                # dormant players are spread over the old eras in turn, so each has some
+                dormant_era=historic[i % len(historic)] if dormant else None,
+                answer_shape="pre2024" if i % 9 == 4 else "pre2025" if i % 9 == 7 else "current",
+                flex=shape_rng.random() < 0.4,
+            )
+            if player.answer_shape == "pre2024" and i % 18 == 13:
+                player.lp = 100  # in a promotion series (miniSeries), as before 2024
+            player.riot_id_less = (
+                player.dormant_era == "pre_11_20" and (i // len(historic)) % 2 == 1
             )
             players.append(player)
             self.by_puuid[player.puuid] = player
-            self.by_riot_id[(name.lower(), tag.lower())] = player
+            if not player.riot_id_less:
+                self.by_riot_id[(name.lower(), tag.lower())] = player
         self.players[platform] = players
 
     def _make_matches(
-        self, platform: str, n: int, days: float, future_days: float, malformed_every: int
+        self,
+        platform: str,
+        n: int,
+        days: float,
+        future_days: float,
+        malformed_every: int,
+        missing_every: int,
     ) -> None:
         rng = random.Random(f"{self.seed}:matches:{platform}")
         players = self.players[platform]
+        active = [i for i, p in enumerate(players) if p.dormant_era is None]
         first = self.anchor - days * 86400
-        step = (days + future_days) * 86400 / n
-        for i in range(n):
-            match_id = f"{platform.upper()}_{5_000_000_000 + i}"
-            remake = rng.random() < 0.02
+        historic = round(n * self.history_share)
+        recent = n - historic
+        step = (days + future_days) * 86400 / max(1, recent)
+        eras = self._historic_windows(first)
+        planned = []  # (start_s, queue, roster)
+        for i in range(recent):
+            start = first + i * step + rng.uniform(0, step / 2)
+            queue = self._queue(rng, start, len(active))
+            planned.append((start, queue, self._roster(rng, queue, start, active, [])))
+        arena_opened = shapes.ARENA_OPENED.timestamp()
+        for i in range(historic if eras else 0):
+            era, (lo, hi) = eras[i % len(eras)]
+            dormant = [j for j, p in enumerate(players) if p.dormant_era == era]
+            if i < len(eras) and hi > arena_opened:
+                # every era that had Arena has at least one: its body has a shape of its own
+                start = rng.uniform(max(lo, arena_opened), hi)
+                queue = (
+                    ARENA if len(active) >= shapes.roster_size(ARENA, int(start * 1000)) else 420
+                )
+            else:
+                start = rng.uniform(lo, hi)
+                queue = self._queue(rng, start, len(active) + len(dormant))
+            planned.append((start, queue, self._roster(rng, queue, start, active, dormant)))
+        # match ids grow with time, as the real ones do
+        planned.sort(key=lambda m: m[0])
+        for i, (start, queue, roster) in enumerate(planned):
+            remake = queue != ARENA and rng.random() < 0.02
+            if queue == ARENA:
+                duration = rng.randint(900, 1400)
+            else:
+                duration = rng.randint(190, 260) if remake else rng.randint(1200, 2300)
             plan = MatchPlan(
-                match_id=match_id,
+                match_id=f"{platform.upper()}_{5_000_000_000 + i}",
                 platform=platform,
                 index=i,
-                players=rng.sample(range(len(players)), 10),
-                start_ms=int((first + i * step + rng.uniform(0, step / 2)) * 1000),
-                duration_s=rng.randint(190, 260) if remake else rng.randint(1200, 2300),
-                queue=rng.choices([420, 440, 400, 450], weights=[70, 12, 10, 8])[0],
+                players=roster,
+                start_ms=int(start * 1000),
+                duration_s=duration,
+                queue=queue,
                 remake=remake,
                 malformed=bool(malformed_every) and i % malformed_every == malformed_every - 1,
-                legacy=i < n * self.legacy_share,
+                missing=bool(missing_every) and i % missing_every == missing_every // 2,
             )
-            self.matches[match_id] = plan
-            for idx in plan.players:
+            self.matches[plan.match_id] = plan
+            for idx in roster:
                 self.matches_of.setdefault(players[idx].puuid, []).append(plan)
+                if queue == ARENA:
+                    self._arena_result(plan, players, idx)
+
+    def _historic_windows(self, before: float) -> list[tuple[str, tuple[float, float]]]:
+        """(era, (first, last) epoch seconds) of every era before `before`, from June 2021."""
+        bounds = []
+        day = 86400
+        t = shapes.MATCH_V5_FIRST.timestamp()
+        while t < before:
+            bounds.append((era_of(int(t * 1000)).name, t))
+            t += day
+        windows: dict[str, list[float]] = {}
+        for name, t in bounds:
+            windows.setdefault(name, [t, t + day])[1] = t + day
+        return [(name, (lo, min(hi, before))) for name, (lo, hi) in windows.items()]
+
+    @staticmethod
+    def _queue(rng: random.Random, start: float, players: int) -> int:
+        choices = dict(QUEUES)
+        arena = shapes.roster_size(ARENA, int(start * 1000))
+        if not arena or players < arena:  # no Arena yet, or too few players for one
+            choices[420] += choices.pop(ARENA)
+        return rng.choices(list(choices), weights=list(choices.values()))[0]
+
+    @staticmethod
+    def _roster(
+        rng: random.Random, queue: int, start: float, active: list[int], dormant: list[int]
+    ) -> list[int]:
+        """Who played: some of the era's dormant players (up to four), the rest active ones."""
+        size = shapes.roster_size(queue, int(start * 1000))
+        chosen = rng.sample(dormant, min(len(dormant), 4, size))
+        rest = [i for i in active if i not in chosen]
+        chosen += rng.sample(rest, min(len(rest), size - len(chosen)))
+        rng.shuffle(chosen)
+        return chosen
+
+    def _arena_result(self, plan: MatchPlan, players: list[Player], idx: int) -> None:
+        # the CHERRY entry only counts games: a fair coin per game is enough for it (the body
+        # places the duos by skill)
+        coin = random.Random(f"{self.seed}:arena:{plan.match_id}:{idx}").random()
+        players[idx].arena_games.append(coin < 0.5)
 
     # -- what the endpoints answer ------------------------------------------------------------
 
@@ -254,109 +329,90 @@ class World:
         count = min(100, max(0, int(params.get("count", 20))))
         return [p.match_id for p in plans[start : start + count]]
 
+    def roster(self, plan: MatchPlan) -> list[Player]:
+        return [self.players[plan.platform][i] for i in plan.players]
+
     def match_json(self, plan: MatchPlan) -> dict:
-        rng = random.Random(f"{self.seed}:match:{plan.match_id}")
-        roster = [self.players[plan.platform][i] for i in plan.players]
-        minutes = plan.duration_s / 60
-        strength = [sum(p.skill for p in roster[:5]), sum(p.skill for p in roster[5:])]
-        p_blue = 1 / (1 + math.exp(-3.0 * (strength[0] - strength[1])))
-        blue_wins = rng.random() < p_blue
-        participants = []
-        for slot, p in enumerate(roster):
-            team = 100 if slot < 5 else 200
-            win = blue_wins == (team == 100)
-            position = POSITIONS[slot % 5]
-            support = position == "UTILITY"
-            s = p.skill * (1.1 if win else 0.9)
-            cs_rate = (1.3 if support else TIER_CS[TIERS.index(p.tier)]) * s**0.5
-            kills = max(0, round(rng.gauss(4.5 * s, 2) * minutes / 30))
-            deaths = max(0, round(rng.gauss(5.5 / s, 1.8) * minutes / 30))
-            assists = max(0, round(rng.gauss((11 if support else 6.5) * s, 3) * minutes / 30))
-            lane = round(cs_rate * minutes * rng.uniform(0.88, 1.12))
-            jungle = round(lane * (0.8 if position == "JUNGLE" else 0.05))
-            champion_id, champion = rng.choice(CHAMPIONS)
-            participants.append(
-                {
-                    "puuid": p.puuid,
-                    "riotIdGameName": p.game_name,
-                    "riotIdTagline": p.tag_line,
-                    "summonerName": "",
-                    "summonerLevel": p.level,
-                    "profileIcon": p.icon,
-                    "participantId": slot + 1,
-                    "teamId": team,
-                    "win": win,
-                    "championId": champion_id,
-                    "championName": champion,
-                    "champLevel": min(18, max(1, round(minutes / 1.8 * s**0.3))),
-                    "teamPosition": position,
-                    "individualPosition": position,
-                    "lane": position,
-                    "role": "SUPPORT" if support else "SOLO",
-                    "kills": kills,
-                    "deaths": deaths,
-                    "assists": assists,
-                    "goldEarned": round((280 + 120 * s) * minutes * rng.uniform(0.9, 1.1)),
-                    "totalMinionsKilled": lane - jungle if position == "JUNGLE" else lane,
-                    "neutralMinionsKilled": jungle,
-                    "visionScore": round(
-                        minutes * (2.4 if support else 0.9) * rng.uniform(0.8, 1.2)
-                    ),
-                    "totalDamageDealtToChampions": round(
-                        (280 if support else 650) * s * minutes * rng.uniform(0.8, 1.2)
-                    ),
-                    "timePlayed": plan.duration_s,
-                    "gameEndedInEarlySurrender": plan.remake,
-                    "gameEndedInSurrender": False,
-                    "challenges": {},
-                }
-            )
-        for team in (100, 200):
-            members = [x for x in participants if x["teamId"] == team]
-            team_kills = sum(x["kills"] for x in members) or 1
-            team_damage = sum(x["totalDamageDealtToChampions"] for x in members) or 1
-            for x in members:
-                x["challenges"] = {
-                    "kda": round((x["kills"] + x["assists"]) / max(1, x["deaths"]), 4),
-                    "killParticipation": round((x["kills"] + x["assists"]) / team_kills, 4),
-                    "teamDamagePercentage": round(
-                        x["totalDamageDealtToChampions"] / team_damage, 4
-                    ),
-                }
-        end_ms = plan.start_ms + plan.duration_s * 1000
-        game_id = int(plan.match_id.split("_")[1])
-        body = {
-            "metadata": {
-                "dataVersion": "2",
-                "matchId": plan.match_id,
-                "participants": [p.puuid for p in roster],
-            },
-            "info": {
-                "endOfGameResult": "GameComplete",
-                "gameCreation": plan.start_ms - 60_000,
-                "gameDuration": plan.duration_s,
-                "gameStartTimestamp": plan.start_ms,
-                "gameEndTimestamp": end_ms,
-                "gameId": game_id,
-                "gameMode": "ARAM" if plan.queue == 450 else "CLASSIC",
-                "gameName": f"teambuilder-match-{game_id}",
-                "gameType": "MATCHED_GAME",
-                "gameVersion": "15.22.712.4321",
-                "mapId": 12 if plan.queue == 450 else 11,
-                "platformId": plan.platform.upper(),
-                "queueId": plan.queue,
-                "participants": participants,
-                "teams": [
-                    {"teamId": 100, "win": blue_wins, "bans": [], "objectives": {}},
-                    {"teamId": 200, "win": not blue_wins, "bans": [], "objectives": {}},
-                ],
-                "tournamentCode": "",
-            },
-        }
-        if plan.legacy:
-            for x in participants:
-                x["summonerName"] = x.pop("riotIdGameName")
-                del x["riotIdTagline"]
+        body = shapes.match_body(plan, self.roster(plan), self.seed)
         if plan.malformed:
             del body["info"]["participants"]
         return body
+
+    def account_json(self, player: Player) -> dict:
+        if player.riot_id_less:
+            return {"puuid": player.puuid}
+        return {"puuid": player.puuid, "gameName": player.game_name, "tagLine": player.tag_line}
+
+    def summoner_json(self, player: Player) -> dict:
+        body = {
+            "puuid": player.puuid,
+            "profileIconId": player.icon,
+            "revisionDate": int(self.anchor * 1000),
+            "summonerLevel": player.level,
+        }
+        if player.answer_shape != "current":  # before 7 July 2025: the old ids too
+            body = {"accountId": player.puuid[:56], "id": player.puuid[::-1][:48], **body}
+        if player.answer_shape == "pre2024":  # before April 2024: the summoner name
+            body["name"] = player.game_name
+        return body
+
+    def league_json(self, player: Player) -> list[dict]:
+        entries = [self._entry(player, "RANKED_SOLO_5x5", player.tier, player.division, player.lp,
+                               player.wins, player.losses)]  # fmt: skip
+        if player.flex:
+            tier = TIERS[max(0, TIERS.index(player.tier) - 1)]
+            games = max(5, (player.wins + player.losses) // 5)
+            entries.append(
+                self._entry(player, "RANKED_FLEX_SR", tier, "I" if tier in TIERS[7:] else
+                            player.division, (player.lp * 7) % 100, games // 2, games - games // 2)
+            )  # fmt: skip
+        if player.arena_games:
+            wins = sum(player.arena_games)
+            entries.append(
+                {  # Arena has no tier, no division and no league in league-v4
+                    "puuid": player.puuid,
+                    "queueType": "CHERRY",
+                    "leaguePoints": 0,
+                    "wins": wins,
+                    "losses": len(player.arena_games) - wins,
+                    "veteran": False,
+                    "inactive": False,
+                    "freshBlood": False,
+                    "hotStreak": False,
+                }
+            )
+        return entries
+
+    def _entry(self, player: Player, queue: str, tier, division, lp, wins, losses) -> dict:
+        entry = {
+            "leagueId": hashlib.md5(f"{queue}:{tier}".encode()).hexdigest(),
+            "queueType": queue,
+            "tier": tier,
+            "rank": division,
+        }
+        if player.answer_shape == "current":
+            entry["puuid"] = player.puuid
+        else:
+            entry["summonerId"] = player.puuid[::-1][:48]
+            entry["puuid" if player.answer_shape == "pre2025" else "summonerName"] = (
+                player.puuid if player.answer_shape == "pre2025" else player.game_name
+            )
+        entry.update(
+            leaguePoints=lp,
+            wins=wins,
+            losses=losses,
+            veteran=False,
+            inactive=False,
+            freshBlood=wins + losses < 60,
+            hotStreak=player.archetype == "smurf",
+        )
+        if lp == 100 and player.answer_shape == "pre2024":
+            # a promotion series: best of five into a new tier, best of three into a division
+            target = 3 if division == "I" else 2
+            entry["miniSeries"] = {
+                "losses": 1,
+                "progress": "WLN" + "NN" * (target == 3),
+                "target": target,
+                "wins": 1,
+            }
+        return entry

@@ -7,7 +7,7 @@ percentiles for p50/p95/p99 (what percentile_cont computes).
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -216,3 +216,52 @@ def assert_same(expected: dict, actual: dict) -> None:
                 )
             else:
                 assert got[column] == value, (key, column, got[column], value)
+
+
+# -- what the rollups classify (counted with an unknown part, malformed), from the documented
+# rules: tests/analytics/test_rollups.py compares the rollups' counters with these.
+
+
+def _call_classes(attrs: dict, status: str) -> set[str]:
+    """The classes of a finished model call's tokens and cost."""
+    if status != "completed":
+        return set()
+    tokens_known = (
+        _number(attrs, "promptTokens") is not None
+        and _number(attrs, "completionTokens") is not None
+    )
+    model_known = bool(attrs.get("provider")) and bool(attrs.get("model"))
+    cost_recorded = bool({"inputCost", "outputCost", "totalCost"} & set(attrs))
+    cost_parts = (
+        _number(attrs, "inputCost") is not None and _number(attrs, "outputCost") is not None
+    )
+    classes = set()
+    if not cost_recorded and tokens_known and model_known:
+        classes.add("unpriced")
+    if not tokens_known:
+        classes.add("missing_tokens")
+    if not cost_parts and (cost_recorded or (tokens_known and not model_known)):
+        classes.add("missing_cost")
+    return classes
+
+
+def unpriced_calls(spans: list[dict], start: datetime, end: datetime, entity: bool) -> dict:
+    """Unpriced calls per (provider, model): those of the window (model_usage_stats), or those of
+    the finished runs started in the window (`entity`: the entity rollups' model calls)."""
+    finished_runs = Counter(
+        s["trace_id"]
+        for s in spans
+        if s["span_type"] in RUN_TYPES
+        and s["status"] in TERMINAL
+        and start <= s["started_at"] < end
+    )
+    counts: Counter = Counter()
+    for span in spans:
+        if span["span_type"] != "model_generation" or span["status"] not in TERMINAL:
+            continue
+        if "unpriced" not in _call_classes(span["attributes"], span["status"]):
+            continue
+        weight = finished_runs[span["trace_id"]] if entity else start <= span["started_at"] < end
+        if weight:
+            counts[span["attributes"]["provider"], span["attributes"]["model"]] += weight
+    return dict(counts)

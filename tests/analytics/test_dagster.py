@@ -3,7 +3,12 @@ and end-to-end materialisations against a real PostgreSQL server."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -24,6 +29,7 @@ from schedules.analytics import (
 from tests.analytics.conftest import load_traffic, make_resources
 from tests.metadata import table_rows
 
+ROOT = Path(__file__).resolve().parents[2]
 DAY0 = datetime(2024, 11, 9, tzinfo=UTC)
 H = timedelta(hours=1)
 ASSETS = [
@@ -58,7 +64,11 @@ def test_code_location_loads_with_its_schedules_sensors_and_checks():
         "analytics_daily_schedule",
         "analytics_observe_spans_schedule",
     }
-    assert {s.name for s in repo.sensor_defs} == {"analytics_late_spans_sensor"}
+    assert {s.name for s in repo.sensor_defs} == {
+        "analytics_late_spans_sensor",
+        "analytics_automation_condition_sensor",  # recent_activity_summary follows daily_analytics
+        "analytics_run_failure_sensor",
+    }
     graph = defs.resolve_asset_graph()
     assert len(list(graph.asset_check_keys)) == 3 * 3 + 1 + 1  # rollups, view, spans_arriving
     hourly = graph.get(hourly_analytics.key).freshness_policy
@@ -263,6 +273,23 @@ def test_end_to_end_hourly_range_daily_and_view(analytics_resources, analytics_d
     assert all(checks.values()) and len(checks) == 6
     daily_meta = daily.asset_materializations_for_node("analytics__daily_analytics")[0].metadata
     assert daily_meta["executions"].value == executions_day
+    # The real writer's unpriced model (issue 22): published, its calls counted with cost 0
+    # and named per model on the asset, never in the quality share.
+    usage_meta = daily.asset_materializations_for_node("analytics__model_usage_stats")[0].metadata
+    for meta in (usage_meta, daily_meta):
+        [row] = table_rows(meta["unpriced_calls_by_model"])
+        assert (row["provider"], row["model"]) == ("anthropic", "claude-3-5-haiku-20241022")
+        assert row["unpriced_calls"] == meta["unpriced_calls"].value > 0
+        assert meta["malformed_spans"].value == 0
+    assert usage_meta["unpriced_calls"].value > 0.05 * usage_meta["model_calls"].value
+    [quality_check] = [
+        e.event_specific_data
+        for e in daily.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and e.event_specific_data.check_name == "span_quality"
+        and e.event_specific_data.asset_key.path[-1] == "model_usage_stats"
+    ]
+    assert quality_check.passed and "without a price" in quality_check.description
     assert daily.asset_materializations_for_node("analytics__recent_activity_summary")
     with analytics_db.rollup_connection() as conn:
         hourly_total = conn.execute("SELECT sum(total_executions) FROM hourly_analytics").fetchone()
@@ -350,3 +377,41 @@ def test_a_partition_key_outside_the_set_is_refused_before_anything_runs(
             )
     with analytics_db.rollup_connection() as conn:
         assert conn.execute("SELECT count(*) FROM hourly_analytics").fetchone()[0] == 0
+
+
+def test_a_day_in_one_process_is_two_recorded_runs(analytics_db, pg_url, tmp_path):
+    # bin/analytics-day: the day's hours (one run) and the daily job (one run) in one process,
+    # recorded in the instance like runs launched from the UI.
+    load_traffic(analytics_db, DAY0, DAY0 + timedelta(days=1), 3_000, seed=22)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "ANALYTICS_"))}
+    env |= {"DAGSTER_HOME": str(home), "ANALYTICS_SOURCE_DATABASE_URL": pg_url,
+            "ANALYTICS_DATABASE_URL": pg_url, "PYTHONPATH": str(ROOT)}  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "bin/analytics_day.py", "2024-11-09"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        runs = instance.get_runs()
+        assert sorted(r.job_name for r in runs) == ["analytics_daily_job", "analytics_hourly_job"]
+        assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+        assert {r.tags.get("pipeline/serial") for r in runs} == {"analytics"}
+        hourly = instance.get_materialized_partitions(hourly_analytics.key)
+        assert len(hourly) == 24 and "2024-11-09-23:00" in hourly
+        for asset in (daily_analytics, model_usage_stats):
+            assert instance.get_materialized_partitions(asset.key) == {"2024-11-09"}
+    with analytics_db.rollup_connection() as conn:
+        hours, days = conn.execute(
+            "SELECT (SELECT sum(total_executions) FROM hourly_analytics), "
+            "(SELECT sum(total_executions) FROM daily_analytics)"
+        ).fetchone()
+    assert hours == days > 0
+    # A day that is no date, or a range backwards, is refused before anything runs.
+    bad = subprocess.run(
+        [sys.executable, "bin/analytics_day.py", "2024-11-09", "2024-11-01"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "before the first" in bad.stderr

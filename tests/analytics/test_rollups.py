@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import psycopg
 import pytest
 
+from assets.analytics.report import quality
 from resources.analytics import rollup_queries as queries
 from resources.analytics import source_schema
 from resources.analytics.database import RollupRejected, SourceSchemaMissing
@@ -20,6 +22,7 @@ from tests.analytics.recompute import (
     model_rollup,
     raw_spans,
     stored,
+    unpriced_calls,
 )
 
 DAY0 = datetime(2024, 11, 9, tzinfo=UTC)
@@ -42,9 +45,15 @@ def _add_bad_spans(spans):
     spans.run(t, status="error", user="weird")  # no such status: excluded
     spans.run(t, status="started", user="busy")  # still running: waits
     spans.run(t, user=None, entity="wf-anon")  # no user
-    spans.run(t, user="nocost", models=[("openai", "gpt-4o", None, None, None)])
+    spans.run(t, user="nocost", models=[("openai", "gpt-4o", None, None, None)])  # no usage
     spans.run(t, user="nomodel", models=[("", "", 10, 10, 0.00002)])
     spans.run(t, span_type="agent_run", status="cancelled", user="bob", entity="ag-1")
+    # Counted with cost 0, not bad input: the writer has no price for the model.
+    spans.run(t, user="unpriced", models=[("anthropic", "claude-3-5-haiku-20241022", 9, 3, None)])
+    # Bad input: a cost written with a part missing.
+    trace = spans.run(t, user="halfcost")
+    _model_span(spans.db, trace, t, '{"provider": "openai", "model": "gpt-4o", "promptTokens": '
+                '4, "completionTokens": 2, "totalTokens": 6, "inputCost": 0.00001}')  # fmt: skip
 
 
 def test_rollups_equal_an_independent_recomputation(any_layout_db):
@@ -72,8 +81,20 @@ def test_rollups_equal_an_independent_recomputation(any_layout_db):
     assert stats["missing_user"] == 1
     assert stats["bad_duration"] == 1
     assert stats["missing_cost"] == 1 and stats["missing_tokens"] == 1
-    assert reports["model_usage_stats"].stats["unknown_model"] == 1
+    # Malformed: unknown status, bad duration, no user, half a cost, no usage (one span each).
+    assert stats["malformed_spans"] == 5
+    usage = reports["model_usage_stats"].stats
+    assert usage["unknown_model"] == 1 and usage["missing_cost"] == 1
+    # The model call without provider/model is malformed too (and has no cost: not unpriced).
+    assert usage["malformed_spans"] == 3
     assert reports["hourly_analytics"].executions == reports["daily_analytics"].executions > 400
+    # Unpriced calls per model, as an independent count of the same rule.
+    for table, entity in (("hourly_analytics", True), ("daily_analytics", True),
+                          ("model_usage_stats", False)):  # fmt: skip
+        expected = unpriced_calls(raw, DAY0, DAY1, entity=entity)
+        assert reports[table].unpriced == expected, table
+        assert reports[table].stats["unpriced"] == sum(expected.values())
+    assert set(expected) == {("anthropic", "claude-3-5-haiku-20241022")}
 
 
 def test_separate_source_and_rollup_databases_give_the_same_rows(analytics_db, second_pg_url):
@@ -488,3 +509,163 @@ def test_workflows_are_keyed_by_name_and_model_calls_by_their_runs_user(analytic
                     ("workflow", "unknown", 1, 0)]  # fmt: skip
     assert report.stats["missing_entity"] == 1
     assert _tokens(analytics_db, "model_usage_stats") == {"u1": 9}
+
+
+def test_an_unpriced_call_is_counted_with_cost_zero_and_apart_from_bad_input(any_layout_db):
+    db, spans = any_layout_db, SpanWriter(any_layout_db)
+    haiku = ("anthropic", "claude-3-5-haiku-20241022", 300, 40, None)  # tokens, no cost key
+    spans.run(DAY0, user="u1", models=[haiku, ("openai", "gpt-4o", 100, 20, 0.0005)])
+    for rollup, end in ((queries.HOURLY, DAY0 + H), (queries.MODEL_USAGE, DAY1)):
+        report = db.roll_up(rollup, DAY0, end)
+        assert report.tokens == 460 and str(report.cost) == "0.000500"
+        assert report.stats["unpriced"] == 1 and report.stats["missing_cost"] == 0
+        assert report.stats["malformed_spans"] == 0 and quality(report.stats, 0.0).passed
+        assert report.unpriced == {("anthropic", "claude-3-5-haiku-20241022"): 1}
+    with db.rollup_connection() as conn:
+        rows = conn.execute(
+            "SELECT model, total_calls, total_tokens, total_cost FROM model_usage_stats ORDER BY 1"
+        ).fetchall()
+    assert [(m, n, t, str(c)) for m, n, t, c in rows] == [
+        ("claude-3-5-haiku-20241022", 1, 340, "0.000000"),
+        ("gpt-4o", 1, 120, "0.000500"),
+    ]
+
+
+def test_a_real_writers_day_with_unpriced_models_publishes_and_matches_the_platforms_sql(
+    analytics_db,
+):
+    # The platform's own layout (sandboxes/analytics_traffic.py): claude-3-5-haiku has no price,
+    # about 12 % of completed calls. Before issue 22 each counted as bad input (missing_cost)
+    # and span_quality refused all three rollups.
+    load_traffic(analytics_db, DAY0, DAY1, 20_000, seed=21)
+    reports = _roll_all(analytics_db)
+    for table, report in reports.items():
+        verdict = quality(report.stats, 0.05)
+        assert verdict.passed and verdict.bad == 0, (table, report.stats)
+        assert verdict.unpriced > 0.05 * verdict.total, table  # the old rule's refusal
+    calls = reports["model_usage_stats"]
+    assert 0.08 < calls.stats["unpriced"] / calls.executions < 0.16
+    # The platform's own aggregation (its span-type case bug fixed): per day, provider, model.
+    with analytics_db.source_connection() as conn:
+        platform = {
+            tuple(row[:3]): row[3:]
+            for row in conn.execute(PLATFORM_MODEL_USAGE_SQL, {"start": DAY0, "end": DAY1})
+        }
+    with analytics_db.rollup_connection() as conn:
+        ours = {
+            tuple(row[:3]): row[3:]
+            for row in conn.execute(
+                "SELECT date, provider, model, sum(total_calls), sum(successful_calls), "
+                "sum(failed_calls), sum(prompt_tokens), sum(completion_tokens), "
+                "sum(input_cost), sum(output_cost), sum(total_cost), count(*) "
+                "FROM model_usage_stats GROUP BY 1, 2, 3"
+            )
+        }
+    assert set(ours) == set(platform) and len(ours) == 6
+    # The entity rollups: the columns both compute (executions by outcome, mean duration), the
+    # platform's keys fixed as its layout allows (a workflow by name, an agent by its id).
+    hour = "date_trunc('hour', started_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
+    day = "(started_at AT TIME ZONE 'UTC')::date"
+    for table, bucket in (("hourly_analytics", hour), ("daily_analytics", day)):
+        with analytics_db.source_connection() as conn:
+            platform_runs = {
+                tuple(row[:4]): row[4:]
+                for row in conn.execute(
+                    PLATFORM_ENTITY_SQL.format(bucket=bucket), {"start": DAY0, "end": DAY1}
+                )
+            }
+        key = "hour" if bucket == hour else "date"
+        with analytics_db.rollup_connection() as conn:
+            rows = conn.execute(
+                f"SELECT {key}, user_id, entity_type, entity_id, total_executions, "
+                f"successful_executions, failed_executions, avg_duration_ms FROM {table}"
+            ).fetchall()
+        assert len(rows) == len(platform_runs) > 100, table
+        for *row_key, n, ok, failed, avg in rows:
+            want = platform_runs[tuple(row_key)]
+            assert (n, ok, failed) == tuple(want[:3]) and avg == pytest.approx(float(want[3]))
+    for key, (*counts, rows) in ours.items():
+        want = platform[key]
+        assert counts[:5] == list(want[:5]), key  # calls and tokens: exactly
+        for got, exact in zip(counts[5:], want[5:], strict=True):  # cost: our rows round to 1e-6
+            assert abs(got - exact) <= rows * Decimal("0.0000005"), key
+
+
+# The platform aggregator's model_usage_stats formula (per day, provider and model; its user is
+# the model span's own userId, which the writer never sets), with lowercase span types.
+PLATFORM_MODEL_USAGE_SQL = """
+SELECT (started_at AT TIME ZONE 'UTC')::date, attributes->>'provider', attributes->>'model',
+       count(*), count(*) FILTER (WHERE status = 'completed'),
+       count(*) FILTER (WHERE status IN ('failed', 'error')),
+       sum(coalesce((attributes->>'promptTokens')::bigint, 0)),
+       sum(coalesce((attributes->>'completionTokens')::bigint, 0)),
+       sum(coalesce((attributes->>'inputCost')::numeric, 0)),
+       sum(coalesce((attributes->>'outputCost')::numeric, 0)),
+       sum(coalesce((attributes->>'totalCost')::numeric, 0))
+FROM execution_spans
+WHERE span_type = 'model_generation' AND ended_at IS NOT NULL
+  AND started_at >= %(start)s AND started_at < %(end)s
+  AND attributes->>'provider' IS NOT NULL AND attributes->>'model' IS NOT NULL
+GROUP BY 1, 2, 3"""
+
+# Its hourly/daily formula over the run spans, keyed as the platform's layout allows.
+PLATFORM_ENTITY_SQL = """
+SELECT {bucket},
+       attributes->>'userId',
+       CASE span_type WHEN 'workflow_run' THEN 'workflow' ELSE 'agent' END,
+       CASE span_type WHEN 'workflow_run' THEN attributes->>'workflowName' ELSE entity_id END,
+       count(*), count(*) FILTER (WHERE status = 'completed'),
+       count(*) FILTER (WHERE status IN ('failed', 'error')),
+       avg(extract(epoch FROM (ended_at - started_at)) * 1000)
+FROM execution_spans
+WHERE span_type IN ('workflow_run', 'agent_run') AND ended_at IS NOT NULL
+  AND started_at >= %(start)s AND started_at < %(end)s
+GROUP BY 1, 2, 3, 4"""
+
+
+def test_spans_with_sql_null_attributes_are_read_as_malformed(any_layout_db):
+    # The platform's DDL lets `attributes` be NULL (its writer always writes an object).
+    db = any_layout_db
+    trace = SpanWriter(db).run(DAY0, user="u1", models=[("openai", "gpt-4o", 10, 5, 0.001)])
+    with db.source_connection() as conn:
+        for span_type in ("workflow_run", "model_generation"):
+            conn.execute(
+                "INSERT INTO execution_spans (trace_id, span_id, name, span_type, entity_id, "
+                "started_at, ended_at, duration_ms, status, attributes) VALUES (%s, "
+                "gen_random_uuid(), 'x', %s, %s, %s, %s, 20, 'completed', NULL)",
+                (trace, span_type, trace, DAY0, DAY0),
+            )
+    hourly = db.roll_up(queries.HOURLY, DAY0, DAY0 + H)
+    usage = db.roll_up(queries.MODEL_USAGE, DAY0, DAY1)
+    assert hourly.executions == 2 and hourly.stats["missing_user"] == 1
+    assert hourly.stats["missing_entity"] == 1 and hourly.stats["unpriced"] == 0
+    # The run without attributes, and the call without any (no tokens, twice: once per run).
+    assert hourly.stats["malformed_spans"] == 1 + 2
+    assert usage.stats["unknown_model"] == 1 and usage.stats["unpriced"] == 0
+    assert usage.executions == 2 and usage.tokens == 15
+
+
+def test_source_version_3_upgrades_to_4(pg_url):
+    # A source migrated by the previous version: typed columns without attr_cost_recorded, the
+    # v3 model index. The next run adds the column (one rewrite), the views and the v4 index.
+    db = make_db(pg_url)
+    db.create_source_table(typed_columns=True)
+    db.migrate()
+    SpanWriter(db).run(DAY0, user="u1", models=[("anthropic", "claude-3-5-haiku", 8, 2, None)])
+    with db.source_connection() as conn:
+        conn.execute("ALTER TABLE execution_spans DROP COLUMN attr_cost_recorded CASCADE")
+        conn.execute(
+            "CREATE INDEX execution_spans_models_covering_v3_idx ON execution_spans (started_at) "
+            "WHERE span_type = 'model_generation'"
+        )
+        conn.execute("DELETE FROM analytics_schema_migrations WHERE component = 'source'")
+        conn.execute("INSERT INTO analytics_schema_migrations (component, version) "
+                     "VALUES ('source', 3)")  # fmt: skip
+    db.migrate()
+    with db.source_connection() as conn:
+        indexes = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes")}
+    assert "attr_cost_recorded" in db._source_layout_now()
+    assert "execution_spans_models_covering_v4_idx" in indexes
+    assert "execution_spans_models_covering_v3_idx" not in indexes
+    report = db.roll_up(queries.MODEL_USAGE, DAY0, DAY1)
+    assert report.stats["unpriced"] == 1 and report.stats["malformed_spans"] == 0

@@ -166,6 +166,8 @@ def test_checkpoints_both_ways_and_storage_report(resources, store, s3_bucket, t
     usage = {row["folder"]: row for row in table_rows(metadata["usage"])}
     assert usage["fox"]["objects"] == 2
     assert (tmp_path / "lake/reports/replay_storage.json").exists()
+    # only fox was uploaded: every other configured character is named
+    assert checks(report) == {"every_character_in_bucket": False}
 
 
 def test_sensor_requests_changed_settled_characters(resources, tmp_path):
@@ -223,16 +225,19 @@ def test_definitions_snapshot():
         ("training_replays", "workspace_matches_bucket", False),
         ("bucket_checkpoints", "bucket_has_checkpoints", False),
         ("workspace_checkpoints", "workspace_has_checkpoints", False),
+        ("replay_storage_report", "every_character_in_bucket", False),
     }
     assert all(spec.description and spec.code_version == "1" for spec in specs.values())
     assert {s.name: s.cron_schedule for s in defs.schedules} == {
         "replay_sync_training_pull_schedule": "15 * * * *",
         "replay_sync_storage_report_schedule": "0 6 * * *",
     }
-    assert {s.name: s.job_name for s in defs.sensors} == {
+    alerts = "replay_sync_run_failure_sensor"  # watches every job (tests/test_alerts.py)
+    assert {s.name: s.job_name for s in defs.sensors if s.name != alerts} == {
         "replay_sync_local_replays_sensor": "replay_sync_upload_job",
         "replay_sync_checkpoints_sensor": "replay_sync_checkpoint_push_job",
     }
+    assert alerts in {s.name for s in defs.sensors}
 
 
 def test_code_location_loads_with_its_jobs():

@@ -1,28 +1,63 @@
-"""match-v5 parsing: real field names, duration units, remakes, malformed answers."""
+"""match-v5 parsing on the sandbox's bodies of every era: duration units, names, positions,
+remakes, malformed answers."""
 
 import copy
 
 import pytest
 
 from assets.riot.matches import MalformedMatch, parse_match
+from sandboxes.riot.shapes import ARAM, ARENA, ERAS, era_of
 from sandboxes.riot.world import World
+
+WORLD = World(seed=3, players_per_platform={"na1": 60}, matches_per_platform={"na1": 400})
+
+
+def body_of(era: str, queue: int | None = None) -> tuple:
+    """The first match of `era` (and `queue`, else a Summoner's Rift one) and its body."""
+    plan = next(
+        p
+        for p in WORLD.matches.values()
+        if era_of(p.start_ms).name == era
+        and (p.queue == queue if queue else p.queue in (420, 440, 400))
+    )
+    return plan, WORLD.match_json(plan)
 
 
 @pytest.fixture(scope="module")
 def raw_match():
-    world = World(seed=3, players_per_platform={"na1": 12}, matches_per_platform={"na1": 5})
-    return world.match_json(world.matches["NA1_5000000000"])
+    return body_of("current")[1]
 
 
-def test_parses_a_match(raw_match):
-    match = parse_match(raw_match, "NA1_5000000000")
-    assert match.platform == "na1"
-    assert len(match.participants) == 10
-    first = raw_match["info"]["participants"][0]
+@pytest.mark.parametrize("era", list(ERAS))
+def test_a_body_of_every_era_parses_to_seconds_and_the_players_names(era):
+    plan, body = body_of(era)
+    match = parse_match(body, plan.match_id)
+    assert match.duration_s == plan.duration_s  # milliseconds before 11.20, seconds after
+    assert ("gameEndTimestamp" in body["info"]) == (era != "pre_11_20")
+    assert match.game_mode == "CLASSIC" and match.queue_id == plan.queue
+    first = body["info"]["participants"][0]
     row = match.participants[0]
     assert row.cs == first["totalMinionsKilled"] + first["neutralMinionsKilled"]
     assert row.damage == first["totalDamageDealtToChampions"]
-    assert match.duration_s == raw_match["info"]["gameDuration"]
+    players = WORLD.roster(plan)
+    assert [p.game_name for p in match.participants] == [p.game_name for p in players]
+    # the tag line exists only since the Riot ID reached match-v5 (2024 bodies on)
+    riot_id = ERAS[era].riot_id == "set"
+    assert [p.tag_line for p in match.participants] == [
+        p.tag_line if riot_id else "" for p in players
+    ]
+    assert {p.position for p in match.participants} == {"TOP", "JUNGLE", "MIDDLE", "BOTTOM",
+                                                         "UTILITY"}  # fmt: skip
+
+
+@pytest.mark.parametrize("queue", [ARAM, ARENA])
+def test_aram_and_arena_players_have_no_position(queue):
+    plan, body = body_of("current", queue)
+    assert {p["individualPosition"] for p in body["info"]["participants"]} == {"Invalid"}
+    match = parse_match(body, plan.match_id)
+    assert {p.position for p in match.participants} == {""}
+    assert match.game_mode == ("CHERRY" if queue == ARENA else "ARAM")
+    assert len(match.participants) == (16 if queue == ARENA else 10)
 
 
 def test_duration_in_milliseconds_before_patch_11_20(raw_match):
@@ -53,19 +88,4 @@ def test_malformed_matches_are_refused_with_a_reason(raw_match, breakage, reason
     broken = copy.deepcopy(raw_match)
     breakage(broken)
     with pytest.raises(MalformedMatch, match=reason):
-        parse_match(broken, "NA1_5000000000")
-
-
-def test_a_body_from_before_the_riot_id_change_keeps_the_summoner_name():
-    """Issue 14: old bodies carry `summonerName` and no `riotIdGameName` (reference/riot.md)."""
-    world = World(seed=3, players_per_platform={"na1": 12}, matches_per_platform={"na1": 20})
-    old, new = (
-        world.match_json(world.matches["NA1_5000000000"]),
-        world.match_json(world.matches["NA1_5000000019"]),
-    )
-    assert "riotIdGameName" not in old["info"]["participants"][0]
-    assert new["info"]["participants"][0]["summonerName"] == ""
-    for body in (old, new):
-        match = parse_match(body, body["metadata"]["matchId"])
-        expected = [world.by_puuid[p.puuid].game_name for p in match.participants]
-        assert [p.game_name for p in match.participants] == expected
+        parse_match(broken, raw_match["metadata"]["matchId"])

@@ -96,7 +96,11 @@ def test_refresh_discovers_analyses_and_is_idempotent(pg_url, sandbox, store):
     assert store.scalar("SELECT count(*) FROM riot_analyses") == analyses["players_analysed"]
     assert store.scalar("SELECT min(jsonb_array_length(signals)) FROM riot_analyses") == 13
     checks = {c.check_name: c.passed for c in first.get_asset_check_evaluations()}
-    assert checks == {"matches_complete": True, "analyses_explained": True}
+    assert checks == {
+        "matches_complete": True,
+        "analyses_explained": True,
+        "evidence_supports_status": True,
+    }
 
     matches_before = store.scalar("SELECT count(*) FROM riot_matches")
     participants_before = store.scalar("SELECT count(*) FROM riot_participants")
@@ -114,8 +118,10 @@ def test_refresh_discovers_analyses_and_is_idempotent(pg_url, sandbox, store):
     )
     assert (
         store.scalar(
-            "SELECT count(*) FROM (SELECT match_id FROM riot_participants GROUP BY match_id"
-            " HAVING count(*) <> 10) x"
+            # ten players a Rift or ARAM game, sixteen an Arena one: all of them stored
+            "SELECT count(*) FROM (SELECT p.match_id FROM riot_participants p JOIN riot_matches m"
+            " USING (match_id) GROUP BY p.match_id, m.raw"
+            " HAVING count(*) <> jsonb_array_length(m.raw->'metadata'->'participants')) x"
         )
         == 0
     )
@@ -300,7 +306,11 @@ def test_code_location_loads_with_its_assets_checks_and_jobs():
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.group_name == "riot" and node.code_version
-    assert {c.name for c in graph.asset_check_keys} == {"matches_complete", "analyses_explained"}
+    assert {c.name for c in graph.asset_check_keys} == {
+        "matches_complete",
+        "analyses_explained",
+        "evidence_supports_status",
+    }
     assert defs.resolve_job_def("riot_refresh_job") and defs.resolve_job_def(
         "riot_player_tracking_job"
     )

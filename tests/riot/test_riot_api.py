@@ -18,14 +18,14 @@ def test_endpoints_answer_with_the_real_shapes(client, sandbox):
     assert client.account_by_puuid(player.puuid)["gameName"] == player.game_name
     summoner = client.summoner_by_puuid("na1", player.puuid)
     assert set(summoner) == {"puuid", "profileIconId", "revisionDate", "summonerLevel"}
-    (entry,) = client.league_entries("na1", player.puuid)
+    entry = client.league_entries("na1", player.puuid)[0]
     assert entry["queueType"] == "RANKED_SOLO_5x5" and entry["tier"] == player.tier
     ids = client.match_ids("americas", player.puuid, count=5)
     assert 0 < len(ids) <= 5
     match = client.match("americas", ids[0])
     assert match["metadata"]["matchId"] == ids[0]
     assert player.puuid in match["metadata"]["participants"]
-    assert len(match["info"]["participants"]) == 10
+    assert len(match["info"]["participants"]) == len(match["metadata"]["participants"])
     starts = [client.match("americas", i)["info"]["gameStartTimestamp"] for i in ids[:3]]
     assert starts == sorted(starts, reverse=True), "newest first"
 
@@ -101,7 +101,7 @@ def test_a_timeout_is_retried(pg_url, sandbox):
     slow = make_client(pg_url, sandbox.base_url, timeout=0.5, app="200:1,5000:60")
     puuid = sandbox.world.players["na1"][4].puuid
     sandbox.inject("/entries/", status=200, delay=1.5)
-    assert slow.league_entries("na1", puuid)[0]["puuid"] == puuid
+    assert slow.league_entries("na1", puuid)[0]["queueType"] == "RANKED_SOLO_5x5"
     assert slow.retries == 1
     slow.close()
 
