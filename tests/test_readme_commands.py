@@ -183,13 +183,17 @@ def test_every_command_runs_as_pasted_on_a_clean_checkout(tmp_path):
     ran = [r for r in results if not r["skipped"]]
     # Each materialise/launch command recorded its run, a successful one, in dagster_home/.
     for result in ran:
-        if re.search(r"\b(dg launch|asset materialize|job execute)\b", result["text"]):
+        if re.search(
+            r"\b(dg launch|asset materialize|job execute|bin/analytics-day)\b", result["text"]
+        ):
             assert result["new_runs"], f"{result['where']}: no run in dagster_home/"
             assert set(result["new_runs"].values()) == {"SUCCESS"}, result
     launched = {
         run_id
         for r in ran
-        if re.search(r"\b(dg launch|asset materialize|job execute|bin/riot)\b", r["text"])
+        if re.search(
+            r"\b(dg launch|asset materialize|job execute|bin/riot|bin/analytics-day)\b", r["text"]
+        )
         for run_id in r["new_runs"]
     }
     assert len(launched) >= 25
