@@ -111,3 +111,13 @@ def s3_bucket(s3_server) -> S3Bucket:
     name = f"test-{uuid.uuid4().hex[:12]}"
     s3_server.client().create_bucket(Bucket=name)
     return S3Bucket(s3_server, name)
+
+
+@pytest.fixture
+def instance():
+    """An ephemeral Dagster instance, closed after the test (one left to the garbage collector
+    logs "Cannot operate on a closed database" from its SQLite pool: dagster#21586)."""
+    from dagster import DagsterInstance
+
+    with DagsterInstance.ephemeral() as instance:
+        yield instance

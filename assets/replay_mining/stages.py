@@ -28,6 +28,8 @@ import pyarrow.parquet as pq
 
 from assets.replay_mining.mettagrid import DATASET_SCHEMA, Episode, ReplayError, parse_replay
 from resources.lake import Lake
+from resources.lake_tables import lake_key
+from resources.replay_mining.settings import DATASET_KEY, INDEX_KEY
 from resources.replay_mining.stats_api import EpisodeRecord, ReplayFetchError, md5_hex
 
 # Bump when parsing changes what a part holds: parts written by another version are re-parsed.
@@ -62,7 +64,7 @@ log = logging.getLogger(__name__)
 
 
 def index_key(day: dt.date) -> str:
-    return f"replay_mining/index/date={day.isoformat()}.parquet"
+    return lake_key(INDEX_KEY, day.isoformat())
 
 
 def raw_prefix(day: dt.date) -> str:
@@ -74,7 +76,7 @@ def parsed_prefix(day: dt.date) -> str:
 
 
 def dataset_key(day: dt.date) -> str:
-    return f"datasets/replays/replays_{day:%Y%m%d}.parquet"
+    return lake_key(DATASET_KEY, day.isoformat())
 
 
 def _write_json(lake: Lake, key: str, value) -> None:

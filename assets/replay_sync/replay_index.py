@@ -26,7 +26,9 @@ from assets.replay_sync.slp_index import (
 )
 from assets.replay_sync.spec import SPEC
 from resources.lake import LakeResource
+from resources.lake_tables import lake_key
 from resources.replay_sync.folders import ReplayFoldersResource
+from resources.replay_sync.settings import SLP_INDEX_KEY
 
 PREVIEW_COLUMNS = [
     "path",
@@ -90,7 +92,7 @@ def replay_index(
     folder = replay_folders.source(character)
     paths = find_replays(folder)
     context.log.info(f"indexing {len(paths)} replays in {folder}")
-    key = f"datasets/slp_index/{character}.parquet"
+    key = lake_key(SLP_INDEX_KEY, character)
     batches = index_rows(paths, folder, character, SLUG_TO_EXTERNAL[character], config.processes)
     with lake.lake.publish(key) as destination:
         stats = write_index(batches, destination)

@@ -12,11 +12,12 @@ from assets.catalog import sql_columns, table_metadata
 from assets.common import PipelineSpec
 from resources.env import load_time_text
 from resources.rps.games_store import schema_sql
+from resources.rps.settings import TRAINING_DATA_KEY as TRAINING_DATA_KEY
 
 SPEC = PipelineSpec("rps")
 
-# In the lake: written by training_data, read by bot_models (and the benchmark).
-TRAINING_DATA_KEY = "rps/training_data/training_data.parquet"
+# In the lake: TRAINING_DATA_KEY (resources/rps/settings.py, where the IO manager reading it is
+# bound), written by training_data, read by bot_models (and the benchmark).
 # The served models, one directory per (family, alias) model: written by model_cache.
 MODEL_CACHE_PREFIX = "rps/model_cache"
 

@@ -1,10 +1,12 @@
 """The analytics code location's resources, built one way: `build_resources(...)` from explicit
 values (what tests, the benchmark and the demo loader call) and `resources_from_env()` over it
-(what the code location calls): the environment, embedded PostgreSQL by default."""
+(what the code location calls): the environment, embedded PostgreSQL by default. The
+`io_manager` reads the published rollups (`defs.load_asset_value(...)`, an `AssetIn`)."""
 
 from __future__ import annotations
 
 from resources.analytics.database import AnalyticsDatabase
+from resources.analytics.rollup_tables import RollupTablesIOManager
 from resources.env import env_or, load_time_flag, postgres_from_env
 from resources.postgres import PostgresResource
 
@@ -19,16 +21,19 @@ def build_resources(
     work_mem: str = "256MB",
 ) -> dict[str, object]:
     """`analytics_db`: the platform's spans in `source` (schema `source_schema`) and the rollups
-    in `rollup` (schema `rollup_schema`), the source's database unless given."""
+    in `rollup` (schema `rollup_schema`), the source's database unless given; the
+    `io_manager` reads the rollups from there."""
+    analytics_db = AnalyticsDatabase(
+        source=source,
+        rollup=rollup or source,
+        source_schema=source_schema,
+        rollup_schema=rollup_schema,
+        add_typed_columns=add_typed_columns,
+        work_mem=work_mem,
+    )
     return {
-        "analytics_db": AnalyticsDatabase(
-            source=source,
-            rollup=rollup or source,
-            source_schema=source_schema,
-            rollup_schema=rollup_schema,
-            add_typed_columns=add_typed_columns,
-            work_mem=work_mem,
-        )
+        "analytics_db": analytics_db,
+        "io_manager": RollupTablesIOManager(analytics_db=analytics_db),
     }
 
 

@@ -3,7 +3,8 @@ code location.
 
 - `ReplayMiningSettings`: the run settings that are not I/O (thresholds and pool sizes).
 - `build_resources(...)` builds the whole resource dict (`lake`, `stats_api`, `replay_files`,
-  `replay_mining_settings`) from plain values: what the tests and benchmarks call.
+  `replay_mining_settings`, and the `io_manager` that loads the published tables) from plain
+  values: what the tests and benchmarks call.
 - `resources_from_env()` reads the environment the Dagster way (`EnvVar` where a variable is set,
   the embedded default otherwise) and calls `build_resources(...)`: what the code location calls.
 """
@@ -14,10 +15,15 @@ from dagster import ConfigurableResource, EnvVar
 
 from resources.env import env_int_or, env_or, lake_from_env
 from resources.lake import LakeResource
+from resources.lake_tables import LakeTablesIOManager
 from resources.replay_mining.stats_api import ReplayFilesResource, StatsApiResource
 
 DEFAULT_MAX_FAILED_PERCENT = 5
 DEFAULT_DOWNLOAD_CONCURRENCY = 8
+# Where the published tables live in the lake, one file a day (resources/lake_tables.py's
+# `lake_key`): the stages write there (assets/replay_mining/stages.py) and the IO manager reads.
+INDEX_KEY = "replay_mining/index/date={partition}.parquet"
+DATASET_KEY = "datasets/replays/replays_{day:%Y%m%d}.parquet"
 
 
 class ReplayMiningSettings(ConfigurableResource):
@@ -70,6 +76,14 @@ def build_resources(
         "replay_mining_settings": ReplayMiningSettings(
             max_failed_percent=max_failed_percent,
             download_concurrency=download_concurrency,
+        ),
+        # `defs.load_asset_value(...)` and an `AssetIn` read the published index and dataset.
+        "io_manager": LakeTablesIOManager(
+            lake=lake,
+            tables={
+                "replay_mining/replay_index": INDEX_KEY,
+                "replay_mining/replay_dataset": DATASET_KEY,
+            },
         ),
     }
 

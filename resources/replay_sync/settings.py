@@ -2,7 +2,8 @@
 values that must be known when it loads.
 
 - `build_resources(...)` builds the whole resource dict (`replay_store`, `replay_folders`,
-  `lake`) from plain values: what the tests call.
+  `lake`, and the `io_manager` that loads the replay index) from plain values: what the tests
+  call.
 - `resources_from_env()` reads the environment the Dagster way (`EnvVar` where a variable is set,
   the embedded default otherwise) and calls `build_resources(...)`: what the code location calls.
   The bucket accepts the AWS, B2 and R2 spellings of its variables.
@@ -20,6 +21,7 @@ from dagster import EnvVar
 
 from resources.env import env_int_or, env_or, lake_from_env, load_time_int
 from resources.lake import LakeResource
+from resources.lake_tables import LakeTablesIOManager
 from resources.replay_sync.folders import ReplayFoldersResource
 from resources.replay_sync.store import ReplayStoreResource
 
@@ -32,6 +34,9 @@ KEY_PAIRS = (
 )
 DEFAULT_PULL_CRON = "15 * * * *"
 DEFAULT_SETTLE_SECONDS = 30
+# Where `replay_sync/replay_index` publishes each character's index in the lake (written by the
+# asset, read by the IO manager): resources/lake_tables.py's `lake_key`.
+SLP_INDEX_KEY = "datasets/slp_index/{partition}.parquet"
 
 
 def build_resources(
@@ -61,6 +66,10 @@ def build_resources(
         ),
         "replay_folders": ReplayFoldersResource(slp_root=slp_root, workspace=workspace),
         "lake": lake,
+        # `defs.load_asset_value(...)` and an `AssetIn` read the published replay index.
+        "io_manager": LakeTablesIOManager(
+            lake=lake, tables={"replay_sync/replay_index": SLP_INDEX_KEY}
+        ),
     }
 
 

@@ -13,6 +13,7 @@ from dagster import ConfigurableResource, EnvVar
 
 from resources.env import env_int_or, env_or, lake_from_env
 from resources.lake import LakeResource
+from resources.lake_tables import LakeTablesIOManager
 from resources.rps.games_store import GamesStoreResource
 from resources.rps.metrics import RpsMetricsResource
 from resources.rps.model_registry import MlflowRegistryResource
@@ -26,6 +27,9 @@ SINCE_DATE = "2025-10-01T00:00:00Z"
 LEGACY_GAME_STRIDE = 5
 MAX_TRAINING_ROUNDS = 3000
 MIN_TRAINING_ROWS = 200
+# Where `rps/training_data` is published in the lake: written by the asset, read by bot_models,
+# the benchmark and the IO manager below.
+TRAINING_DATA_KEY = "rps/training_data/training_data.parquet"
 
 
 class RpsTrainingSettings(ConfigurableResource):
@@ -67,6 +71,10 @@ def build_resources(
             min_training_rows=min_training_rows,
         ),
         "lake": lake,
+        # `defs.load_asset_value(...)` and an `AssetIn` read the published training data.
+        "io_manager": LakeTablesIOManager(
+            lake=lake, tables={"rps/training_data": TRAINING_DATA_KEY}
+        ),
     }
 
 

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from resources.analytics.database import AnalyticsDatabase
+from resources.analytics.rollup_queries import Rollup
 from resources.analytics.settings import build_resources
 from resources.postgres import PostgresResource
 from sandboxes.analytics_traffic import generate_span_copy_text
@@ -48,6 +49,20 @@ def any_layout_db(request, pg_url) -> AnalyticsDatabase:
     db.create_source_table(typed_columns=request.param == "typed_columns")
     db.migrate()
     return db
+
+
+def rows_in(db, rollup: Rollup, start: datetime, end: datetime) -> list[dict]:
+    """The published rows of [start, end), read with plain SQL."""
+    key = rollup.key_column
+    low, high = (start, end) if key == "hour" else (start.date(), end.date())
+    with db.rollup_connection() as conn:
+        cursor = conn.execute(
+            f"SELECT * FROM {db.dst}.{rollup.table} WHERE {key} >= %s AND {key} < %s "
+            f"ORDER BY {', '.join((key, *rollup.group_columns))}",
+            (low, high),
+        )
+        names = [c.name for c in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def load_traffic(db: AnalyticsDatabase, start: datetime, end: datetime, spans: int, seed: int):
