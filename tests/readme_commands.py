@@ -40,6 +40,10 @@ NOT_HERE = {
     r"^\.?/?bin/test\b": "the test suite itself (CI runs it: .ci/run)",
     r"\bbenchmarks\.": "a benchmark: minutes of measuring (benchmarks/, each with --quick)",
     r"^(docker|helm|kubectl) ": "needs a container engine or a cluster",
+    r"uv run --with jupyterlab jupyter lab": (
+        "starts Jupyter, which the lock file does not hold (uv fetches it); the notebook cells"
+        " themselves run in tests/test_use_the_data.py"
+    ),
     r"CELERY_BROKER_URL=redis://broker\b": (
         "needs the broker host it names; tests/deploy/test_celery.py starts workers this way"
     ),
