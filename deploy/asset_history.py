@@ -1,4 +1,4 @@
-"""Carry an existing deployment's asset history over to the pipeline-prefixed asset keys.
+"""Carry an existing deployment's asset history and schedule state over to the current names.
 
 Dagster keeps history per asset key. Before the keys carried their pipeline, `replay_dataset` was
 `replay_dataset`; now it is `replay_mining/replay_dataset`, so a deployment that upgrades sees the
@@ -11,6 +11,12 @@ materialization of, that latest materialization again under the new key, as a ru
 the old metadata plus `carried_from`. It is idempotent: what the new key already has is skipped.
 The old `replay_index` key was shared by replay_mining (daily partitions) and replay_sync
 (character partitions); a partition goes to the new key whose partitions definition has it.
+
+Dagster also keys a schedule's or sensor's state (on or off, a sensor's cursor) by its name, and
+eight of them were renamed to `<p>_<what>_schedule/_sensor` (RENAMED_INSTIGATORS). A schedule or
+sensor that was RUNNING under its old name is started under its new one, in the pipeline's code
+location (loaded alone, `locations/<p>/workspace.yaml`), a sensor with its old cursor, and the old
+name's state is removed: run again, there is nothing left to do.
 
     bin/carry-asset-history            # what would be carried
     bin/carry-asset-history --apply    # carry it
@@ -35,8 +41,30 @@ from dagster import (
     DagsterInstance,
     PartitionsDefinition,
 )
+from dagster._core.definitions.run_request import InstigatorType
+from dagster._core.scheduler.instigation import (
+    InstigatorState,
+    InstigatorStatus,
+    SensorInstigatorData,
+)
+from dagster._core.workspace.context import WorkspaceProcessContext
+from dagster._core.workspace.load_target import WorkspaceFileTarget
 
-WORKSPACE = Path(__file__).resolve().parents[1] / "workspace.yaml"
+ROOT = Path(__file__).resolve().parents[1]
+WORKSPACE = ROOT / "workspace.yaml"
+
+# old schedule/sensor name -> (its code location, its name now); README, "An existing deployment's
+# history". The analytics schedules and sensor kept their names.
+RENAMED_INSTIGATORS = {
+    "replay_mining_daily": ("replay_mining", "replay_mining_dataset_schedule"),
+    "riot_refresh_every_2_minutes": ("riot", "riot_refresh_schedule"),
+    "legacy_gameplay_schedule": ("rps", "rps_legacy_gameplay_schedule"),
+    "training_schedule": ("rps", "rps_training_schedule"),
+    "training_pull_schedule": ("replay_sync", "replay_sync_training_pull_schedule"),
+    "storage_report_schedule": ("replay_sync", "replay_sync_storage_report_schedule"),
+    "local_replays_sensor": ("replay_sync", "replay_sync_local_replays_sensor"),
+    "checkpoints_sensor": ("replay_sync", "replay_sync_checkpoints_sensor"),
+}
 
 
 @dataclass(frozen=True)
@@ -117,6 +145,70 @@ def carry(instance: DagsterInstance, carried: Iterable[Carried]) -> int:
     return events
 
 
+@dataclass(frozen=True)
+class Renamed:
+    old: InstigatorState
+    location: str
+    new_name: str
+
+    @property
+    def kind(self) -> str:
+        return "sensor" if self.old.instigator_type == InstigatorType.SENSOR else "schedule"
+
+
+def plan_instigators(instance: DagsterInstance) -> list[Renamed]:
+    """The schedules and sensors RUNNING under a name they no longer have."""
+    running = instance.all_instigator_state(instigator_statuses={InstigatorStatus.RUNNING})
+    return sorted(
+        (
+            Renamed(state, *RENAMED_INSTIGATORS[state.instigator_name])
+            for state in running
+            if state.instigator_name in RENAMED_INSTIGATORS
+        ),
+        key=lambda item: item.old.instigator_name,
+    )
+
+
+def carry_instigators(instance: DagsterInstance, renamed: Iterable[Renamed]) -> int:
+    """Start each one under its new name (a sensor with its cursor), then drop the old state."""
+    by_location: dict[str, list[Renamed]] = {}
+    for item in renamed:
+        by_location.setdefault(item.location, []).append(item)
+    started = 0
+    for location, items in sorted(by_location.items()):
+        # the location alone, named as the UI names it: the state is the one its daemon reads
+        target = WorkspaceFileTarget(paths=[str(ROOT / "locations" / location / "workspace.yaml")])
+        with WorkspaceProcessContext(instance, target) as workspace:
+            repository = next(
+                iter(
+                    workspace.create_request_context()
+                    .get_code_location(location)
+                    .get_repositories()
+                    .values()
+                )
+            )
+            for item in items:
+                if item.kind == "sensor":
+                    new = instance.start_sensor(repository.get_sensor(item.new_name))
+                    cursor = item.old.instigator_data.cursor
+                    data = new.instigator_data
+                    if (
+                        cursor is not None
+                        and isinstance(data, SensorInstigatorData)
+                        and data.cursor is None
+                    ):
+                        instance.update_instigator_state(
+                            new.with_data(data._replace(cursor=cursor))
+                        )
+                else:
+                    instance.start_schedule(repository.get_schedule(item.new_name))
+                instance.delete_instigator_state(
+                    item.old.instigator_origin_id, item.old.selector_id
+                )
+                started += 1
+    return started
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--apply", action="store_true", help="report the events (default: list)")
@@ -135,7 +227,22 @@ def main(argv: list[str] | None = None) -> None:
         elif args.apply:
             print(f"reported {carry(instance, todo)} materializations under the new keys")
         else:
-            print("dry run: add --apply to report them; afterwards `dagster asset wipe <old key>`")
+            print(
+                "dry run: add --apply to report them; afterwards `bin/dagster asset wipe <old key>`"
+            )
+        renamed = plan_instigators(instance)
+        for item in renamed:
+            cursor = getattr(item.old.instigator_data, "cursor", None)
+            print(
+                f"{item.kind} {item.old.instigator_name} (running) -> {item.new_name} in"
+                f" {item.location}" + (f", cursor {cursor!r}" if cursor else "")
+            )
+        if not renamed:
+            print("nothing to start: no schedule or sensor runs under an old name")
+        elif args.apply:
+            print(f"started {carry_instigators(instance, renamed)} under their new names")
+        else:
+            print("dry run: add --apply to start them under their new names")
 
 
 if __name__ == "__main__":

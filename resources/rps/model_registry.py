@@ -8,6 +8,7 @@ follows the tracking URI). Registered names are `rps_bot_<family>`; every versio
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import tempfile
@@ -22,6 +23,33 @@ from dagster import ConfigurableResource
 from resources.redaction import first_line, redact, redacted_cause
 
 REGISTERED_PREFIX = "rps_bot_"
+
+
+class _DropNotices(logging.Filter):
+    def __init__(self, *starts: str):
+        super().__init__()
+        self.starts = starts
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(self.starts)
+
+
+@contextlib.contextmanager
+def _without_mlflow_notices():
+    """MLflow's two notices on every saved model that say nothing to act on here: cloudpickle is
+    chosen on purpose (skops cannot describe these models), and the requirements are pinned, so
+    pip's own version (uv installs no pip) is not needed. Other MLflow messages pass."""
+    filters = {
+        "mlflow.sklearn": _DropNotices("Saving scikit-learn models in the pickle or cloudpickle"),
+        "mlflow.utils.environment": _DropNotices("Failed to resolve installed pip version"),
+    }
+    for name, notice in filters.items():
+        logging.getLogger(name).addFilter(notice)
+    try:
+        yield
+    finally:
+        for name, notice in filters.items():
+            logging.getLogger(name).removeFilter(notice)
 
 
 class MlflowUnavailable(RuntimeError):
@@ -187,7 +215,7 @@ class ModelRegistry:
                     metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()],
                     params=[Param(k, str(v)) for k, v in params.items()],
                 )
-                with scratch_dir() as tmp:
+                with scratch_dir() as tmp, _without_mlflow_notices():
                     local = Path(tmp) / "model"
                     mlflow.sklearn.save_model(
                         model,

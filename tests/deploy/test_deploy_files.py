@@ -48,60 +48,6 @@ def snake_keys(values: dict) -> dict:
     return {snake(k): v for k, v in values.items()}
 
 
-def helm_instance(values: dict) -> dict:
-    """The dagster.yaml the chart's configmap-instance.yaml template writes from these values, for
-    the parts the values set (helm/dagster/templates in dagster-io/dagster; no helm binary here)."""
-    pg = values["postgresql"]
-    daemon = values["dagsterDaemon"]
-    k8s = values["runLauncher"]["config"]["k8sRunLauncher"]
-    concurrency = values["concurrency"]
-    runs = snake_keys(concurrency["runs"])
-    return {
-        "storage": {
-            "postgres": {
-                "postgres_db": {
-                    "username": pg["postgresqlUsername"],
-                    "password": {"env": "DAGSTER_PG_PASSWORD"},
-                    "hostname": pg["postgresqlHost"],
-                    "db_name": pg["postgresqlDatabase"],
-                    "port": pg["service"]["port"],
-                    "scheme": pg["postgresqlScheme"],
-                }
-            }
-        },
-        "run_coordinator": {
-            "module": "dagster._core.run_coordinator",
-            "class": daemon["runCoordinator"]["type"],
-            "config": snake_keys(daemon["runCoordinator"]["config"]["queuedRunCoordinator"]),
-        },
-        "run_launcher": {
-            "module": "dagster_k8s",
-            "class": values["runLauncher"]["type"],
-            "config": {
-                "image_pull_policy": k8s["imagePullPolicy"],
-                "env_secrets": [s["name"] for s in k8s["envSecrets"]],
-                "run_k8s_config": {"container_config": k8s["runK8sConfig"]["containerConfig"]},
-                # what the chart adds itself
-                "instance_config_map": "asset-graph-dagster-instance",
-                "postgres_password_secret": values["global"]["postgresqlSecretName"],
-                "dagster_home": "/opt/dagster/dagster_home",
-                "load_incluster_config": True,
-                "service_account_name": "asset-graph-dagster",
-                "job_namespace": "default",
-            },
-        },
-        "compute_logs": {
-            "module": "dagster_aws.s3.compute_log_manager",
-            "class": values["computeLogManager"]["type"],
-            "config": snake_keys(values["computeLogManager"]["config"]["s3ComputeLogManager"]),
-        },
-        "run_monitoring": snake_keys(daemon["runMonitoring"]),
-        "run_retries": snake_keys(daemon["runRetries"]),
-        "concurrency": {"runs": runs, "pools": snake_keys(concurrency["pools"])},
-        "telemetry": values["telemetry"],
-    }
-
-
 def test_the_production_instance_validates(tmp_path):
     instance = load("dagster.yaml")
     validate_instance(instance, tmp_path)
@@ -120,24 +66,6 @@ def test_the_local_and_production_instances_share_limits_monitoring_and_retries(
         production["concurrency"]["runs"]["tag_concurrency_limits"]
         == local["concurrency"]["runs"]["tag_concurrency_limits"]
     )
-
-
-def test_the_helm_values_instance_validates_and_keeps_the_same_rules(tmp_path):
-    values = load("helm/values.yaml")
-    instance = helm_instance(values)
-    validate_instance(instance, tmp_path)
-    production = load("dagster.yaml")
-    assert instance["concurrency"]["pools"] == production["concurrency"]["pools"]
-    assert (
-        instance["concurrency"]["runs"]["tag_concurrency_limits"]
-        == production["concurrency"]["runs"]["tag_concurrency_limits"]
-    )
-    assert instance["run_retries"] == production["run_retries"]
-    assert (
-        instance["run_monitoring"]["free_slots_after_run_end_seconds"]
-        == (production["run_monitoring"]["free_slots_after_run_end_seconds"])
-    )
-    assert instance["storage"]["postgres"]["postgres_db"]["scheme"] == "postgresql+psycopg2"
 
 
 def test_helm_has_one_user_deployment_per_code_location():
