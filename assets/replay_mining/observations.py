@@ -666,30 +666,63 @@ def _inventory_ranks(offsets, items, starts, initial: list) -> tuple[np.ndarray,
     replayed = np.flatnonzero(~same)
     ranks = np.zeros(len(items), dtype=np.int64)
     ambiguous = 0
-    obj_of = np.searchsorted(starts, np.arange(n_changes), side="right") - 1
+    obj_of = (np.searchsorted(starts, np.arange(n_changes), side="right") - 1).tolist()
+    bounds, held_items, first = offsets.tolist(), items.tolist(), first_change.tolist()
     order = None
+    replayed_ranks: list[int] = []
     for change in replayed.tolist():
-        if first_change[change]:
-            # The map as built from the configured initial inventory: inserted into a first
-            # map in configuration order, then copied into the object's own by iterating it.
-            order = _HashOrder(_HashOrder(initial[obj_of[change]], reserve=True).nodes)
-        held = items[offsets[change] : offsets[change + 1]].tolist()
-        present = set(order.nodes)
-        kept = set(held)
-        for key in [k for k in order.nodes if k not in kept]:
-            order.erase(key)
-        new = [k for k in held if k not in present]
-        ambiguous += len(new) > 1
-        for key in new:
-            order.insert(key)
-        place = {k: i for i, k in enumerate(order.nodes)}
-        ranks[offsets[change] : offsets[change + 1]] = [place[k] for k in held]
+        if first[change]:
+            order = _initial_order(tuple(initial[obj_of[change]]))
+        held = tuple(held_items[bounds[change] : bounds[change + 1]])
+        order, held_ranks, added_several = _hold(order, held)
+        ambiguous += added_several
+        replayed_ranks.extend(held_ranks)
+    sizes_replayed = sizes[replayed]
+    entry = np.repeat(
+        offsets[replayed] - (np.cumsum(sizes_replayed) - sizes_replayed), sizes_replayed
+    )
+    ranks[entry + np.arange(len(entry))] = replayed_ranks
     # A change that kept the set takes the ranks of the last replayed one, entry by entry.
     source = np.maximum.accumulate(np.where(same, 0, np.arange(n_changes)))
     copied = same[change_of]
     within = np.arange(len(items)) - offsets[:-1][change_of]
     ranks[copied] = ranks[offsets[:-1][source[change_of[copied]]] + within[copied]]
     return ranks, ambiguous
+
+
+# An emulated map's state, (nodes, buckets, next resize): what `_hold` starts from and returns.
+_OrderState = tuple[tuple[int, ...], int, int]
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _initial_order(initial: tuple[int, ...]) -> _OrderState:
+    """The map as built from the configured initial inventory: inserted into a first map in
+    configuration order, then copied into the object's own by iterating it."""
+    order = _HashOrder(_HashOrder(initial, reserve=True).nodes)
+    return tuple(order.nodes), order.buckets, order.next_resize
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _hold(state: _OrderState, held: tuple[int, ...]) -> tuple[_OrderState, list[int], bool]:
+    """The map after the items it holds became `held` (ascending ids): erase the ones gone,
+    insert the new ones; the rank of each of `held` in the new order, and whether several were
+    added at once. Agents pick up and drop the same items over and over: the same few
+    transitions, replayed once each."""
+    order = _HashOrder()
+    nodes, order.buckets, order.next_resize = state
+    order.nodes = list(nodes)
+    kept, present = set(held), set(nodes)
+    for key in [k for k in nodes if k not in kept]:
+        order.erase(key)
+    new = [k for k in held if k not in present]
+    for key in new:
+        order.insert(key)
+    place = {k: i for i, k in enumerate(order.nodes)}
+    return (
+        (tuple(order.nodes), order.buckets, order.next_resize),
+        [place[k] for k in held],
+        len(new) > 1,
+    )
 
 
 class _Segments:
