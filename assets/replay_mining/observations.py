@@ -24,6 +24,7 @@ replay does not record is left out and named per feature (`NOT_REBUILT`), never 
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 
@@ -66,7 +67,12 @@ OBSERVATION_SCHEMA = pa.schema(
 REBUILT, UNRECORDED, ABSENT = "rebuilt", "unrecorded", "absent"
 SOURCES = pa.array([REBUILT, UNRECORDED, ABSENT], pa.string())
 GLOBAL_LOCATION = 0xFE
-BLOCK_STEPS = 64  # steps gathered at once: bounds the (steps, map) grid held in memory
+BLOCK_ROWS = 4096  # (agent, step) rows gathered at once: bounds the (rows, window) arrays
+# A token as its 3 bytes: the location, then (feature id, value) as one little-endian pair, so
+# a token list's tokens are gathered as one 2-byte value each (numpy gathers (n, 2) bytes 10x
+# slower).
+_PAIR = np.dtype("<u2")
+_TOKEN = np.dtype([("location", "u1"), ("pair", _PAIR)])
 
 # Features a replay cannot give back, and why (docs/replay_mining.md lists them per version).
 NOT_REBUILT = {
@@ -130,8 +136,10 @@ class EpisodeObservations:
     not_rebuilt: dict[str, str] = field(default_factory=dict)
 
 
+@functools.cache
 def observation_offsets(height: int, width: int) -> np.ndarray:
-    """The window's cells in the simulator's order: (row offset, column offset) pairs."""
+    """The window's cells in the simulator's order: (row offset, column offset) pairs (read
+    only: one array per window size)."""
     rr, cr = height // 2, width // 2
     out = []
     for d in range(rr + cr + 1):
@@ -140,7 +148,9 @@ def observation_offsets(height: int, width: int) -> np.ndarray:
             for c in (-dc, dc) if dc else (0,):
                 if abs(dr) <= rr and abs(c) <= cr and _in_shape(dr, c, rr, cr):
                     out.append((dr, c))
-    return np.array(out, dtype=np.int64).reshape(-1, 2)
+    offsets = np.array(out, dtype=np.int64).reshape(-1, 2)
+    offsets.flags.writeable = False
+    return offsets
 
 
 def _in_shape(dr: int, dc: int, rr: int, cr: int) -> bool:
@@ -389,20 +399,18 @@ class _Rebuild:
 
     # --- the windows -------------------------------------------------------------------------
 
-    def _globals(self, steps: np.ndarray, action: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The global tokens before the actions of `steps`, for every agent: (feature ids,
-        values of shape (steps, agents, features)); `action` is each agent's executed action
-        of the step before, (steps, agents)."""
+    def _globals(self, step: np.ndarray, action: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The global tokens of rows before the actions at `step`: (feature ids, values of
+        shape (rows, features)); `action` is each row's agent's executed action of the step
+        before."""
         features, values = [], []
         g, f = self.global_obs, self.feature
         if g.get("episode_completion_pct", True) and "episode_completion_pct" in f:
-            pct = np.zeros(len(steps), np.int64)
+            pct = np.zeros(len(step), np.int64)
             if self.game_max_steps > 0:
-                pct = np.where(
-                    steps >= self.game_max_steps, 255, 256 * steps // self.game_max_steps
-                )
+                pct = np.where(step >= self.game_max_steps, 255, 256 * step // self.game_max_steps)
             features.append(f["episode_completion_pct"])
-            values.append(np.broadcast_to(pct[:, None], action.shape))
+            values.append(pct)
         if g.get("last_action", True) and "last_action" in f:
             features.append(f["last_action"])
             values.append(action)
@@ -411,114 +419,103 @@ class _Rebuild:
             # which is every reward of a 0.26 configuration (the replay's reward is the
             # `reward` column).
             features.append(f["last_reward"])
-            values.append(np.zeros(action.shape, np.int64))
-        stacked = np.stack(values, axis=2) if values else np.zeros((*action.shape, 0), np.int64)
+            values.append(np.zeros(len(step), np.int64))
+        stacked = np.stack(values, axis=1) if values else np.zeros((len(step), 0), np.int64)
         return np.array(features, np.int64), stacked
 
     def _observe(self, movers: dict, tokens: tuple) -> EpisodeObservations:
+        """Every observed row's tokens, BLOCK_ROWS rows at a time in the dataset's order (agent,
+        then step). A row's cells are looked up on the grid of the objects that never change
+        (built once), then the objects that move or change are laid over the cells where one
+        is in the window: a few pairs (row, object), not a grid a step."""
         tok_off, tok_feat, tok_val = tokens
-        tok_feat, tok_val = tok_feat.astype(np.uint8), tok_val.astype(np.uint8)
-        n_tok = np.diff(tok_off)
-        pad_r, pad_c = self.height // 2, self.width // 2
-        hp, wp = self.map_h + 2 * pad_r, self.map_w + 2 * pad_c
-        static = np.full((hp, wp), -1, dtype=np.int32)
-        sx, sy = self._static_xy
-        static[sy + pad_r, sx + pad_c] = self._static_kind
-        offsets = observation_offsets(self.height, self.width).astype(np.int32)
-        loc = ((offsets[:, 0] + pad_r) << 4 | (offsets[:, 1] + pad_c)).astype(np.uint8)
+        n_obj_tokens = int(tok_off[-1])
         a_n, steps = self.n_agents, self.steps
+        pad_r, pad_c = self.height // 2, self.width // 2
+        wp = self.map_w + 2 * pad_c
+        static = np.full((self.map_h + 2 * pad_r) * wp, -1, dtype=np.int32)
+        sx, sy = self._static_xy
+        static[(sy + pad_r) * wp + sx + pad_c] = self._static_kind
+        offsets = observation_offsets(self.height, self.width)
+        # A row's cells: its global tokens first (a token list of its own), then the window's.
+        window = np.concatenate([[0], offsets[:, 0] * wp + offsets[:, 1]]).astype(np.int32)
+        loc = np.concatenate(
+            [[GLOBAL_LOCATION], (offsets[:, 0] + pad_r) << 4 | (offsets[:, 1] + pad_c)]
+        ).astype(np.uint8)
+        cells_n = len(window)
+        # The cell of the window at each (row offset, column offset); -1 outside its disc.
+        cell_at = np.full((2 * pad_r + 1, 2 * pad_c + 1), -1, dtype=np.int64)
+        cell_at[offsets[:, 0] + pad_r, offsets[:, 1] + pad_c] = np.arange(1, cells_n)
+        # Token lists as (feature, value) byte pairs, the rows' global tokens after them.
+        n_glob = len(self._globals(np.zeros(0, np.int64), np.zeros(0, np.int64))[0])
+        pairs = np.empty(n_obj_tokens + BLOCK_ROWS * n_glob, dtype=_PAIR)
+        pairs[:n_obj_tokens] = (tok_feat & 0xFF) | (tok_val & 0xFF) << 8
         alive = movers["alive"]
-        agent_alive = alive[:a_n]
         # Row (agent, t) has an observation when the agent was in the game at t-1 and t.
         observed = np.zeros((a_n, steps), dtype=bool)
-        observed[:, 1:] = agent_alive[:, :-1] & agent_alive[:, 1:]
-        row_counts = np.zeros((steps, a_n), dtype=np.int64)
+        observed[:, 1:] = alive[:a_n, :-1] & alive[:a_n, 1:]
+        # The moving objects' state record by record (agents first: agent a is object a).
+        mx, my = movers["x"].T.copy(), movers["y"].T.copy()
+        m_alive, m_list = alive.T.copy(), movers["list"].T.copy()
+        action = movers["action"]
+        row_counts = np.zeros(a_n * steps, dtype=np.int64)
         chunks = []
-        moving_flat = np.full(min(BLOCK_STEPS, steps) * hp * wp, -1, dtype=np.int32)
-        static_flat = static.ravel()
-        window = (offsets[:, 0] * wp + offsets[:, 1]).astype(np.int32)
-        for t0 in range(1, steps, BLOCK_STEPS):
-            t1 = min(steps, t0 + BLOCK_STEPS)
-            rec = np.arange(t0 - 1, t1 - 1)  # the records the block's steps act from
-            b = len(rec)
-            ax = movers["x"][:a_n, rec].T  # (b, agents)
-            ay = movers["y"][:a_n, rec].T
-            # Flat cell indices: each agent's centre plus each window cell's offset.
+        rows_all = np.flatnonzero(observed)
+        for b0 in range(0, len(rows_all), BLOCK_ROWS):
+            rows = rows_all[b0 : b0 + BLOCK_ROWS]
+            r_n = len(rows)
+            agent, step = np.divmod(rows, steps)
+            rec = step - 1  # the record each row acts from
+            ax, ay = mx[rec, agent], my[rec, agent]
             centre = (ay + pad_r) * wp + (ax + pad_c)
-            index = centre[:, :, None] + window[None, None, :]  # (b, agents, window)
-            cells = static_flat[index]
-            # The objects that move or change, painted on a grid kept for every block (and
-            # wiped again after it: no full grid is written per block).
-            bi, oi = np.nonzero(alive[:, rec].T)
-            painted = bi * (hp * wp) + (movers["y"][oi, rec[bi]] + pad_r) * wp
-            painted += movers["x"][oi, rec[bi]] + pad_c
-            moving_flat[painted] = movers["list"][oi, rec[bi]]
-            found = moving_flat[index + (np.arange(b, dtype=np.int32) * (hp * wp))[:, None, None]]
-            moving_flat[painted] = -1
-            cells = np.where(found >= 0, found, cells)
-            cells = np.where(observed[:, t0:t1].T[:, :, None], cells, -1)
-            # Global tokens of each (step, agent), then its cells' tokens, in window order.
-            glob_feat, glob_val = self._globals(np.arange(t0, t1), movers["action"][:, rec].T)
-            n_glob = len(glob_feat)
-            rows_n = b * a_n
-            flat = cells.reshape(rows_n, -1)
-            valid = flat >= 0
-            lists = flat[valid]
-            loc_of = np.broadcast_to(loc, flat.shape)[valid]
-            counts = n_tok[lists]
-            total = int(counts.sum())
-            cell_start = np.cumsum(counts) - counts
-            within = np.arange(total) - np.repeat(cell_start, counts)
-            src = np.repeat(tok_off[lists], counts) + within
-            # Each row: its global tokens, then its cells' tokens in window order, written
-            # straight into place (the cells come in row order already).
-            row_spatial = np.bincount(
-                np.repeat(np.arange(rows_n), valid.sum(axis=1)), weights=counts, minlength=rows_n
-            ).astype(np.int64)
-            obs_rows = observed[:, t0:t1].T.reshape(-1)
-            row_glob = np.where(obs_rows, n_glob, 0)
-            row_total = row_glob + row_spatial
-            row_start = np.cumsum(row_total) - row_total
-            out = np.empty((int(row_total.sum()), 3), dtype=np.uint8)
-            spatial_row_start = np.cumsum(row_spatial) - row_spatial
-            token_row = np.repeat(np.arange(rows_n), row_spatial)
-            at = (
-                row_start[token_row]
-                + row_glob[token_row]
-                + (np.arange(total) - spatial_row_start[token_row])
-            )
-            out[at, 0] = np.repeat(loc_of, counts)
-            out[at, 1] = tok_feat[src]
-            out[at, 2] = tok_val[src]
-            glob_rows = np.flatnonzero(obs_rows)
-            if n_glob:
-                place = row_start[glob_rows][:, None] + np.arange(n_glob)[None, :]
-                out[place, 0] = GLOBAL_LOCATION
-                out[place, 1] = glob_feat[None, :]
-                out[place, 2] = glob_val.reshape(rows_n, n_glob)[glob_rows]
-            row_counts[t0:t1] = np.minimum(row_total, self.num_tokens).reshape(b, a_n)
-            sorted_tokens = out
+            cells = np.take(static, centre[:, None] + window[None, :])
+            glob_feat, glob_val = self._globals(step, action[agent, rec])
+            cells[:, 0] = len(tok_off) - 1 + np.arange(r_n)
+            pairs[n_obj_tokens : n_obj_tokens + r_n * n_glob] = (
+                (glob_feat & 0xFF) | (glob_val & 0xFF) << 8
+            ).reshape(-1)
+            # The objects that move or change, where one is in the window: painted over the
+            # cells in object order (of two on one cell, the later one is seen, as before).
+            dx = mx[rec] - ax[:, None]
+            dy = my[rec] - ay[:, None]
+            near = m_alive[rec] & (np.abs(dx) <= pad_c) & (np.abs(dy) <= pad_r)
+            row, obj = np.nonzero(near)
+            cell = cell_at[dy[row, obj] + pad_r, dx[row, obj] + pad_c]
+            seen = cell >= 0
+            row, obj = row[seen], obj[seen]
+            cells[row, cell[seen]] = m_list[rec[row], obj]
+            # Every occupied cell in row order, each one's token list expanded in place.
+            flat = cells.ravel()
+            at = np.flatnonzero(flat >= 0)
+            lists = flat[at]
+            list_start = np.concatenate([tok_off[:-1], n_obj_tokens + np.arange(r_n) * n_glob])
+            list_size = np.concatenate([np.diff(tok_off), np.full(r_n, n_glob)])
+            counts = list_size[lists]
+            ends = np.cumsum(counts)
+            total = int(ends[-1])
+            src = np.repeat(list_start[lists] - (ends - counts), counts) + np.arange(total)
+            out = np.empty(total, dtype=_TOKEN)
+            out["location"] = np.repeat(loc[at % cells_n], counts)
+            out["pair"] = np.take(pairs, src)
+            # Each row's tokens: up to its last occupied cell (its global cell always is).
+            last = np.searchsorted(at, np.arange(1, r_n + 1) * cells_n) - 1
+            row_total = np.diff(ends[last], prepend=0)
             if (row_total > self.num_tokens).any():  # the simulator keeps the first ones
-                keep = np.arange(len(out)) - np.repeat(row_start, row_total) < self.num_tokens
-                sorted_tokens = out[keep]
-            chunks.append(sorted_tokens)
+                row_start = ends[last] - row_total
+                out = out[np.arange(total) - np.repeat(row_start, row_total) < self.num_tokens]
+            row_counts[rows] = np.minimum(row_total, self.num_tokens)
+            chunks.append(out)
         return EpisodeObservations(
             table=self._table(chunks, row_counts, observed, movers),
             not_rebuilt=self.not_rebuilt,
         )
 
     def _table(self, chunks, row_counts, observed, movers) -> pa.Table:
-        """Rows in the dataset's order (agent, then step) from tokens gathered step-major."""
+        """The rows in the dataset's order (agent, then step), the tokens already in it."""
         a_n, steps = self.n_agents, self.steps
-        flat = np.concatenate(chunks) if chunks else np.zeros((0, 3), np.uint8)
-        counts_sm = row_counts.reshape(-1)  # step-major
-        starts_sm = np.cumsum(counts_sm) - counts_sm
-        counts = row_counts.T.reshape(-1)  # agent-major
-        starts = starts_sm.reshape(steps, a_n).T.reshape(-1)
-        offsets = np.zeros(len(counts) + 1, dtype=np.int64)
-        np.cumsum(counts, out=offsets[1:])
-        gather = np.repeat(starts - offsets[:-1], counts) + np.arange(offsets[-1])
-        tokens = flat[gather]
+        tokens = np.concatenate(chunks) if chunks else np.zeros(0, _TOKEN)
+        offsets = np.zeros(len(row_counts) + 1, dtype=np.int64)
+        np.cumsum(row_counts, out=offsets[1:])
         observed_rows = observed.reshape(-1)
         alive = movers["alive"][:a_n]
         present = alive.copy()
@@ -531,7 +528,7 @@ class _Rebuild:
             [
                 pa.array(observed_rows).buffers()[1],  # validity: a row without one is null
                 pa.py_buffer((offsets * 3).astype(np.int32)),
-                pa.py_buffer(np.ascontiguousarray(tokens, dtype=np.uint8)),
+                pa.py_buffer(tokens.view(np.uint8)),
             ],
         )
         action = movers["action"].reshape(-1)
@@ -669,30 +666,63 @@ def _inventory_ranks(offsets, items, starts, initial: list) -> tuple[np.ndarray,
     replayed = np.flatnonzero(~same)
     ranks = np.zeros(len(items), dtype=np.int64)
     ambiguous = 0
-    obj_of = np.searchsorted(starts, np.arange(n_changes), side="right") - 1
+    obj_of = (np.searchsorted(starts, np.arange(n_changes), side="right") - 1).tolist()
+    bounds, held_items, first = offsets.tolist(), items.tolist(), first_change.tolist()
     order = None
+    replayed_ranks: list[int] = []
     for change in replayed.tolist():
-        if first_change[change]:
-            # The map as built from the configured initial inventory: inserted into a first
-            # map in configuration order, then copied into the object's own by iterating it.
-            order = _HashOrder(_HashOrder(initial[obj_of[change]], reserve=True).nodes)
-        held = items[offsets[change] : offsets[change + 1]].tolist()
-        present = set(order.nodes)
-        kept = set(held)
-        for key in [k for k in order.nodes if k not in kept]:
-            order.erase(key)
-        new = [k for k in held if k not in present]
-        ambiguous += len(new) > 1
-        for key in new:
-            order.insert(key)
-        place = {k: i for i, k in enumerate(order.nodes)}
-        ranks[offsets[change] : offsets[change + 1]] = [place[k] for k in held]
+        if first[change]:
+            order = _initial_order(tuple(initial[obj_of[change]]))
+        held = tuple(held_items[bounds[change] : bounds[change + 1]])
+        order, held_ranks, added_several = _hold(order, held)
+        ambiguous += added_several
+        replayed_ranks.extend(held_ranks)
+    sizes_replayed = sizes[replayed]
+    entry = np.repeat(
+        offsets[replayed] - (np.cumsum(sizes_replayed) - sizes_replayed), sizes_replayed
+    )
+    ranks[entry + np.arange(len(entry))] = replayed_ranks
     # A change that kept the set takes the ranks of the last replayed one, entry by entry.
     source = np.maximum.accumulate(np.where(same, 0, np.arange(n_changes)))
     copied = same[change_of]
     within = np.arange(len(items)) - offsets[:-1][change_of]
     ranks[copied] = ranks[offsets[:-1][source[change_of[copied]]] + within[copied]]
     return ranks, ambiguous
+
+
+# An emulated map's state, (nodes, buckets, next resize): what `_hold` starts from and returns.
+_OrderState = tuple[tuple[int, ...], int, int]
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _initial_order(initial: tuple[int, ...]) -> _OrderState:
+    """The map as built from the configured initial inventory: inserted into a first map in
+    configuration order, then copied into the object's own by iterating it."""
+    order = _HashOrder(_HashOrder(initial, reserve=True).nodes)
+    return tuple(order.nodes), order.buckets, order.next_resize
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _hold(state: _OrderState, held: tuple[int, ...]) -> tuple[_OrderState, list[int], bool]:
+    """The map after the items it holds became `held` (ascending ids): erase the ones gone,
+    insert the new ones; the rank of each of `held` in the new order, and whether several were
+    added at once. Agents pick up and drop the same items over and over: the same few
+    transitions, replayed once each."""
+    order = _HashOrder()
+    nodes, order.buckets, order.next_resize = state
+    order.nodes = list(nodes)
+    kept, present = set(held), set(nodes)
+    for key in [k for k in nodes if k not in kept]:
+        order.erase(key)
+    new = [k for k in held if k not in present]
+    for key in new:
+        order.insert(key)
+    place = {k: i for i, k in enumerate(order.nodes)}
+    return (
+        (tuple(order.nodes), order.buckets, order.next_resize),
+        [place[k] for k in held],
+        len(new) > 1,
+    )
 
 
 class _Segments:
