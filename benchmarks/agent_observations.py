@@ -159,7 +159,7 @@ result = materialize(
     resources=build_resources(lake=LakeResource(root=lake_root), stats_api_url=url),
 )
 meta = result.asset_materializations_for_node("replay_mining__agent_observations")[0].metadata
-print(json.dumps({"rows": meta["rows"].value, "MB": round(meta["bytes"].value / 1e6, 1),
+print(json.dumps({"rows": meta["dagster/row_count"].value, "MB": round(meta["bytes"].value / 1e6, 1),
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 

@@ -179,7 +179,7 @@ def replay_mining_once(tree: Tree, url: str, days: list[dt.date], where: Path) -
     wall, cpu = materialize(
         tree,
         env,
-        ["-m", "pipelines.replay_mining", "--select", "group:replay_mining"]
+        ["-m", "pipelines.replay_mining", "--select", '+key:"replay_mining/replay_dataset"']
         + ["--partition-range", f"{days[0]}...{days[-1]}"],
     )
     files = {

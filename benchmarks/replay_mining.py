@@ -286,7 +286,7 @@ def bench_backfill(days: int) -> dict:
                 "-m",
                 "pipelines.replay_mining",
                 "--select",
-                "group:replay_mining",
+                '+key:"replay_mining/replay_dataset"',
             ]
             start = time.perf_counter()
             if mode == "one_range_run":

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LAST_DAY = dt.date(2026, 10, 14)
 DISTINCT_REPLAYS = 256  # generated before the clock; the day's episodes are served from them
 MATERIALIZE = [sys.executable, "-m", "dagster", "asset", "materialize"]
-MATERIALIZE += ["-m", "pipelines.replay_mining", "--select", "group:replay_mining"]
+MATERIALIZE += ["-m", "pipelines.replay_mining", "--select", '+key:"replay_mining/replay_dataset"']
 
 
 def sandbox_config(days: int) -> SandboxConfig:

@@ -121,6 +121,20 @@ def s3_bucket(s3_server) -> S3Bucket:
     return S3Bucket(s3_server, name)
 
 
+@pytest.fixture(autouse=True)
+def _dagster_context_as_found() -> Iterator[None]:
+    """Each test leaves Dagster's current definitions-state storage as it found it. A failed
+    `load_asset_value` leaves it pointing at the loader's closed instance: Dagster's InputContext
+    enters an ephemeral instance that is only exited when the context is garbage-collected, after
+    the loader's own instance (dagster 1.13.29 too). The next test that builds a repository then
+    fails with "Attempted to resolve undefined DagsterInstance weakref"."""
+    from dagster._core.storage.defs_state.base import _current_storage
+
+    before = _current_storage.get()
+    yield
+    _current_storage.set(before)
+
+
 @pytest.fixture
 def instance():
     """An ephemeral Dagster instance, closed after the test (one left to the garbage collector

@@ -505,6 +505,18 @@ def observations_key(day: dt.date) -> str:
     return lake_key(OBSERVATIONS_KEY, day.isoformat())
 
 
+class ObservationsRejected(RuntimeError):
+    """A day's observations that repeat a key: not published (the check
+    `episode_agent_step_unique` fails for that day)."""
+
+    def __init__(self, day: dt.date, duplicate_keys: int):
+        self.duplicate_keys = duplicate_keys
+        super().__init__(
+            f"The observations of {day} repeat {duplicate_keys} (episode, agent, step) keys and "
+            "were not published; any earlier file is unchanged"
+        )
+
+
 @dataclass
 class ObservationsResult:
     key: str
@@ -581,9 +593,6 @@ def write_observations(
                     pa.concat_tables(pending), row_group_size=OBSERVATION_ROW_GROUP_ROWS
                 )
         if result.duplicate_keys:
-            raise RuntimeError(
-                f"the observations of {day} repeat {result.duplicate_keys} (episode, agent, step) "
-                "keys and were not published; any earlier file is unchanged"
-            )
+            raise ObservationsRejected(day, result.duplicate_keys)
         result.bytes = path.stat().st_size
     return result

@@ -11,7 +11,6 @@ import datetime as dt
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -46,13 +45,11 @@ from sandboxes.stats_server import StatsServerSandbox
 from schedules.replay_mining import replay_mining_dataset_job
 from tests.conftest import fresh_database
 from tests.replay_mining.conftest import TOKEN, make_resources, small_config
-from tests.replay_mining.test_schedule_and_cli import Rendezvous
+from tests.replay_mining.test_schedule_and_cli import MATERIALIZE, Rendezvous
 
 # One pytest-xdist worker runs the tests of the Celery cluster (a module fixture): it starts once.
 pytestmark = pytest.mark.xdist_group("celery")
 
-MATERIALIZE = [sys.executable, "-m", "dagster", "asset", "materialize"]
-MATERIALIZE += ["-m", "pipelines.replay_mining", "--select", "group:replay_mining"]
 STEPS = [f"replay_mining__{name}" for name in ("replay_index", "raw_replays", "parsed_replays",
                                                "replay_dataset")]  # fmt: skip
 WORKER_LOST_SECONDS = 5  # CELERY_WORKER_LOST_SECONDS of the runs here (default 30)

@@ -37,11 +37,10 @@ from tests.conftest import fresh_database
 from tests.deploy.test_celery import sqlalchemy_url
 from tests.graphql import wait_until_loaded
 from tests.replay_mining.conftest import DAY, TOKEN, small_config
+from tests.replay_mining.test_schedule_and_cli import MATERIALIZE
 from tests.stack import Gate
 
 ROOT = Path(__file__).resolve().parents[2]
-MATERIALIZE = [sys.executable, "-m", "dagster", "asset", "materialize"]
-MATERIALIZE += ["-m", "pipelines.replay_mining", "--select", "group:replay_mining"]
 
 
 def kill(process) -> None:

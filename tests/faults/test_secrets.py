@@ -238,7 +238,7 @@ def test_every_documented_secret_is_set_and_found_nowhere(tmp_path, pg_server_ur
             commands = Commands(env, tmp_path)
             day = DAY.isoformat()
             commands.materialize("replay_mining", "replay_mining",
-                                 "--select", "group:replay_mining", "--partition", day)  # fmt: skip
+                                 "--select", '+key:"replay_mining/replay_dataset"', "--partition", day)  # fmt: skip
             commands.run("analytics traffic", "-m", "sandboxes.analytics_demo",
                          "--days", "2", "--spans-per-day", "2000", "--seed", "1")  # fmt: skip
             commands.materialize(

@@ -27,14 +27,13 @@ from resources.postgres import stop_embedded_postgres
 from sandboxes.serving import serve_in_background
 from sandboxes.stats_server import StatsServerSandbox
 from tests.replay_mining.conftest import DAY, small_config
+from tests.replay_mining.test_schedule_and_cli import MATERIALIZE
 from tests.stack import Gate
 from tests.test_run_monitoring import _daemon, _wait
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-MATERIALIZE = [sys.executable, "-m", "dagster", "asset", "materialize"]
-MATERIALIZE += ["-m", "pipelines.replay_mining", "--select", "group:replay_mining"]
 DOWN_SECONDS = 5
 
 
