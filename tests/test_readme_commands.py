@@ -32,7 +32,9 @@ def test_every_command_of_the_documents_is_run_or_says_why_not():
     assert {"run", "ui", "background"} <= kinds
     not_here = [c for c in commands if c.kind == "not here"]
     # only the suite itself, benchmarks, Jupyter and the Celery worker line, each with its reason
-    assert len(not_here) <= 5, [c.where for c in not_here]
+    measuring = re.compile(r"^\.?/?bin/test\b|\bbenchmarks\.")
+    others = [c for c in not_here if not measuring.search(c.head)]
+    assert len(others) <= 2, [c.where for c in others]
     for command in commands:
         if command.kind in ("ui", "background"):
             assert command.port, f"{command.where}: which port does it listen on?"

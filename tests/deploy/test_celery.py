@@ -50,8 +50,12 @@ from tests.replay_mining.test_schedule_and_cli import MATERIALIZE, Rendezvous
 # One pytest-xdist worker runs the tests of the Celery cluster (a module fixture): it starts once.
 pytestmark = pytest.mark.xdist_group("celery")
 
-STEPS = [f"replay_mining__{name}" for name in ("replay_index", "raw_replays", "parsed_replays",
-                                               "replay_dataset")]  # fmt: skip
+# The four stages and the three stage audits (asset checks run as steps of their own).
+STEPS = [f"replay_mining__{name}" for name in (
+    "replay_index", "raw_replays", "parsed_replays", "replay_dataset",
+    "replay_index_episodes_unique_with_urls", "raw_replays_every_replay_downloaded_or_failed",
+    "parsed_replays_every_replay_parsed_or_skipped",
+)]  # fmt: skip
 WORKER_LOST_SECONDS = 5  # CELERY_WORKER_LOST_SECONDS of the runs here (default 30)
 
 

@@ -47,13 +47,14 @@ DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # A documented variable whose name says it holds a secret, or a URL that can carry a password.
 SECRET_NAME = re.compile(r"(_KEY|_APP_KEY|_PASSWORD|_TOKEN|_URL|_URI|_BACKEND)$")
 # URLs that name a host and never carry credentials (keys have their own variables; boto3 and the
-# Riot client refuse user-info there), and an MLflow URI that stays the local store here: its
+# Riot client refuse user-info there), links shown by design (the UI's address in an alert, the
+# git remote in the catalog's code links), and an MLflow URI that stays the local store here: its
 # password is proven masked by tests/test_redaction.py (rps, `http://ml:<secret>@…`) and
 # tests/rps (unreachable registry).
 NOT_CREDENTIALS = {
     "LAKE_ENDPOINT_URL", "REPLAY_S3_ENDPOINT_URL", "REPLAY_SYNC_ENDPOINT_URL",
     "COMPUTE_LOGS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "RIOT_API_BASE_URL",
-    "RPS_PUSHGATEWAY_URL", "MLFLOW_TRACKING_URI",
+    "RPS_PUSHGATEWAY_URL", "MLFLOW_TRACKING_URI", "DAGSTER_UI_URL", "DAGSTER_CODE_LINK_URL",
 }  # fmt: skip
 
 
@@ -204,6 +205,9 @@ def test_every_documented_secret_is_set_and_found_nowhere(tmp_path, pg_server_ur
             url_of["STATS_API_URL"] = f"http://stats:{secrets['STATS_API_URL']}@{host_port}"
             for name in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"):  # set, not used here
                 url_of[name] = f"redis://:{secrets[name]}@127.0.0.1:9/0"
+            # A webhook's URL is its credential (Slack's carry the token in the path); set, and no
+            # run fails here, so it is only loaded (tests/test_alerts.py posts to one).
+            url_of["ALERT_WEBHOOK_URL"] = f"http://127.0.0.1:9/hooks/{secrets['ALERT_WEBHOOK_URL']}"
             missing = {n for n in documented if n.endswith(("_URL", "_URI", "_BACKEND"))}
             assert not missing - set(url_of), f"no URL given for {missing - set(url_of)}"
             env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "LAKE_"))}

@@ -203,7 +203,7 @@ def test_two_cli_runs_of_the_same_day_never_write_it_at_once(tmp_path):
         storage.free_concurrency_slots_for_run("test-holder")
         finish(runs)
     first, second = step_intervals(env["DAGSTER_HOME"], "held").values()
-    assert len(first) == len(second) == 5  # the group: four stages and agent_observations
+    assert len(first) == len(second) == 4  # the four stages of MATERIALIZE
     for _, start_a, end_a in first:
         for _, start_b, end_b in second:
             assert end_a <= start_b or end_b <= start_a

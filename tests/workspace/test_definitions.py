@@ -106,6 +106,12 @@ def test_schedules_and_sensors_ship_stopped(locations):
             assert sensor.default_status == DefaultSensorStatus.STOPPED, sensor.name
 
 
+def _after_dagster(command: str) -> list[str]:
+    """The arguments of a `dagster`, `uv run dagster` or `bin/dagster` command line."""
+    words = command.split()
+    return words[[w.endswith("dagster") for w in words].index(True) + 1 :]
+
+
 def _run_cli(args: list[str], home: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     return subprocess.run(
@@ -121,14 +127,14 @@ def test_definitions_validate_passes_for_the_whole_workspace(tmp_path):
 
 
 def readme_automation_commands() -> list[str]:
-    """The `dagster schedule|sensor ...` lines of the README's code blocks, as written."""
+    """The `bin/dagster schedule|sensor ...` lines of the README's code blocks, as written."""
     text = (REPO / "README.md").read_text()
     blocks = re.findall(r"```bash\n(.*?)```", text, flags=re.S)
     return [
         line.strip()
         for block in blocks
         for line in block.splitlines()
-        if re.match(r"\s*(uv run )?dagster (schedule|sensor) ", line)
+        if re.match(r"\s*(uv run |bin/)?dagster (schedule|sensor) ", line)
     ]
 
 
@@ -141,17 +147,17 @@ def test_the_readme_schedule_and_sensor_commands_work_as_written(tmp_path):
     from dagster import DagsterInstance
 
     for command in commands:
-        args = command.removeprefix("uv run ").split()[1:]
+        args = _after_dagster(command)
         result = _run_cli(args, tmp_path)
         assert result.returncode == 0, (command, result.stdout[-2000:], result.stderr[-2000:])
     # What the README's commands leave behind: the one they started last is running, and so on.
     with DagsterInstance.from_config(str(tmp_path)) as instance:
         states = {s.name: s.status.value for s in instance.all_instigator_state()}
     expected = {}
-    for command in commands:  # the last command on a name decides its state
-        words = command.split()
-        verb, name = words[words.index("dagster") + 2 : words.index("dagster") + 4]
-        expected[name] = "RUNNING" if verb == "start" else "STOPPED"
+    for command in commands:  # the last start or stop of a name decides its state
+        verb, name = _after_dagster(command)[1:3]
+        if verb in ("start", "stop"):
+            expected[name] = "RUNNING" if verb == "start" else "STOPPED"
     assert {name: states.get(name) for name in expected} == expected
 
 
