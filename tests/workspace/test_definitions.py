@@ -108,7 +108,7 @@ def test_schedules_and_sensors_ship_stopped(locations):
 
 def _after_dagster(command: str) -> list[str]:
     """The arguments of a `dagster`, `uv run dagster` or `bin/dagster` command line."""
-    words = command.split()
+    words = command.split("#", 1)[0].split()  # without the line's comment
     return words[[w.endswith("dagster") for w in words].index(True) + 1 :]
 
 
