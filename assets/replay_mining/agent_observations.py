@@ -62,9 +62,7 @@ def agent_observations(context: AssetExecutionContext, lake: LakeResource) -> It
             raise PartitionRejected(
                 Failure(description=str(rejected)), [_unique_check(rejected.duplicate_keys)]
             ) from rejected
-        ledger = SkipLedger(what="replays")
-        for episode_id, reason in result.skipped.items():
-            ledger.skip(episode_id, reason)
+        ledger = SkipLedger(what="replays", skipped=list(result.skipped.items()))
         metadata = {
             "dagster/row_count": result.rows,
             "rows_rebuilt": result.rows_rebuilt,

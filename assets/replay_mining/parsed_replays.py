@@ -49,9 +49,9 @@ def parsed_replays(
                 progress=context.log.info,
                 max_decompressed_bytes=replay_mining_settings.max_decompressed_bytes,
             )
-        ledger = SkipLedger(what="replays", max_share=max_share)
-        for episode_id, reason in result.failed.items():
-            ledger.skip(episode_id, reason)
+        ledger = SkipLedger(
+            what="replays", max_share=max_share, skipped=list(result.failed.items())
+        )
         try:
             ledger.enforce(result.total)
         except Failure as too_many:  # name the day: a range run holds several

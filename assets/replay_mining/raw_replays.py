@@ -50,9 +50,8 @@ def raw_replays(
                 concurrency=replay_mining_settings.download_concurrency,
                 progress=context.log.info,
             )
-        failed = SkipLedger(what="replays")  # not fatal here: the parse stage holds the threshold
-        for episode_id, reason in result.failed.items():
-            failed.skip(episode_id, reason)
+        # not fatal here: the parse stage holds the threshold
+        failed = SkipLedger(what="replays", skipped=list(result.failed.items()))
         return Published(
             {
                 "replays": len(episodes),

@@ -101,9 +101,7 @@ def replay_dataset(context: AssetExecutionContext, lake: LakeResource) -> Iterat
                 metadata={"problems": MetadataValue.json(exc.checks.problems[:20])},
             )
             raise PartitionRejected(failure, _check_results(exc.checks)) from exc
-        ledger = SkipLedger(what="replays")
-        for episode_id, reason in result.failed.items():
-            ledger.skip(episode_id, reason)
+        ledger = SkipLedger(what="replays", skipped=list(result.failed.items()))
         metadata = {
             "dagster/row_count": result.rows,
             "episodes": result.episodes,
