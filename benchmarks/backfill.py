@@ -223,6 +223,14 @@ def analytics_database(days: list[dt.date], spans: int, where: Path) -> Iterator
         stop_embedded_postgres(data)
 
 
+def loose(rollups: list[str]) -> str:
+    """Run config that publishes the synthetic traffic's windows whatever its share of malformed
+    spans (about 6 %, over the default 5 %, and counted differently by the two trees): the
+    benchmark measures the bookkeeping, not the span-quality gate."""
+    ops = {f"analytics__{name}": {"config": {"max_bad_share": 1.0}} for name in rollups}
+    return json.dumps({"ops": ops})
+
+
 def analytics_once(tree: Tree, url: str, days: list[dt.date], where: Path) -> dict:
     import psycopg
 
@@ -233,7 +241,7 @@ def analytics_once(tree: Tree, url: str, days: list[dt.date], where: Path) -> di
         tree,
         env,
         ["-m", "pipelines.analytics", "--select", "analytics/hourly_analytics"]
-        + ["--partition-range", hours],
+        + ["--partition-range", hours, "--config-json", loose(["hourly_analytics"])],
     )
     daily = materialize(
         tree,
@@ -244,7 +252,8 @@ def analytics_once(tree: Tree, url: str, days: list[dt.date], where: Path) -> di
             "--select",
             "analytics/daily_analytics,analytics/model_usage_stats",
         ]
-        + ["--partition-range", f"{days[0]}...{days[-1]}"],
+        + ["--partition-range", f"{days[0]}...{days[-1]}"]
+        + ["--config-json", loose(["daily_analytics", "model_usage_stats"])],
     )
     with psycopg.connect(url) as conn:
         truth = dict(

@@ -4,8 +4,9 @@
 
 Starts the stats server sandbox and `dagster dev -w workspace.yaml` (the repo's DAGSTER_HOME, so
 the demo's runs are there), launches a 30-day replay_mining backfill through the UI's GraphQL
-API, and while it runs saves docs/images/global-lineage.png, replay-dataset-partitions.png and
-running-backfill.png. Playwright drives Debian's `chromium` (installed with apt-get when missing
+API, and once its run has published five days saves docs/images/running-backfill.png (each day
+shows as done when it is published), then replay-dataset-partitions.png (after its metadata panel
+has loaded: the day's own row count, path and column schema) and global-lineage.png. Playwright drives Debian's `chromium` (installed with apt-get when missing
 and root; Playwright's own browser download is never used), brought in for this script alone by
 `uv run --with playwright` (bin/screenshots), not a dependency of the project.
 """
@@ -50,10 +51,15 @@ def chromium() -> str:
     sys.exit("needs chromium: `sudo apt-get install chromium` (Debian/Ubuntu), then run again")
 
 
-def screenshot(page, url: str, out: Path, keys: str | None = None) -> None:
-    """Open `url`, wait for the UI to settle, optionally press a shortcut, save a PNG."""
+def screenshot(
+    page, url: str, out: Path, keys: str | None = None, showing: str | None = None
+) -> None:
+    """Open `url`, wait for the UI to settle (and for the text `showing`, when given: a panel
+    that loads after the page), optionally press a shortcut, save a PNG."""
     page.goto(url, wait_until="domcontentloaded")
     page.wait_for_load_state("networkidle", timeout=60_000)
+    if showing:
+        page.get_by_text(showing).first.wait_for(timeout=60_000)
     page.wait_for_timeout(3000)
     if keys:  # a shortcut whose effect the UI keeps (in local storage), then a fresh layout
         page.mouse.click(800, 500)  # focus the graph
@@ -78,6 +84,29 @@ def wait_for_workspace(api: DagsterGraphQL, process: subprocess.Popen) -> None:
             pass
         time.sleep(1)
     sys.exit("the workspace did not load in 300 s; see data/logs/screenshots-dagster.log")
+
+
+PUBLISHED_DAYS = """
+query ($key: AssetKeyInput!) {
+  assetNodeOrError(assetKey: $key) {
+    ... on AssetNode { assetMaterializations { partition runId } }
+  }
+}
+"""
+
+
+def wait_for_published_days(api: DagsterGraphQL, backfill_id: str, days: int) -> None:
+    """Until the backfill's run has published `days` days of the dataset (each day is recorded
+    when it is published, so the running backfill's page shows progress), or 10 minutes."""
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        runs = {r["runId"] for r in api.backfill(backfill_id)["runs"]}
+        node = api.query(PUBLISHED_DAYS, {"key": {"path": ["replay_mining", "replay_dataset"]}})
+        events = node["assetNodeOrError"]["assetMaterializations"]
+        if len({e["partition"] for e in events if e["runId"] in runs}) >= days:
+            return
+        time.sleep(2)
+    sys.exit(f"backfill {backfill_id} published fewer than {days} days in 10 minutes")
 
 
 def main() -> None:
@@ -118,7 +147,7 @@ def main() -> None:
         )
         print(f"== backfill {backfill_id} of {days[0]}...{days[-1]} launched; screenshots:")
         api.query("mutation { setNuxSeen }")  # no "join the community" dialog over the pictures
-        time.sleep(15)  # let the daemon start the run
+        wait_for_published_days(api, backfill_id, days=5)
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as playwright:
@@ -129,6 +158,7 @@ def main() -> None:
                 page,
                 f"{api.url}/assets/replay_mining/replay_dataset?view=partitions&partition={yesterday}",
                 IMAGES / "replay-dataset-partitions.png",
+                showing="dagster/row_count",
             )
             # Alt+E: the lineage's "Expand all groups"; tall, so every pipeline's graph fits
             page.set_viewport_size({"width": 1600, "height": 2000})
