@@ -174,7 +174,7 @@ def deployment(tmp_path_factory, pg_server_url) -> Iterator[Deployment]:
 
 
 STACK_FIXTURES = ("workspace", "deployment")
-LONGEST_TESTS = (  # its two shards
+LONGEST_TEST = (
     "tests/test_readme_commands.py::test_every_command_runs_as_pasted_on_a_clean_checkout"
 )
 
@@ -191,9 +191,9 @@ def pytest_runtest_teardown(item, nextitem):
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups
 def pytest_collection_modifyitems(config, items):
     """A test that uses a whole stack is marked `stack` and joins the stack's xdist group."""
-    # The longest tests (every documented command on a clean checkout, in two shards of ~6 min
-    # here) first, so their workers start on them while the other workers share the rest.
-    items.sort(key=lambda item: not item.nodeid.startswith(LONGEST_TESTS))
+    # The longest test (every documented command on a clean checkout, ~12 min here) first, so
+    # its worker starts on it while the other workers share the rest.
+    items.sort(key=lambda item: item.nodeid != LONGEST_TEST)
     for item in items:
         for name in STACK_FIXTURES:
             if name in item.fixturenames:

@@ -1,10 +1,7 @@
 """Every shell command of README.md and docs/*.md, as a user pastes it: extracted from the bash code
 blocks, told apart by what it does, and run block by block in one shell each.
 
-    python -m tests.readme_commands REPORT.json [SHARD]   # in a checkout, after `uv sync --locked`
-
-SHARD (`README.md` or `docs`) runs one document set alone: the suite runs the two at once, each
-on its own clean checkout, so the longest test is two halves side by side.
+    python -m tests.readme_commands REPORT.json     # in a checkout, after `uv sync --locked`
 
 runs every block in a fresh `bash` (a block's variables and exports hold for its later lines, as
 in a pasted shell), in an environment with nothing but HOME and PATH, and writes what each command
@@ -36,8 +33,6 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = ("README.md", "docs/*.md")
-# The documents each shard runs (every document is in one shard).
-SHARDS = {"README.md": ("README.md",), "docs": ("docs/*.md",)}
 
 # Commands this machine cannot run, and why (a container engine, a cluster, minutes of work the
 # suite measures elsewhere). Everything else runs.
@@ -159,10 +154,8 @@ def commands_of(path: Path, root: Path = ROOT) -> list[Command]:
     return out
 
 
-def all_commands(root: Path = ROOT, shard: str | None = None) -> list[Command]:
-    """Every command of the documents, or of one shard's (SHARDS)."""
-    patterns = SHARDS[shard] if shard else DOCUMENTS
-    paths = [path for pattern in patterns for path in sorted(root.glob(pattern))]
+def all_commands(root: Path = ROOT) -> list[Command]:
+    paths = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
     return [command for path in paths for command in commands_of(path, root)]
 
 
@@ -331,9 +324,9 @@ def stop_group(pid: int, grace: float = 30) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
-def run_all(root: Path, logs: Path, shard: str | None = None) -> list[Result]:
+def run_all(root: Path, logs: Path) -> list[Result]:
     results: list[Result] = []
-    commands = all_commands(root, shard)
+    commands = all_commands(root)
     launched: dict[str, str] = {}
     by_block: dict[tuple[str, int], list[Command]] = {}
     for command in commands:
@@ -432,7 +425,7 @@ def main() -> None:
     report = Path(sys.argv[1])
     logs = report.parent / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    results = run_all(ROOT, logs, sys.argv[2] if len(sys.argv) > 2 else None)
+    results = run_all(ROOT, logs)
     report.write_text(json.dumps([asdict(r) for r in results], indent=1))
 
 
