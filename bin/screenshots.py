@@ -6,9 +6,10 @@ Starts the stats server sandbox and `dagster dev -w workspace.yaml` (the repo's 
 the demo's runs are there), launches a 30-day replay_mining backfill through the UI's GraphQL
 API, and once its run has published five days saves docs/images/running-backfill.png (each day
 shows as done when it is published), then replay-dataset-partitions.png (after its metadata panel
-has loaded: the day's own row count, path and column schema) and global-lineage.png. Playwright drives Debian's `chromium` (installed with apt-get when missing
-and root; Playwright's own browser download is never used), brought in for this script alone by
-`uv run --with playwright` (bin/screenshots), not a dependency of the project.
+has loaded: the day's own row count, path, preview and skips) and global-lineage.png.
+Playwright drives Debian's `chromium` (installed with apt-get when missing and root;
+Playwright's own browser download is never used), brought in for this script alone by `uv run
+--with playwright` (bin/screenshots), not a dependency of the project.
 """
 
 from __future__ import annotations
