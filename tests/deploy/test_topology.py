@@ -234,50 +234,58 @@ def test_a_code_server_that_dies_is_reported_and_its_queued_run_waits_for_it(dep
         # the server dies as its container or pod does: with the run workers it started
         os.killpg(server.popen.pid, signal.SIGKILL)
         server.popen.wait()
-    # other locations keep working meanwhile (waited for below)
-    other = api.launch_run(
-        "replay_mining", "replay_mining_dataset_job", tags={"dagster/partition": OTHER_DAY}
-    )
+    try:
+        # other locations keep working meanwhile (waited for below)
+        other = api.launch_run(
+            "replay_mining", "replay_mining_dataset_job", tags={"dagster/partition": OTHER_DAY}
+        )
 
-    # the UI shows the location as unreachable; the others stay loaded
-    _, error = wait_for(
-        "riot shown as unreachable",
-        lambda: (state := location_state(api, "riot"))[0] == "PythonError" and state,
-    )
-    assert "Could not reach user code server" in error, error
-    assert {loc.name: location_state(api, loc.name)[0] for loc in running.locations} == {
-        loc.name: "PythonError" if loc.name == "riot" else "RepositoryLocation"
-        for loc in running.locations
-    }
-    # the run in flight died with the server: nobody is left but the daemon's run monitoring,
-    # which asks the run launcher (the worker's pid is gone) and fails it; its automatic retry
-    # needs the location, so it is given up
-    assert api.wait_for_run(in_flight, timeout=120)["status"] == "FAILURE"
-    assert any("Detected run worker status" in e and "Marking run" in e
-               for e in api.run_errors(in_flight)), api.run_errors(in_flight)  # fmt: skip
-    wait_for("the retry given up", lambda: "Failed to retry run" in api.run_messages(in_flight))
-    # the queued one stays queued while the server is down (max_user_code_failure_retries),
-    # saying which location, where, and how to restart it
-    why = wait_for(
-        "the queued run saying why it waits",
-        lambda: [m for m in api.run_messages(queued) if "code server of location 'riot'" in m],
-    )
-    assert f"localhost:{server_port(running, 'riot')}" in why[0], why
-    assert "docker compose -f deploy/compose.yaml restart code-riot" in why[0], why
-    assert any("re-submitting the run into the queue" in m for m in api.run_messages(queued))
-    assert api.run(queued)["status"] == "QUEUED"
-    # its jobs cannot be launched meanwhile; the other location's run succeeded
-    with pytest.raises(GraphQLError, match="Could not reach user code server|riot"):
-        api.launch_run("riot", "riot_refresh_job")
-    assert api.wait_for_run(other)["status"] == "SUCCESS", api.run_errors(other)
+        # the UI shows the location as unreachable; the others stay loaded
+        _, error = wait_for(
+            "riot shown as unreachable",
+            lambda: (state := location_state(api, "riot"))[0] == "PythonError" and state,
+        )
+        assert "Could not reach user code server" in error, error
+        assert {loc.name: location_state(api, loc.name)[0] for loc in running.locations} == {
+            loc.name: "PythonError" if loc.name == "riot" else "RepositoryLocation"
+            for loc in running.locations
+        }
+        # the run in flight died with the server: nobody is left but the daemon's run
+        # monitoring, which asks the run launcher (the worker's pid is gone) and fails it; its
+        # automatic retry needs the location, so it is given up
+        assert api.wait_for_run(in_flight, timeout=120)["status"] == "FAILURE"
+        assert any("Detected run worker status" in e and "Marking run" in e
+                   for e in api.run_errors(in_flight)), api.run_errors(in_flight)  # fmt: skip
+        wait_for("the retry given up", lambda: "Failed to retry run" in api.run_messages(in_flight))
+        # the queued one stays queued while the server is down (max_user_code_failure_retries),
+        # saying which location, where, and how to restart it
+        why = wait_for(
+            "the queued run saying why it waits",
+            lambda: [m for m in api.run_messages(queued) if "code server of location 'riot'" in m],
+        )
+        assert f"localhost:{server_port(running, 'riot')}" in why[0], why
+        assert "docker compose -f deploy/compose.yaml restart code-riot" in why[0], why
+        assert any("re-submitting the run into the queue" in m for m in api.run_messages(queued))
+        # each retry moves it to STARTING for the moment of the attempt, then back to QUEUED
+        wait_for("the queued run back in the queue", lambda: api.run(queued)["status"] == "QUEUED")
+        assert not any("Started execution" in m for m in api.run_messages(queued))
+        # its jobs cannot be launched meanwhile; the other location's run succeeded
+        with pytest.raises(GraphQLError, match="Could not reach user code server|riot"):
+            api.launch_run("riot", "riot_refresh_job")
+        assert api.wait_for_run(other)["status"] == "SUCCESS", api.run_errors(other)
 
-    # bin/deploy-local restarts it (the same function); the webserver and the daemon reconnect by
-    # themselves, and the queued run runs
-    said = io.StringIO()
-    assert running.supervisor.revive(out=said) == ["code-server-riot"]
-    assert "code server of location riot exited with -9" in said.getvalue()
-    wait_for("riot loaded again", lambda: location_state(api, "riot")[0] == "RepositoryLocation")
-    assert api.wait_for_run(queued, timeout=240)["status"] == "SUCCESS", api.run_errors(queued)
+        # bin/deploy-local restarts it (the same function); the webserver and the daemon
+        # reconnect by themselves, and the queued run runs
+        said = io.StringIO()
+        assert running.supervisor.revive(out=said) == ["code-server-riot"]
+        assert "code server of location riot exited with -9" in said.getvalue()
+        wait_for(
+            "riot loaded again", lambda: location_state(api, "riot")[0] == "RepositoryLocation"
+        )
+        assert api.wait_for_run(queued, timeout=240)["status"] == "SUCCESS", api.run_errors(queued)
+    except BaseException:  # the server back for the session's later tests, which need riot
+        running.supervisor.revive(out=io.StringIO())
+        raise
 
 
 def server_port(running: Topology, name: str) -> int:
