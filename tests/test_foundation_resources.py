@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import time
+
 import pytest
 
 from resources.lake import LakeResource, LocalLake, open_lake
@@ -158,3 +162,33 @@ def test_embedded_server_is_shared_across_processes(tmp_path):
     assert child.stdout.strip() == "42"
     stop_embedded_postgres(data_dir)
     assert not (data_dir / "postmaster.pid").exists()
+
+
+@pytest.mark.skipif(
+    os.name != "posix" or os.geteuid() != 0 or shutil.which("useradd") is None,
+    reason="the server runs under its own system user only when started as root",
+)
+def test_first_starts_at_once_create_one_server_user():
+    """Several processes creating the server's user at once (a fresh machine's first test
+    workers) end with one user that all of them see: useradd alone gave each its own uid."""
+    import subprocess
+    import sys
+
+    name = f"ag_probe_{os.getpid()}"  # a throwaway user, never the real one
+    at = time.time() + 3  # all of them at once, after their imports
+    script = (
+        "import time; from resources.postgres import ensure_server_user\n"
+        f"time.sleep(max(0, {at} - time.time())); print(ensure_server_user({name!r}))"
+    )
+    try:
+        children = [
+            subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+            for _ in range(4)
+        ]
+        uids = {int(child.communicate()[0]) for child in children}
+        assert len(uids) == 1, uids
+        import pwd
+
+        assert uids == {pwd.getpwnam(name).pw_uid}
+    finally:
+        subprocess.run(["userdel", "--remove", name], capture_output=True)

@@ -15,11 +15,13 @@ import re
 import shutil
 import subprocess
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
+from resources.postgres import stop_embedded_postgres
 from tests.readme_commands import ROOT, all_commands, clean_environment, unexplained_warnings
 
 PIPELINES = ["replay_mining", "analytics", "rps", "riot", "replay_sync"]
@@ -127,6 +129,16 @@ def _set_up(checkout: Path) -> None:
     assert setup.returncode == 0, setup.stderr
 
 
+@pytest.fixture
+def checkout(tmp_path) -> Iterator[Path]:
+    """Where a clean copy goes; the embedded PostgreSQL servers its commands started (left up
+    for the next command, as a user's are) stopped after the test."""
+    where = tmp_path / "asset-graph"
+    yield where
+    for pid_file in where.glob("**/postmaster.pid"):
+        stop_embedded_postgres(pid_file.parent)
+
+
 def _in_private_network(script: str, checkout: Path) -> subprocess.CompletedProcess:
     """`script` under bash in the checkout, on its own loopback when the machine allows it."""
     prefix = _private_network()
@@ -143,8 +155,7 @@ def _in_private_network(script: str, checkout: Path) -> subprocess.CompletedProc
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-def test_bin_demo_takes_a_free_port_when_its_own_is_taken(tmp_path):
-    checkout = tmp_path / "asset-graph"
+def test_bin_demo_takes_a_free_port_when_its_own_is_taken(checkout):
     _set_up(checkout)
     # something else listens on the stats sandbox's port; STATS_SANDBOX_PORT names another one
     holder = (
@@ -167,8 +178,7 @@ def test_bin_demo_takes_a_free_port_when_its_own_is_taken(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.timeout(7200)
-def test_every_command_runs_as_pasted_on_a_clean_checkout(tmp_path):
-    checkout = tmp_path / "asset-graph"
+def test_every_command_runs_as_pasted_on_a_clean_checkout(checkout, tmp_path):
     _set_up(checkout)
     report = tmp_path / "report.json"
     done = _in_private_network(f"exec .venv/bin/python -m tests.readme_commands {report}", checkout)
