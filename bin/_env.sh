@@ -6,11 +6,12 @@ if ! command -v uv >/dev/null 2>&1; then
   echo "installing uv (the project's package manager) from PyPI..." >&2
   python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
 fi
-# Compiled once per lock file: every later process start (runs, code servers, tests) then reads
-# bytecode instead of compiling Dagster's sources again (seconds of CPU each, more so where
-# PYTHONDONTWRITEBYTECODE is set).
+# Where Python may not write its bytecode caches (PYTHONDONTWRITEBYTECODE is set, as on some CI
+# machines), every process start (runs, code servers, tests) would compile Dagster's sources again,
+# seconds of CPU each: the whole environment is compiled once per lock file instead (about a
+# minute). Elsewhere Python caches what each process imports as it goes: a few seconds, once.
 compiled=".venv/.bytecode-$(sha1sum uv.lock | cut -c1-12)"
-if [ -e "$compiled" ]; then
+if [ -z "${PYTHONDONTWRITEBYTECODE:-}" ] || [ -e "$compiled" ]; then
   uv sync --locked --quiet
 else
   uv sync --locked --quiet --compile-bytecode && touch "$compiled"

@@ -8,9 +8,9 @@ in a pasted shell), in an environment with nothing but HOME and PATH, and writes
 did: exit status, stderr, the runs it added to the instance (`dagster_home/`, what the bin/
 commands use when DAGSTER_HOME is unset). Commands ending in `&` start a sandbox for the rest of
 their block; a UI command (`bin/dg dev`, `bin/demo`) is started, asked through the webserver's
-GraphQL API which locations it loaded and which runs it sees, and stopped. At the end it starts
-`bin/dg dev` once more and asks for every run the commands made. tests/test_readme_commands.py
-reads the report.
+GraphQL API which locations it loaded and which runs it sees, and stopped. The README's own UI
+command, `bin/dg dev`, is asked last, once every other command has run: for every run they made.
+tests/test_readme_commands.py reads the report.
 """
 
 from __future__ import annotations
@@ -331,7 +331,8 @@ def run_all(root: Path, logs: Path) -> list[Result]:
     by_block: dict[tuple[str, int], list[Command]] = {}
     for command in commands:
         by_block.setdefault((command.document, command.block), []).append(command)
-    ui_seen: dict[str, str] = {}  # a UI command already asked, where
+    # a UI command already asked, where; `bin/dg dev` is asked once, last (the final check)
+    ui_seen: dict[str, str] = {FINAL_UI: "the final check, after every other command"}
     for block_commands in by_block.values():
         shell = Shell(root, logs)
         try:
@@ -343,7 +344,7 @@ def run_all(root: Path, logs: Path) -> list[Result]:
                     result.skipped = command.not_here
                     continue
                 if command.kind == "ui" and command.head in ui_seen:
-                    # the same UI on the same instance: asked once (the final check asks again)
+                    # the same UI on the same instance: asked once
                     result.skipped = f"the same command as {ui_seen[command.head]}"
                     continue
                 before, started = _runs(root), time.monotonic()
@@ -379,7 +380,7 @@ def run_all(root: Path, logs: Path) -> list[Result]:
             shell.close()
     # Every run a command made, seen by the UI the README starts; and a schedule started on its
     # location alone (locations/<p>/workspace.yaml) is the one that UI's daemon runs.
-    final = Result("final check", "bin/dg dev", "ui")
+    final = Result("final check", FINAL_UI, "ui")
     shell = Shell(root, logs)
     one_location = "-w locations/replay_mining/workspace.yaml"
     try:
@@ -387,7 +388,7 @@ def run_all(root: Path, logs: Path) -> list[Result]:
             "final check", 0, f"bin/dagster schedule start {SCHEDULE} {one_location}", -1
         )
         started, _ = shell.run(start)
-        pid, err = shell.start(Command("final check", 0, "bin/dg dev", -1))
+        pid, err = shell.start(Command("final check", 0, FINAL_UI, -1))
         final.ui = ask_ui(DEFAULT_UI_PORT, timeout=600)
         if "error" not in final.ui:
             final.ui["schedule"] = schedule_status(DEFAULT_UI_PORT)
@@ -404,6 +405,7 @@ def run_all(root: Path, logs: Path) -> list[Result]:
 
 
 SCHEDULE = "replay_mining_dataset_schedule"
+FINAL_UI = "bin/dg dev"  # the README's UI command
 GRAPHQL_SCHEDULE = """
 query {
   scheduleOrError(scheduleSelector: {repositoryLocationName: "replay_mining",

@@ -34,7 +34,7 @@ def riot_player_tracking(
     if config.action != "list" and not config.player:
         raise ValueError("give `player`: a Riot ID like 'Name#TAG' or a PUUID")
     if config.action == "track":
-        client = riot_api.client()
+        client = riot_api.client(say=context.log.info)
         try:
             player = track_player(store, client, config.player, config.platform)
         finally:

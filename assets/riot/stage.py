@@ -82,7 +82,7 @@ def run_flow(
     *args,
 ) -> tuple[StageReport, RiotClient]:
     """Run one stage's flow with an API client bounded by the stage's time budget."""
-    client = riot_api.client(deadline=time.time() + budget_seconds)
+    client = riot_api.client(deadline=time.time() + budget_seconds, say=context.log.info)
     try:
         report = flow(store, client, *args)
     finally:

@@ -6,6 +6,8 @@ benchmark start fast.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from dagster import ConfigurableResource
 
 from resources.postgres import PostgresResource
@@ -43,13 +45,17 @@ class RiotApiResource(ConfigurableResource):
     timeout_seconds: float = 10.0
     max_attempts: int = 4
 
-    def client(self, deadline: float | None = None) -> RiotClient:
+    def client(
+        self, deadline: float | None = None, say: Callable[[str], None] | None = None
+    ) -> RiotClient:
+        """A client; `say` (a step's `context.log.info`) hears of long rate-limit waits."""
         limiter = PostgresRateLimiter(
             self.database.resolved_url(),
             self.api_key,
             margin=self.limit_margin_seconds,
             app_defaults=self.app_rate_limits,
             variable=self.database.variable,
+            say=say,
         )
         return RiotClient(
             self.api_key,

@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import psycopg
 
@@ -35,6 +35,7 @@ DEV_APP_LIMITS = "20:1,100:120"
 # Before the API has announced a method's limits, send one request per second for it.
 UNKNOWN_METHOD_LIMITS = "1:1"
 DEFAULT_SERVICE_BACKOFF = 2.0
+LONG_WAIT_SECONDS = 5.0  # a wait this long is said, not only slept
 REJECTION_HOLD_SECONDS = 3600
 
 SCHEMA = """
@@ -120,8 +121,10 @@ class PostgresRateLimiter:
         app_defaults: str = DEV_APP_LIMITS,
         sleep=time.sleep,
         variable: str = "RIOT_DATABASE_URL",
+        say: Callable[[str], None] | None = None,
     ):
         self.database_url = database_url
+        self.say = say  # told about a long wait (a step's log), so a quiet step is explained
         self.variable = variable  # named by a connection failure: what to fix
         self.key = key_hash(api_key)
         self.margin = margin
@@ -213,6 +216,12 @@ class PostgresRateLimiter:
                 raise RateBudgetExhausted(
                     f"the Riot API rate limit on {host} needs a {wait:.1f} s wait, past this "
                     "run's time budget; the next run continues from here"
+                )
+            if self.say and wait >= LONG_WAIT_SECONDS:
+                self.say(
+                    f"waiting {wait:.0f} s for a request slot of the Riot API rate limit on "
+                    f"{host}: every run with this key shares it (a development key allows 20 "
+                    "requests a second and 100 every 2 minutes)"
                 )
             self.waited_seconds += wait
             # jitter: processes waiting for the same slot take turns instead of one always winning

@@ -1,10 +1,11 @@
 """The shared limit holds across two processes, over real HTTP, against short sandbox windows."""
 
 import multiprocessing as mp
+import re
 
 import pytest
 
-from resources.riot.rate_limit import wait_needed
+from resources.riot.rate_limit import LONG_WAIT_SECONDS, PostgresRateLimiter, wait_needed
 from sandboxes.riot.app import DEFAULT_KEY
 from tests.riot.conftest import running_sandbox
 from tests.riot.limit_worker import hammer
@@ -19,6 +20,38 @@ def test_sliding_log_waits_for_the_oldest_request_to_leave():
     assert wait_needed(sent, [(3, 2.0)], now=11.2, margin=0.5) == pytest.approx(1.3)
     assert wait_needed(sent, [(4, 2.0)], now=11.2, margin=0.5) == 0
     assert wait_needed(sent, [(3, 2.0)], now=12.6, margin=0.5) == 0
+
+
+class Slept(Exception):
+    """Raised by the fake sleep: the wait was decided, the test needs no more."""
+
+
+@pytest.mark.parametrize("window_seconds", [2, 30])
+def test_a_long_wait_for_the_limit_is_said_in_the_steps_log(pg_url, window_seconds):
+    said, slept = [], []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        raise Slept
+
+    limiter = PostgresRateLimiter(
+        pg_url, f"key-{window_seconds}", app_defaults=f"1:{window_seconds}", sleep=sleep,
+        say=said.append,
+    )  # fmt: skip
+    try:
+        limiter.acquire("americas", "account-v1.getByRiotId")  # the window's one request
+        with pytest.raises(Slept):
+            limiter.acquire("americas", "account-v1.getByRiotId")
+    finally:
+        limiter.close()
+    assert slept and slept[0] > window_seconds - 1
+    if slept[0] >= LONG_WAIT_SECONDS:  # a step quiet for half a minute says why
+        assert len(said) == 1, said
+        waited = re.match(r"waiting (\d+) s for a request slot", said[0])
+        assert waited and abs(int(waited.group(1)) - slept[0]) <= 1, said
+        assert "americas" in said[0] and "shares it" in said[0]
+    else:  # a short one is only slept
+        assert said == []
 
 
 def run_two_processes(database_urls: list[str]) -> tuple[list[dict], int, int]:
