@@ -314,7 +314,13 @@ def test_code_location_loads_with_its_assets_checks_and_jobs():
     assert defs.resolve_job_def("riot_refresh_job") and defs.resolve_job_def(
         "riot_player_tracking_job"
     )
-    assert "mlflow" not in sys.modules and "xgboost" not in sys.modules
+    # in a fresh process: this one's earlier tests (rps) may have imported them already
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, pipelines.riot; "
+         "print(sorted({'mlflow', 'xgboost'} & set(sys.modules)))"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    assert loaded == "[]", loaded
 
 
 def test_a_second_riot_refresh_waits_for_the_riot_api_slot(pg_url, sandbox, store, tmp_path):
