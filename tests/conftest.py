@@ -197,7 +197,7 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.stack)
                 item.add_marker(pytest.mark.xdist_group(name))
     # Longest first, so no long piece starts last and leaves the other workers idle: the longest
-    # test (every documented command on a clean checkout, ~14 min here), then the xdist groups
+    # test (every documented command on a clean checkout, ~10 min here), then the xdist groups
     # (each a stack's or a cluster's tests, minutes each), then the slow tests. bin/test keeps
     # this order in xdist (--no-loadscope-reorder: its own order puts the groups with the most
     # tests first, and so the longest test after a whole stack's tests on the same worker).

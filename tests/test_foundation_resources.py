@@ -171,6 +171,7 @@ def test_embedded_server_is_shared_across_processes(tmp_path):
 def test_first_starts_at_once_create_one_server_user():
     """Several processes creating the server's user at once (a fresh machine's first test
     workers) end with one user that all of them see: useradd alone gave each its own uid."""
+    import pwd
     import subprocess
     import sys
 
@@ -187,8 +188,6 @@ def test_first_starts_at_once_create_one_server_user():
         ]
         uids = {int(child.communicate()[0]) for child in children}
         assert len(uids) == 1, uids
-        import pwd
-
         assert uids == {pwd.getpwnam(name).pw_uid}
     finally:
         subprocess.run(["userdel", "--remove", name], capture_output=True)

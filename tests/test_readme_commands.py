@@ -135,7 +135,7 @@ def checkout(tmp_path) -> Iterator[Path]:
     for the next command, as a user's are) stopped after the test."""
     where = tmp_path / "asset-graph"
     yield where
-    for pid_file in where.glob("**/postmaster.pid"):
+    for pid_file in where.glob("data/**/postmaster.pid"):  # POSTGRES_DATA_DIR is under data/
         stop_embedded_postgres(pid_file.parent)
 
 

@@ -220,8 +220,7 @@ class PostgresRateLimiter:
             if self.say and wait >= LONG_WAIT_SECONDS:
                 self.say(
                     f"waiting {wait:.0f} s for a request slot of the Riot API rate limit on "
-                    f"{host}: every run with this key shares it (a development key allows 20 "
-                    "requests a second and 100 every 2 minutes)"
+                    f"{host}: every run with this key shares it"
                 )
             self.waited_seconds += wait
             # jitter: processes waiting for the same slot take turns instead of one always winning
