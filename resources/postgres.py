@@ -94,7 +94,12 @@ def embedded_postgres_url(data_dir: str | Path, database: str = DEFAULT_DATABASE
                     "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
                 ).fetchone()
                 if not exists:
-                    with contextlib.suppress(psycopg.errors.DuplicateDatabase):
+                    # Another process may create it between the check and here (two runs' first
+                    # start): PostgreSQL says so as DuplicateDatabase, or as a unique violation
+                    # on pg_database when both CREATE DATABASE statements run at once.
+                    with contextlib.suppress(
+                        psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation
+                    ):
                         conn.execute(f'CREATE DATABASE "{database}"')
             _embedded_urls[data_dir] = server.get_uri(database)
         return _embedded_urls[data_dir]

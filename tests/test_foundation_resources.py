@@ -164,6 +164,40 @@ def test_embedded_server_is_shared_across_processes(tmp_path):
     assert not (data_dir / "postmaster.pid").exists()
 
 
+def test_processes_asking_for_a_new_database_at_once_all_get_it(tmp_path):
+    """Runs that start at once on a fresh machine (bin/demo's pipelines side by side) each ask
+    the embedded server for the same new database: all get it. Two CREATE DATABASE statements
+    at once fail one of them with a unique violation, not DuplicateDatabase."""
+    import subprocess
+    import sys
+
+    data_dir = tmp_path / "pg"
+    PostgresResource(embedded_data_dir=str(data_dir)).resolved_url()  # the server is up
+    at = time.time() + 4  # all of them at once, after their imports
+    script = (
+        "import time; from resources.postgres import PostgresResource\n"
+        f"pg = PostgresResource(embedded_data_dir={str(data_dir)!r}, database='fresh_one')\n"
+        f"time.sleep(max(0, {at} - time.time()))\n"
+        "with pg.connection() as c: print(c.execute('SELECT current_database()').fetchone()[0])"
+    )
+    try:
+        children = [
+            subprocess.Popen(
+                [sys.executable, "-c", script],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(6)
+        ]
+        outcomes = [child.communicate() for child in children]
+        assert [out.strip() for out, _ in outcomes] == ["fresh_one"] * 6, [
+            err[-500:] for _, err in outcomes
+        ]
+    finally:
+        stop_embedded_postgres(data_dir)
+
+
 @pytest.mark.skipif(
     os.name != "posix" or os.geteuid() != 0 or shutil.which("useradd") is None,
     reason="the server runs under its own system user only when started as root",
