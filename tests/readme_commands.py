@@ -223,10 +223,13 @@ query {
 """
 
 
-def ask_ui(port: int, timeout: float) -> dict:
-    """Wait until the webserver on `port` has loaded every location; what it says then."""
+def ask_ui(port: int, timeout: float, group: int | None = None) -> dict:
+    """Wait until the webserver on `port` has loaded every location; what it says then. Stops
+    waiting when the command's process group (`group`) has ended before its UI answered."""
     deadline, last = time.monotonic() + timeout, "no answer"
     while time.monotonic() < deadline:
+        if group is not None and not _group_alive(group):
+            return {"error": f"the command ended before its UI answered: {last}"}
         try:
             answer = requests.post(
                 f"http://127.0.0.1:{port}/graphql", json={"query": GRAPHQL_STATE}, timeout=30
@@ -244,6 +247,14 @@ def ask_ui(port: int, timeout: float) -> dict:
             last = repr(exc)
         time.sleep(2)
     return {"error": f"not ready after {timeout:.0f} s: {last}"}
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 class Shell:
@@ -315,9 +326,7 @@ def stop_group(pid: int, grace: float = 30) -> None:
         return
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
-        try:
-            os.killpg(pid, 0)
-        except ProcessLookupError:
+        if not _group_alive(pid):
             return
         time.sleep(0.5)
     with contextlib.suppress(ProcessLookupError):
@@ -360,7 +369,7 @@ def run_all(root: Path, logs: Path) -> list[Result]:
                 else:  # a UI: ready, asked, stopped
                     pid, err = shell.start(command)
                     result.ui = ask_ui(
-                        command.port, timeout=1800 if "demo" in command.head else 600
+                        command.port, timeout=1800 if "demo" in command.head else 600, group=pid
                     )
                     shell.stop(pid)
                     ui_seen[command.head] = command.where
@@ -389,7 +398,7 @@ def run_all(root: Path, logs: Path) -> list[Result]:
         )
         started, _ = shell.run(start)
         pid, err = shell.start(Command("final check", 0, FINAL_UI, -1))
-        final.ui = ask_ui(DEFAULT_UI_PORT, timeout=600)
+        final.ui = ask_ui(DEFAULT_UI_PORT, timeout=600, group=pid)
         if "error" not in final.ui:
             final.ui["schedule"] = schedule_status(DEFAULT_UI_PORT)
         shell.stop(pid)
