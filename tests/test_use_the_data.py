@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pytest
 from dagster import (
     DagsterInstance,
     load_assets_from_package_module,
@@ -133,6 +134,7 @@ def materialise_replay_sync(tmp_path: Path, lake: LakeResource, instance) -> Non
     assert result.success
 
 
+@pytest.mark.slow  # the pipelines materialised, then the README cells, ~18 s
 def test_the_readme_cells_load_exactly_the_published_rows(tmp_path, pg_url):
     cells = use_the_data_cells()
     assert len(cells) >= 7, "the README's Use the data section lost its cells"

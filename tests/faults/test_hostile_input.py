@@ -5,6 +5,7 @@ decompressed-size cap comes from `REPLAY_MAX_DECOMPRESSED_MB`, read like every o
 
 from __future__ import annotations
 
+import pytest
 from dagster import load_assets_from_package_module, materialize
 
 import assets.replay_mining
@@ -18,6 +19,7 @@ from tests.replay_mining.conftest import BUSY_DAY, TOKEN, small_config
 ASSETS = load_assets_from_package_module(assets.replay_mining)
 
 
+@pytest.mark.slow  # a day with hostile replays through Dagster, ~15 s
 def test_the_decompressed_size_cap_is_read_from_replay_max_decompressed_mb(tmp_path, monkeypatch):
     app = StatsServerSandbox(small_config(hostile=True))
     with serve_in_background(app) as server:

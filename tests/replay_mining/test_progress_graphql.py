@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 
 from deploy.local import free_port
 from tests.graphql import DagsterGraphQL, wait_until_loaded
@@ -87,6 +88,7 @@ def partitions(api: DagsterGraphQL, stage: str) -> tuple[dict[str, dict], dict[s
     return latest, status
 
 
+@pytest.mark.slow  # a webserver watching a range run, ~17 s
 def test_a_range_run_shows_each_day_done_as_it_is_published(tmp_path):
     gates: list[Gate] = []
 
