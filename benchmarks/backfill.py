@@ -3,12 +3,15 @@
     uv run python -m benchmarks.backfill            # 30 days, 3 rounds
     uv run python -m benchmarks.backfill --quick    # 5 days, 1 round
     uv run python -m benchmarks.backfill --baseline <git revision> --only replay_mining
+    uv run python -m benchmarks.backfill --storage postgres   # on the production instance's storage
 
 The baseline is the code before the change (by default the parent of the commit that added
 assets/partition_records.py), checked out in a temporary clone and run with the same
 interpreter; "current" is this working tree. Each round runs both trees, in alternating order,
 the way a user backfills: one `dagster asset materialize --partition-range` run, on a fresh
-Dagster instance configured like dagster_home/:
+Dagster instance configured like dagster_home/ (SQLite files, the laptop's instance), or with
+`--storage postgres` like deploy/dagster.yaml (dagster-postgres, a new database on an embedded
+server per run):
 
 1. replay_mining: the four stages over 30 version-4 days, twice: the sandbox's own days (40-80
    replays, ~500,000 rows a day, as in benchmarks/scale_out.py; the issue's real days have
@@ -33,7 +36,6 @@ import datetime as dt
 import json
 import os
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -80,10 +82,27 @@ def checkout(revision: str) -> Iterator[Path]:
         yield tree
 
 
+# `--storage postgres`: the data folder of the embedded server holding each run's instance.
+INSTANCE_SERVER: Path | None = None
+
+
 def fresh_home(tree: Path, where: Path) -> Path:
+    """A new instance configured like the tree's dagster_home/ (SQLite storage in the folder), or
+    with `--storage postgres` like deploy/dagster.yaml: run, event and schedule storage in a new
+    PostgreSQL database (dagster-postgres)."""
+    import yaml
+
+    from deploy.local import with_psycopg2_driver
+    from resources.postgres import embedded_postgres_url
+
     home = where / "dagster_home"
     home.mkdir(parents=True)
-    shutil.copy(tree / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
+    config = yaml.safe_load((tree / "dagster_home" / "dagster.yaml").read_text())
+    if INSTANCE_SERVER:
+        database = f"instance_{where.name.replace('-', '_')}"  # created by the call
+        url = with_psycopg2_driver(embedded_postgres_url(INSTANCE_SERVER, database=database))
+        config["storage"] = {"postgres": {"postgres_url": url}}
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
     return home
 
 
@@ -315,42 +334,61 @@ def main() -> None:
     parser.add_argument("--baseline", help="git revision to compare with")
     parser.add_argument("--only", choices=["replay_mining", "analytics"], action="append")
     parser.add_argument("--day-size", choices=["sandbox", "small"], action="append")
+    parser.add_argument(
+        "--storage",
+        choices=["sqlite", "postgres"],
+        default="sqlite",
+        help="Dagster's storage: SQLite files (the laptop's dagster_home/) or PostgreSQL (the "
+        "production instance, deploy/dagster.yaml)",
+    )
     args = parser.parse_args()
     days_count = args.days or (5 if args.quick else 30)
     rounds = args.rounds or (1 if args.quick else 3)
     days = [LAST_DAY - dt.timedelta(days=i) for i in reversed(range(days_count))]
     only = args.only or ["replay_mining", "analytics"]
     revision = args.baseline or baseline_revision()
-    print(f"baseline {revision}, current {ROOT}; {days_count} days, {rounds} rounds", flush=True)
+    print(
+        f"baseline {revision}, current {ROOT}; {days_count} days, {rounds} rounds, "
+        f"{args.storage} storage",
+        flush=True,
+    )
     report = {}
     with checkout(revision) as baseline, tempfile.TemporaryDirectory() as tmp:
         trees = [Tree("baseline", baseline), Tree("current", ROOT)]
         where = Path(tmp)
-        for size in args.day_size or ["sandbox", "small"]:
-            if "replay_mining" not in only:
-                break
-            name = f"replay_mining_{size}_days"
-            with replay_sandbox(days, size) as url:
-                report[name] = compare(
-                    name,
-                    lambda tree, at, url=url: replay_mining_once(tree, url, days, at),
-                    trees,
-                    rounds,
-                    where,
-                    len(days),
-                )
-            print(json.dumps({name: report[name]}, indent=1), flush=True)
-        if "analytics" in only:
-            with analytics_database(days, args.spans, where) as url:
-                report["analytics"] = compare(
-                    "analytics",
-                    lambda tree, at: analytics_once(tree, url, days, at),
-                    trees,
-                    rounds,
-                    where,
-                    24 * len(days),
-                )
-            print(json.dumps({"analytics": report["analytics"]}, indent=1), flush=True)
+        with contextlib.ExitStack() as stop:
+            if args.storage == "postgres":
+                from resources.postgres import embedded_postgres_url, stop_embedded_postgres
+
+                global INSTANCE_SERVER
+                INSTANCE_SERVER = where / "instances"
+                embedded_postgres_url(INSTANCE_SERVER, database="postgres")  # up before the clock
+                stop.callback(stop_embedded_postgres, INSTANCE_SERVER)
+            for size in args.day_size or ["sandbox", "small"]:
+                if "replay_mining" not in only:
+                    break
+                name = f"replay_mining_{size}_days"
+                with replay_sandbox(days, size) as url:
+                    report[name] = compare(
+                        name,
+                        lambda tree, at, url=url: replay_mining_once(tree, url, days, at),
+                        trees,
+                        rounds,
+                        where,
+                        len(days),
+                    )
+                print(json.dumps({name: report[name]}, indent=1), flush=True)
+            if "analytics" in only:
+                with analytics_database(days, args.spans, where) as url:
+                    report["analytics"] = compare(
+                        "analytics",
+                        lambda tree, at: analytics_once(tree, url, days, at),
+                        trees,
+                        rounds,
+                        where,
+                        24 * len(days),
+                    )
+                print(json.dumps({"analytics": report["analytics"]}, indent=1), flush=True)
 
 
 if __name__ == "__main__":

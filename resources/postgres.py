@@ -23,7 +23,10 @@ from resources.redaction import first_line, redact, redacted_cause
 
 DEFAULT_DATABASE = "asset_graph"
 _embedded_lock = threading.Lock()
-_embedded_urls: dict[Path, str] = {}
+# The embedded servers this process started or found, by data folder, and the databases on each
+# it knows exist.
+_embedded_servers: dict[Path, object] = {}
+_embedded_databases: dict[Path, set[str]] = {}
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -74,10 +77,11 @@ def ensure_server_user(name: str = SERVER_USER) -> int:
 
 
 def embedded_postgres_url(data_dir: str | Path, database: str = DEFAULT_DATABASE) -> str:
-    """Start (or find) the embedded server in `data_dir` and return a URL to `database` on it."""
+    """Start (or find) the embedded server in `data_dir` and return a URL to `database` on it,
+    creating the database the first time it is asked for."""
     data_dir = Path(data_dir).expanduser().resolve()
     with _embedded_lock:
-        if data_dir not in _embedded_urls:
+        if data_dir not in _embedded_servers:
             _ensure_private_runtime_dir()
             if os.geteuid() == 0:
                 ensure_server_user()
@@ -87,9 +91,11 @@ def embedded_postgres_url(data_dir: str | Path, database: str = DEFAULT_DATABASE
             data_dir.parent.mkdir(parents=True, exist_ok=True)
             # cleanup_mode=None: keep the server up for the next process instead of stopping it
             # when this one exits (runs are short-lived processes).
-            server = get_server(data_dir, cleanup_mode=None)
-            admin_url = server.get_uri("postgres")
-            with psycopg.connect(admin_url, autocommit=True) as conn:
+            _embedded_servers[data_dir] = get_server(data_dir, cleanup_mode=None)
+            _embedded_databases[data_dir] = set()
+        server = _embedded_servers[data_dir]
+        if database not in _embedded_databases[data_dir]:
+            with psycopg.connect(server.get_uri("postgres"), autocommit=True) as conn:
                 exists = conn.execute(
                     "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
                 ).fetchone()
@@ -101,8 +107,8 @@ def embedded_postgres_url(data_dir: str | Path, database: str = DEFAULT_DATABASE
                         psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation
                     ):
                         conn.execute(f'CREATE DATABASE "{database}"')
-            _embedded_urls[data_dir] = server.get_uri(database)
-        return _embedded_urls[data_dir]
+            _embedded_databases[data_dir].add(database)
+        return server.get_uri(database)
 
 
 def connect(url: str, variable: str = "POSTGRES_URL", **kwargs) -> psycopg.Connection:
@@ -156,4 +162,5 @@ def stop_embedded_postgres(data_dir: str | Path) -> None:
     with contextlib.suppress(Exception):
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir, user=server.system_user, timeout=30)
     with _embedded_lock:
-        _embedded_urls.pop(data_dir, None)
+        _embedded_servers.pop(data_dir, None)
+        _embedded_databases.pop(data_dir, None)

@@ -128,6 +128,23 @@ def test_postgres_embedded_server_is_reused(tmp_path):
     stop_embedded_postgres(tmp_path / "pg")
 
 
+def test_each_database_of_one_embedded_server_has_its_own_url(tmp_path):
+    """One process asking one server for two databases gets each its own (the first one's URL
+    was returned for both)."""
+    import psycopg
+
+    from resources.postgres import embedded_postgres_url
+
+    urls = [embedded_postgres_url(tmp_path / "pg", database=name) for name in ("one", "two")]
+    try:
+        for url, name in zip(urls, ("one", "two"), strict=True):
+            with psycopg.connect(url) as conn:
+                assert conn.execute("SELECT current_database()").fetchone()[0] == name
+        assert embedded_postgres_url(tmp_path / "pg", database="one") == urls[0]
+    finally:
+        stop_embedded_postgres(tmp_path / "pg")
+
+
 def test_postgres_unreachable_message():
     pg = PostgresResource(url="postgresql://user:secret@127.0.0.1:1/nothing")
     with pytest.raises(DatabaseUnavailable) as err:
