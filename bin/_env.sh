@@ -18,3 +18,20 @@ else
 fi
 export DAGSTER_HOME="${DAGSTER_HOME:-$PWD/dagster_home}"
 mkdir -p "$DAGSTER_HOME" data
+# Dagster creates its SQLite storage (runs, events, schedules) in DAGSTER_HOME on first use, and
+# processes that start at once on a fresh instance collide creating it ("table kvs already
+# exists"): the first bin/ command creates it, under a lock. A PostgreSQL instance is left alone.
+if [ ! -e "$DAGSTER_HOME/.storage-created" ] &&
+  ! grep -qE '^(storage|run_storage|event_log_storage|schedule_storage):' "$DAGSTER_HOME/dagster.yaml" 2>/dev/null; then
+  uv run --locked python -c '
+import fcntl, sys
+from pathlib import Path
+home = Path(sys.argv[1])
+with (home / ".storage-lock").open("a") as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    if not (home / ".storage-created").exists():
+        from dagster import DagsterInstance
+        DagsterInstance.get().dispose()
+        (home / ".storage-created").touch()
+' "$DAGSTER_HOME"
+fi

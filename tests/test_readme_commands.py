@@ -90,6 +90,35 @@ def test_bin_dagster_uses_the_project_instance_unless_dagster_home_is_set(tmp_pa
     assert f"$DAGSTER_HOME: {tmp_path}\n" in other.stdout, other.stderr
 
 
+def test_bin_commands_started_at_once_on_a_fresh_instance_create_its_storage_once(tmp_path):
+    """Processes that start at once on a fresh SQLite instance (bin/demo's pipelines, a UI and a
+    launch) each created Dagster's storage and collided ("table kvs already exists"): the first
+    bin/ command creates it under a lock (bin/_env.sh), and every one of them succeeds."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
+    env = {**clean_environment(), "DAGSTER_HOME": str(home)}
+    commands = [
+        subprocess.Popen(
+            ["bin/dagster", "instance", "info"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(5)
+    ]
+    outcomes = [(command.wait(timeout=300), *command.communicate()) for command in commands]
+    for returncode, stdout, stderr in outcomes:
+        assert returncode == 0, stderr[-2000:]
+        assert f"$DAGSTER_HOME: {home}\n" in stdout
+        assert unexplained_warnings(stderr) == []
+    assert (home / ".storage-created").exists()
+    assert (home / "history" / "runs.db").exists()
+    assert (home / "schedules" / "schedules.db").exists()
+
+
 def _checkout(target: Path) -> None:
     """A clean copy of this checkout: the files git knows (committed or not), no data, no .venv."""
     listed = subprocess.run(
