@@ -181,34 +181,40 @@ def test_embedded_server_is_shared_across_processes(tmp_path):
     assert not (data_dir / "postmaster.pid").exists()
 
 
+def run_at_once(setup: str, body: str, count: int) -> list[tuple[str, str]]:
+    """(stdout, stderr) of `count` Python processes that each run `setup` (imports), then `body`
+    at the same instant as the others."""
+    import subprocess
+    import sys
+
+    at = time.time() + 4
+    script = f"import time\n{setup}\ntime.sleep(max(0, {at} - time.time()))\n{body}"
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", script],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(count)
+    ]
+    return [child.communicate() for child in children]
+
+
 def test_processes_asking_for_a_new_database_at_once_all_get_it(tmp_path):
     """Runs that start at once on a fresh machine (bin/demo's pipelines side by side) each ask
     the embedded server for the same new database: all get it. Two CREATE DATABASE statements
     at once fail one of them with a unique violation, not DuplicateDatabase."""
-    import subprocess
-    import sys
-
     data_dir = tmp_path / "pg"
     PostgresResource(embedded_data_dir=str(data_dir)).resolved_url()  # the server is up
-    at = time.time() + 4  # all of them at once, after their imports
-    script = (
-        "import time; from resources.postgres import PostgresResource\n"
-        f"pg = PostgresResource(embedded_data_dir={str(data_dir)!r}, database='fresh_one')\n"
-        f"time.sleep(max(0, {at} - time.time()))\n"
-        "with pg.connection() as c: print(c.execute('SELECT current_database()').fetchone()[0])"
-    )
     try:
-        children = [
-            subprocess.Popen(
-                [sys.executable, "-c", script],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(6)
-        ]
-        outcomes = [child.communicate() for child in children]
-        assert [out.strip() for out, _ in outcomes] == ["fresh_one"] * 6, [
+        outcomes = run_at_once(
+            "from resources.postgres import PostgresResource\n"
+            f"pg = PostgresResource(embedded_data_dir={str(data_dir)!r}, database='fresh_one')",
+            "with pg.connection() as c: print(c.execute('SELECT current_database()').fetchone()[0])",
+            10,
+        )
+        assert [out.strip() for out, _ in outcomes] == ["fresh_one"] * 10, [
             err[-500:] for _, err in outcomes
         ]
     finally:
@@ -224,20 +230,15 @@ def test_first_starts_at_once_create_one_server_user():
     workers) end with one user that all of them see: useradd alone gave each its own uid."""
     import pwd
     import subprocess
-    import sys
 
     name = f"ag_probe_{os.getpid()}"  # a throwaway user, never the real one
-    at = time.time() + 3  # all of them at once, after their imports
-    script = (
-        "import time; from resources.postgres import ensure_server_user\n"
-        f"time.sleep(max(0, {at} - time.time())); print(ensure_server_user({name!r}))"
-    )
     try:
-        children = [
-            subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-            for _ in range(4)
-        ]
-        uids = {int(child.communicate()[0]) for child in children}
+        outcomes = run_at_once(
+            "from resources.postgres import ensure_server_user",
+            f"print(ensure_server_user({name!r}))",
+            4,
+        )
+        uids = {int(out) for out, _ in outcomes}
         assert len(uids) == 1, uids
         assert uids == {pwd.getpwnam(name).pw_uid}
     finally:
